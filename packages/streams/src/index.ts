@@ -1,0 +1,24 @@
+/**
+ * Redis Streams messaging for Free Lunch: validated publishing, consumer groups that reclaim work
+ * from dead members and dead-letter what cannot be handled, a group-less tail for live views, and
+ * the transactional outbox that publishes what PostgreSQL committed.
+ *
+ * Every message is checked against its stream's contract from `@free-lunch/contracts` when it is
+ * written and when it is read. Delivery is at least once: handlers are idempotent.
+ *
+ * @packageDocumentation
+ */
+
+/** Redis key names: `streamKey` for a stream, `deadLetterKey` for its dead letters. */
+export { deadLetterKey, streamKey } from './keys.js';
+/** Stream entry encoding (one field `m` holding the message JSON), validated both ways. */
+export { decodeMessage, encodeMessage } from './codec.js';
+export { MalformedMessageError } from './malformed-message-error.js';
+export { StreamPublisher, type OutgoingMessage, type StreamPublisherOptions } from './stream-publisher.js';
+export { StreamConsumer, type ConsumedMessage, type StreamConsumerOptions } from './stream-consumer.js';
+export { StreamTail, type StreamTailOptions, type TailEntry } from './stream-tail.js';
+export type { StreamMetrics } from './stream-metrics.js';
+export { streamBacklog, type StreamBacklog } from './stream-backlog.js';
+/** The transactional outbox: the table's DDL and the one-statement enqueue. */
+export { enqueueOutbox, OUTBOX_TABLE_SQL } from './outbox.js';
+export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';

@@ -1,0 +1,196 @@
+import type { DeadLetter } from '@free-lunch/contracts';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { backoffDelay, OUTAGE_BACKOFF, sleep } from './backoff.js';
+import { MESSAGE_FIELD, validateMessage } from './codec.js';
+import { MalformedMessageError } from './malformed-message-error.js';
+import { quoteTable } from './outbox.js';
+import type { OutgoingMessage, StreamPublisher } from './stream-publisher.js';
+
+export interface OutboxRelayOptions {
+  pool: pg.Pool;
+  /** The outbox table, optionally schema-qualified, e.g. `kitchen.outbox`. */
+  table: string;
+  publisher: StreamPublisher;
+  logger: Logger;
+  /** Most rows published per transaction; default 1000. */
+  batchSize?: number;
+  /** How often to look for rows nobody announced with wake() (another replica's, a crash's); default 250 ms. */
+  pollIntervalMs?: number;
+}
+
+interface OutboxRow {
+  id: string;
+  stream: string;
+  message: unknown;
+}
+
+/**
+ * Publishes committed outbox rows to their streams, oldest first, and deletes them in the same
+ * transaction. Rows are locked with SKIP LOCKED, so several replicas relay side by side without
+ * publishing a row twice. If Redis is down the transaction rolls back: rows stay, nothing is lost,
+ * and the relay retries with backoff. A crash between publishing and committing publishes a row
+ * again, which consumers absorb (delivery is at least once).
+ */
+export class OutboxRelay {
+  private readonly pool: pg.Pool;
+  private readonly tableName: string;
+  /** The table name quoted for SQL. */
+  private readonly table: string;
+  private readonly publisher: StreamPublisher;
+  private readonly logger: Logger;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly stopping = new AbortController();
+  /** Batches run one after another, so this relay publishes its rows in id order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private loop: Promise<void> | null = null;
+  private wakeRequested = false;
+  private endIdle: (() => void) | null = null;
+
+  constructor(options: OutboxRelayOptions) {
+    this.pool = options.pool;
+    this.tableName = options.table;
+    this.table = quoteTable(options.table);
+    this.publisher = options.publisher;
+    this.logger = options.logger.child({ outbox: options.table });
+    this.batchSize = options.batchSize ?? 1_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
+  }
+
+  /** Starts relaying in the background: at once, then on every wake() and poll. */
+  start(): void {
+    if (this.loop) throw new Error(`outbox relay for ${this.tableName} is already started`);
+    this.loop = this.run();
+  }
+
+  /** Call after committing a transaction that enqueued: publishes now instead of at the next poll. */
+  wake(): void {
+    this.wakeRequested = true;
+    this.endIdle?.();
+  }
+
+  /** Publishes every row committed so far, now; returns how many. Throws if Redis or PostgreSQL fails. */
+  flush(): Promise<number> {
+    return this.serialized(async () => {
+      let total = 0;
+      for (;;) {
+        const published = await this.relayBatch();
+        total += published;
+        if (published < this.batchSize) return total;
+      }
+    });
+  }
+
+  /** Stops the background loop once its current batch is done. Rows left behind wait for the next relay. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.endIdle?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let outages = 0;
+    while (!this.stopping.signal.aborted) {
+      this.wakeRequested = false;
+      let published: number;
+      try {
+        published = await this.serialized(() => this.relayBatch());
+        outages = 0;
+      } catch (error) {
+        outages += 1;
+        const delayMs = backoffDelay(outages, OUTAGE_BACKOFF);
+        // wake() does not cut this short: every new order would otherwise retry against a down Redis.
+        this.logger.error({ err: error, retryInMs: delayMs }, 'relaying the outbox failed; rows are kept, retrying');
+        await sleep(delayMs, this.stopping.signal);
+        continue;
+      }
+      // A full batch means more rows are likely waiting.
+      if (published < this.batchSize) await this.idle();
+    }
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private idle(): Promise<void> {
+    if (this.wakeRequested || this.stopping.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.endIdle?.(), this.pollIntervalMs);
+      this.endIdle = () => {
+        clearTimeout(timer);
+        this.endIdle = null;
+        resolve();
+      };
+    });
+  }
+
+  /** One transaction: lock the oldest unlocked rows, publish them, delete them. Returns how many. */
+  private async relayBatch(): Promise<number> {
+    const client = await this.pool.connect();
+    let brokenConnection: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<OutboxRow>(
+        `SELECT id, stream, message FROM ${this.table} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.batchSize],
+      );
+      if (rows.length > 0) {
+        await this.publish(rows);
+        await client.query(`DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [rows.map((row) => row.id)]);
+      }
+      await client.query('COMMIT');
+      if (rows.length > 0) this.logger.debug({ count: rows.length }, 'published outbox rows');
+      return rows.length;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        brokenConnection = rollbackError;
+      });
+      throw error;
+    } finally {
+      // A connection that could not even roll back is dropped rather than returned to the pool.
+      client.release(brokenConnection);
+    }
+  }
+
+  /**
+   * Rows were validated when enqueued, so an invalid one means the contract changed under it. It
+   * goes to its stream's dead letter instead of blocking every row behind it forever.
+   */
+  private async publish(rows: OutboxRow[]): Promise<void> {
+    const toMessage = (row: OutboxRow) => ({ stream: row.stream, message: row.message }) as OutgoingMessage;
+    try {
+      await this.publisher.publishMany(rows.map(toMessage));
+      return;
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+    }
+    const valid: OutboxRow[] = [];
+    const invalid: DeadLetter[] = [];
+    const at = new Date().toISOString();
+    for (const row of rows) {
+      try {
+        validateMessage(row.stream as OutgoingMessage['stream'], row.message);
+        valid.push(row);
+      } catch (error) {
+        if (!(error instanceof MalformedMessageError)) throw error;
+        invalid.push({
+          stream: row.stream,
+          group: this.tableName,
+          messageId: `outbox-${row.id}`,
+          fields: { [MESSAGE_FIELD]: JSON.stringify(row.message) },
+          reason: error.message,
+          deliveries: 0,
+          at,
+        });
+      }
+    }
+    await this.publisher.publishMany(valid.map(toMessage));
+    await this.publisher.publishDeadLetters(invalid);
+    const deadLettered = invalid.map(({ messageId, reason }) => ({ messageId, reason }));
+    this.logger.error({ rows: deadLettered }, 'dead-lettered outbox rows that no longer match their contract');
+  }
+}

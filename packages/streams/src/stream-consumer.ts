@@ -1,0 +1,389 @@
+import type { MessageOf, StreamName } from '@free-lunch/contracts';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { backoffDelay, OUTAGE_BACKOFF, sleep } from './backoff.js';
+import { decodeMessage, fieldsToRecord } from './codec.js';
+import { deadLetterArgs } from './dead-letter.js';
+import { deadLetterKey, streamKey } from './keys.js';
+import { MalformedMessageError } from './malformed-message-error.js';
+import { collectReplies, isGroupMissing } from './redis-replies.js';
+import type { StreamMetrics } from './stream-metrics.js';
+
+/** A message handed to a consumer's handler. */
+export interface ConsumedMessage<S extends StreamName> {
+  /** The stream entry id; the same id comes back when a message is delivered again. */
+  id: string;
+  stream: S;
+  message: MessageOf<S>;
+  /** How many times the group has handed this entry out, this time included (1 on first delivery). */
+  deliveries: number;
+}
+
+export interface StreamConsumerOptions<S extends StreamName> {
+  /** Used for acks and claims; the consumer duplicates it for its blocking reads and closes the duplicate on stop. */
+  redis: Redis;
+  /** The deployment's key prefix, e.g. `fl:`. */
+  prefix: string;
+  stream: S;
+  /** The consumer group: one per kind of reader (e.g. `kitchen`); its members share the stream's messages. */
+  group: string;
+  /** This member's name, unique per process, e.g. `${hostname()}-${process.pid}-${random}`. */
+  consumer: string;
+  /** Handles a batch all-or-nothing (one SQL transaction); must be idempotent by order id. */
+  handleBatch(messages: ConsumedMessage<S>[]): Promise<void>;
+  logger: Logger;
+  /** Most messages read at once (XREADGROUP COUNT); default 500. */
+  batchSize?: number;
+  /** How long one read waits for new messages; default 1000 ms. */
+  blockMs?: number;
+  /** A message pending this long on any member (dead, or failed it) is claimed and retried; default 30,000 ms. */
+  claimIdleMs?: number;
+  /** How often to look for such messages; default min(claimIdleMs, 5,000 ms). */
+  claimIntervalMs?: number;
+  /** After this many failed deliveries a message goes to the dead-letter stream and is acked; default 5. */
+  maxDeliveries?: number;
+  metrics?: StreamMetrics;
+}
+
+/** A stream entry as Redis returns it; fields are null for an entry deleted while pending. */
+type RawEntry = [id: string, fields: string[] | null];
+
+/** A message on its way to the dead-letter stream. */
+interface Casualty {
+  id: string;
+  fields: string[];
+  reason: string;
+  deliveries: number;
+}
+
+interface BatchOutcome {
+  handled: number;
+  failed: number;
+}
+
+/**
+ * One member of a consumer group: reads new messages in batches, hands them to `handleBatch`, acks
+ * what succeeded, retries what failed, reclaims what dead members left pending, and moves messages
+ * that cannot be handled to `<stream>.dead-letter`. Delivery is at least once.
+ */
+export class StreamConsumer<S extends StreamName> {
+  private readonly redis: Redis;
+  private readonly stream: S;
+  private readonly group: string;
+  private readonly consumer: string;
+  private readonly logger: Logger;
+  private readonly key: string;
+  private readonly deadLetterKey: string;
+  private readonly batchSize: number;
+  private readonly blockMs: number;
+  private readonly claimIdleMs: number;
+  private readonly claimIntervalMs: number;
+  private readonly maxDeliveries: number;
+  private readonly stopping = new AbortController();
+  private stopRequest: Promise<void> | null = null;
+  private reader: Redis | null = null;
+  /** The blocking connection's client id, so stop() can cut a read short with CLIENT UNBLOCK. */
+  private readerId: number | null = null;
+  private loop: Promise<void> | null = null;
+  private groupMissing = false;
+  private nextClaimAt = 0;
+
+  constructor(private readonly options: StreamConsumerOptions<S>) {
+    this.redis = options.redis;
+    this.stream = options.stream;
+    this.group = options.group;
+    this.consumer = options.consumer;
+    this.logger = options.logger.child({ stream: options.stream, group: options.group, consumer: options.consumer });
+    this.key = streamKey(options.prefix, options.stream);
+    this.deadLetterKey = deadLetterKey(options.prefix, options.stream);
+    this.batchSize = options.batchSize ?? 500;
+    this.blockMs = options.blockMs ?? 1_000;
+    this.claimIdleMs = options.claimIdleMs ?? 30_000;
+    this.claimIntervalMs = options.claimIntervalMs ?? Math.min(this.claimIdleMs, 5_000);
+    this.maxDeliveries = options.maxDeliveries ?? 5;
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  /** Creates the group if it does not exist yet, then starts reading; resolves once the loop runs. */
+  async start(): Promise<void> {
+    if (this.loop) throw new Error(`consumer ${this.consumer} of ${this.key} is already started`);
+    await this.createGroup();
+    if (this.stopped) return; // stop() came while the group was being created
+    this.reader = this.redis.duplicate();
+    // Failed reads are logged by the loop; this only keeps ioredis from reporting each reconnect attempt as unhandled.
+    this.reader.on('error', (error: Error) => this.logger.debug({ err: error }, 'blocking connection error'));
+    this.loop = this.run();
+    this.logger.info('consuming');
+  }
+
+  /** Stops reading, lets the batch in hand finish and be acked, then closes the blocking connection. */
+  stop(): Promise<void> {
+    this.stopRequest ??= this.shutdown();
+    return this.stopRequest;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping.abort();
+    if (!this.loop || !this.reader) return;
+    if (this.reader.status !== 'ready') {
+      // No read can complete without a connection; dropping it ends the wait at once.
+      this.reader.disconnect();
+    } else if (this.readerId !== null) {
+      // Ends a blocked read as if it timed out: nothing was delivered by it, so nothing is left behind.
+      await this.redis.client('UNBLOCK', this.readerId, 'TIMEOUT').catch(() => undefined);
+    }
+    await this.loop;
+    await this.leaveGroupIfNothingPending();
+    this.reader.disconnect();
+    this.logger.info('stopped consuming');
+  }
+
+  private async run(): Promise<void> {
+    let outages = 0;
+    let fruitlessBatches = 0;
+    while (!this.stopped) {
+      try {
+        const outcome = await this.step();
+        outages = 0;
+        // A batch where everything failed is usually the database being down: slow down rather
+        // than burn through the backlog's deliveries.
+        fruitlessBatches = outcome.failed > 0 && outcome.handled === 0 ? fruitlessBatches + 1 : 0;
+        if (fruitlessBatches > 0) await sleep(backoffDelay(fruitlessBatches, OUTAGE_BACKOFF), this.stopping.signal);
+      } catch (error) {
+        if (this.stopped) break;
+        if (isGroupMissing(error)) {
+          this.logger.warn(
+            { err: error },
+            'stream or consumer group is gone (Redis lost its data?); recreating the group',
+          );
+          this.groupMissing = true;
+          continue;
+        }
+        outages += 1;
+        const delayMs = backoffDelay(outages, OUTAGE_BACKOFF);
+        this.logger.error({ err: error, retryInMs: delayMs }, 'consuming failed; retrying');
+        await sleep(delayMs, this.stopping.signal);
+      }
+    }
+  }
+
+  /** One turn of the loop: recreate the group if lost, reclaim stale messages when due, read and handle new ones. */
+  private async step(): Promise<BatchOutcome> {
+    if (this.groupMissing) {
+      await this.createGroup();
+      this.groupMissing = false;
+    }
+    const outcome: BatchOutcome = { handled: 0, failed: 0 };
+    if (Date.now() >= this.nextClaimAt) {
+      add(outcome, await this.reclaimStale());
+      this.nextClaimAt = Date.now() + this.claimIntervalMs;
+      if (this.stopped) return outcome;
+    }
+    const entries = await this.readNew();
+    // A `>` read is always the entry's first delivery to this group.
+    if (entries.length > 0) add(outcome, await this.processBatch(entries, () => 1));
+    return outcome;
+  }
+
+  private async createGroup(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.key, this.group, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
+    }
+  }
+
+  private async readNew(): Promise<RawEntry[]> {
+    const reader = this.reader!;
+    // Wake up in time for the next reclaim instead of blocking past it (BLOCK 0 would mean forever).
+    const blockMs = Math.max(1, Math.min(this.blockMs, this.nextClaimAt - Date.now()));
+    // CLIENT ID goes out on the same connection just before the read and answers at once, so stop()
+    // knows which connection to unblock even after a reconnect.
+    const [, reply] = await Promise.all([
+      reader.client('ID').then((id) => {
+        this.readerId = id;
+      }),
+      reader.xreadgroup(
+        'GROUP', this.group, this.consumer,
+        'COUNT', this.batchSize,
+        'BLOCK', blockMs,
+        'STREAMS', this.key, '>',
+      ),
+    ]);
+    return (reply?.[0]?.[1] ?? []) as RawEntry[];
+  }
+
+  /**
+   * Claims messages pending longer than claimIdleMs on any member (one that died, or this one after
+   * a failure) and handles them again, batch by batch.
+   */
+  private async reclaimStale(): Promise<BatchOutcome> {
+    const outcome: BatchOutcome = { handled: 0, failed: 0 };
+    let cursor = '0-0';
+    do {
+      const [next, claimed] = (await this.redis.xautoclaim(
+        this.key, this.group, this.consumer, this.claimIdleMs, cursor, 'COUNT', this.batchSize,
+      )) as [string, RawEntry[]];
+      cursor = next;
+      if (claimed.length === 0) continue;
+      const deliveries = await this.deliveryCounts(claimed.map(([id]) => id));
+      // An entry acked between the claim and the count was finished by a slow member after all.
+      const pending = claimed.filter(([id]) => deliveries.has(id));
+      if (pending.length === 0) continue;
+      this.logger.info({ count: pending.length }, 'reclaimed messages left pending too long');
+      add(outcome, await this.processBatch(pending, (id) => deliveries.get(id)!));
+    } while (cursor !== '0-0' && !this.stopped);
+    return outcome;
+  }
+
+  /** Each entry's delivery count from the group's pending list, in one pipeline. */
+  private async deliveryCounts(ids: string[]): Promise<Map<string, number>> {
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.xpending(this.key, this.group, id, id, 1);
+    const replies = collectReplies(await pipeline.exec(), 'XPENDING') as Array<Array<[string, string, number, number]>>;
+    const counts = new Map<string, number>();
+    for (const [entry] of replies) if (entry) counts.set(entry[0], Number(entry[3]));
+    return counts;
+  }
+
+  private async processBatch(entries: RawEntry[], deliveriesOf: (id: string) => number): Promise<BatchOutcome> {
+    const messages: ConsumedMessage<S>[] = [];
+    const malformed: Casualty[] = [];
+    const rawFields = new Map<string, string[]>();
+    for (const [id, fields] of entries) {
+      const deliveries = deliveriesOf(id);
+      rawFields.set(id, fields ?? []);
+      try {
+        messages.push({ id, stream: this.stream, message: decodeMessage(this.stream, fields ?? []), deliveries });
+      } catch (error) {
+        if (!(error instanceof MalformedMessageError)) throw error;
+        malformed.push({ id, fields: fields ?? [], reason: error.message, deliveries });
+      }
+    }
+    const casualty = (message: ConsumedMessage<S>, reason: string): Casualty => ({
+      id: message.id,
+      fields: rawFields.get(message.id)!,
+      reason,
+      deliveries: message.deliveries,
+    });
+    // Out of the way before the handler runs: retrying cannot make them readable.
+    if (malformed.length > 0) await this.settle([], malformed);
+
+    const casualties: Casualty[] = [];
+    const deliverable: ConsumedMessage<S>[] = [];
+    for (const message of messages) {
+      if (message.deliveries > this.maxDeliveries) {
+        // Handed out this often with no verdict: the members holding it died while handling it.
+        // Giving it to this one too could take it down the same way.
+        casualties.push(casualty(message, `delivered ${message.deliveries} times without ever being acknowledged`));
+      } else {
+        deliverable.push(message);
+      }
+    }
+
+    const { handled, failed } = await this.handle(deliverable);
+    for (const { message, error } of failed) {
+      if (message.deliveries >= this.maxDeliveries) casualties.push(casualty(message, errorMessage(error)));
+    }
+    await this.settle(handled.map((message) => message.id), casualties);
+
+    if (handled.length > 0) this.options.metrics?.handled(this.stream, this.group, handled.length);
+    if (failed.length > 0) this.options.metrics?.failed(this.stream, this.group, failed.length);
+    return { handled: handled.length, failed: failed.length };
+  }
+
+  /**
+   * The whole batch in one call; if it throws, each message alone, so one poison message cannot
+   * hold back the rest. Messages that still fail stay pending and come back after claimIdleMs.
+   */
+  private async handle(messages: ConsumedMessage<S>[]): Promise<{
+    handled: ConsumedMessage<S>[];
+    failed: Array<{ message: ConsumedMessage<S>; error: unknown }>;
+  }> {
+    if (messages.length === 0) return { handled: [], failed: [] };
+    try {
+      await this.options.handleBatch(messages);
+      return { handled: messages, failed: [] };
+    } catch (error) {
+      if (messages.length === 1) {
+        this.logFailure(messages[0]!, error);
+        return { handled: [], failed: [{ message: messages[0]!, error }] };
+      }
+      this.logger.warn({ err: error, size: messages.length }, 'batch failed; handling its messages one by one');
+    }
+    const handled: ConsumedMessage<S>[] = [];
+    const failed: Array<{ message: ConsumedMessage<S>; error: unknown }> = [];
+    for (const message of messages) {
+      try {
+        await this.options.handleBatch([message]);
+        handled.push(message);
+      } catch (error) {
+        this.logFailure(message, error);
+        failed.push({ message, error });
+      }
+    }
+    return { handled, failed };
+  }
+
+  private logFailure(message: ConsumedMessage<S>, error: unknown): void {
+    const final = message.deliveries >= this.maxDeliveries;
+    this.logger.warn(
+      { err: error, messageId: message.id, deliveries: message.deliveries },
+      final
+        ? 'message failed for the last time; dead-lettering it'
+        : 'message failed; it stays pending and will be retried',
+    );
+  }
+
+  /** Acks handled messages and moves casualties to the dead letter, atomically, in one round trip. */
+  private async settle(handledIds: string[], casualties: Casualty[]): Promise<void> {
+    const ids = [...handledIds, ...casualties.map((c) => c.id)];
+    if (ids.length === 0) return;
+    const at = new Date().toISOString();
+    const transaction = this.redis.multi();
+    for (const { id, fields, reason, deliveries } of casualties) {
+      const letter = {
+        stream: this.stream,
+        group: this.group,
+        messageId: id,
+        fields: fieldsToRecord(fields),
+        reason,
+        deliveries,
+        at,
+      };
+      transaction.xadd(this.deadLetterKey, ...deadLetterArgs(letter));
+    }
+    transaction.xack(this.key, this.group, ...ids);
+    collectReplies(await transaction.exec(), 'XADD/XACK');
+    if (casualties.length > 0) {
+      const messages = casualties.map(({ id, reason }) => ({ id, reason }));
+      this.logger.error({ messages }, 'moved messages to the dead letter');
+      this.options.metrics?.deadLettered(this.stream, this.group, casualties.length);
+    }
+  }
+
+  /**
+   * Every process joins under a new name; leaving on a clean stop keeps the group's member list
+   * short. Only when this member holds nothing pending, which would otherwise be lost with it.
+   */
+  private async leaveGroupIfNothingPending(): Promise<void> {
+    try {
+      const pending = await this.redis.xpending(this.key, this.group, '-', '+', 1, this.consumer);
+      if (pending.length === 0) await this.redis.xgroup('DELCONSUMER', this.key, this.group, this.consumer);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not leave the consumer group');
+    }
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function add(total: BatchOutcome, outcome: BatchOutcome): void {
+  total.handled += outcome.handled;
+  total.failed += outcome.failed;
+}

@@ -1,0 +1,68 @@
+import type { DeadLetter, MessageOf, StreamName } from '@free-lunch/contracts';
+import type { Redis } from 'ioredis';
+import { encodeMessage } from './codec.js';
+import { deadLetterArgs } from './dead-letter.js';
+import { deadLetterKey, streamKey } from './keys.js';
+import { collectReplies } from './redis-replies.js';
+
+/** One message bound for one stream; the union keeps each message tied to its stream's type. */
+export type OutgoingMessage = { [S in StreamName]: { stream: S; message: MessageOf<S> } }[StreamName];
+
+export interface StreamPublisherOptions {
+  /** The deployment's key prefix, e.g. `fl:`. */
+  prefix: string;
+  /** Streams are trimmed to about this many entries (XADD MAXLEN ~); default 1,000,000. */
+  maxLength?: number;
+}
+
+/** Writes validated messages to streams; many at once go out in one pipeline. */
+export class StreamPublisher {
+  private readonly prefix: string;
+  private readonly maxLength: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: StreamPublisherOptions,
+  ) {
+    this.prefix = options.prefix;
+    this.maxLength = options.maxLength ?? 1_000_000;
+  }
+
+  /** Validates and appends one message; returns its entry id. Nothing is written if it is invalid. */
+  async publish<S extends StreamName>(stream: S, message: MessageOf<S>): Promise<string> {
+    const id = await this.redis.xadd(this.key(stream), ...this.xaddArgs(encodeMessage(stream, message)));
+    // XADD only answers null with NOMKSTREAM, which is never sent.
+    return id!;
+  }
+
+  /**
+   * Validates every message first (one invalid → nothing is written), then appends them all in one
+   * pipeline. Returns the entry ids in the order given; throws if any append failed.
+   */
+  async publishMany(entries: OutgoingMessage[]): Promise<string[]> {
+    if (entries.length === 0) return [];
+    const encoded = entries.map(({ stream, message }) => ({
+      key: this.key(stream),
+      fields: encodeMessage(stream, message as MessageOf<typeof stream>),
+    }));
+    const pipeline = this.redis.pipeline();
+    for (const { key, fields } of encoded) pipeline.xadd(key, ...this.xaddArgs(fields));
+    return collectReplies(await pipeline.exec(), 'XADD') as string[];
+  }
+
+  /** Appends dead letters to their streams' dead-letter streams, in one pipeline. */
+  async publishDeadLetters(letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const letter of letters) pipeline.xadd(deadLetterKey(this.prefix, letter.stream), ...deadLetterArgs(letter));
+    collectReplies(await pipeline.exec(), 'XADD');
+  }
+
+  private key(stream: StreamName): string {
+    return streamKey(this.prefix, stream);
+  }
+
+  private xaddArgs(fields: string[]): Array<string | number> {
+    return ['MAXLEN', '~', this.maxLength, '*', ...fields];
+  }
+}

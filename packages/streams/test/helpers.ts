@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { DeadLetter, OrderPlacedV1, OrderStatusChangedV1 } from '@free-lunch/contracts';
+import { Redis, type RedisOptions } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+
+/** Quiet unless TEST_LOG_LEVEL asks otherwise (e.g. `TEST_LOG_LEVEL=debug` when a test misbehaves). */
+export const logger: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export function orderPlaced(orderId: string = randomUUID()): OrderPlacedV1 {
+  return { type: 'order.placed', version: 1, orderId, placedAt: new Date().toISOString() };
+}
+
+export function orderCooking(orderId: string = randomUUID()): OrderStatusChangedV1 {
+  return { type: 'order.status-changed', version: 1, orderId, status: 'cooking', recipe: 'pizza', at: new Date().toISOString() };
+}
+
+export function redisClient(options: RedisOptions = {}): Redis {
+  return new Redis(testEnv.redisUrl, { maxRetriesPerRequest: 3, ...options });
+}
+
+/**
+ * A key prefix of this test's own, and a way to remove every key under it afterwards: the Redis is
+ * shared with every other test running in parallel, so it is never flushed.
+ */
+export function isolatedPrefix(): { prefix: string; cleanUp(redis: Redis): Promise<void> } {
+  const prefix = testKeyPrefix();
+  return {
+    prefix,
+    async cleanUp(redis) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    },
+  };
+}
+
+/** The dead letters written for a stream, oldest first. */
+export async function readDeadLetters(redis: Redis, key: string): Promise<DeadLetter[]> {
+  const entries = await redis.xrange(key, '-', '+');
+  return entries.map(([, fields]) => JSON.parse(fields[1]!) as DeadLetter);
+}
+
+/** The messages in a stream, oldest first. */
+export async function readMessages(redis: Redis, key: string): Promise<Array<{ id: string; message: { orderId: string } }>> {
+  const entries = await redis.xrange(key, '-', '+');
+  return entries.map(([id, fields]) => ({ id, message: JSON.parse(fields[1]!) }));
+}
+
+/** How many entries of the group are read but not acknowledged. */
+export async function pendingCount(redis: Redis, key: string, group: string): Promise<number> {
+  const [count] = (await redis.xpending(key, group)) as [number, ...unknown[]];
+  return count;
+}
+
+/** A consumer group's XINFO GROUPS entry as an object (`pending`, `last-delivered-id`, `lag`, …). */
+export async function groupInfo(redis: Redis, key: string, group: string): Promise<Record<string, unknown> | undefined> {
+  const groups = (await redis.xinfo('GROUPS', key)) as unknown[][];
+  const records = groups.map((pairs) => {
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < pairs.length; i += 2) record[String(pairs[i])] = pairs[i + 1];
+    return record;
+  });
+  return records.find((record) => record.name === group);
+}
+
+/** A promise settled from outside, to hold a handler mid-batch. */
+export function deferred(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
+}

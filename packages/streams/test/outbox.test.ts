@@ -1,0 +1,183 @@
+import { streamNames } from '@free-lunch/contracts';
+import type { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  deadLetterKey,
+  enqueueOutbox,
+  MalformedMessageError,
+  OUTBOX_TABLE_SQL,
+  OutboxRelay,
+  StreamPublisher,
+  streamKey,
+  type OutboxRelayOptions,
+  type OutgoingMessage,
+} from '../src/index.js';
+import { createTestDatabase, type TestDatabase } from '@free-lunch/service-kit/testing';
+import { isolatedPrefix, logger, orderCooking, orderPlaced, readDeadLetters, readMessages, redisClient } from './helpers.js';
+import { RedisProxy } from './redis-proxy.js';
+
+const table = 'kitchen.outbox';
+
+describe('transactional outbox', () => {
+  let database: TestDatabase;
+  let pool: pg.Pool;
+  let redis: Redis;
+  let keys: ReturnType<typeof isolatedPrefix>;
+  let publisher: StreamPublisher;
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeEach(async () => {
+    database = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: database.url, max: 6 });
+    // As a service's first migration would: the table lands in the schema on the search path.
+    await pool.query(`CREATE SCHEMA kitchen; SET search_path TO kitchen; ${OUTBOX_TABLE_SQL}`);
+    redis = redisClient();
+    keys = isolatedPrefix();
+    publisher = new StreamPublisher(redis, { prefix: keys.prefix });
+  });
+
+  afterEach(async () => {
+    for (const cleanUp of cleanups.splice(0).reverse()) await cleanUp();
+    await pool.end();
+    await database.drop();
+    await keys.cleanUp(redis);
+    await redis.quit();
+  });
+
+  function relay(options: Partial<OutboxRelayOptions> = {}): OutboxRelay {
+    const outboxRelay = new OutboxRelay({ pool, table, publisher, logger, ...options });
+    cleanups.push(() => outboxRelay.stop());
+    return outboxRelay;
+  }
+
+  /** Enqueues in a transaction of its own and commits, as a use case would. */
+  async function commitOutbox(entries: OutgoingMessage[]): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await enqueueOutbox(client, table, entries);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+  }
+
+  async function rowsLeft(): Promise<number> {
+    const { rows } = await pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM ${table}`);
+    return rows[0]!.count;
+  }
+
+  const placedKey = () => streamKey(keys.prefix, streamNames.orderPlaced);
+  const placedEntries = (count: number): OutgoingMessage[] =>
+    Array.from({ length: count }, () => ({ stream: streamNames.orderPlaced, message: orderPlaced() }));
+
+  it('when the transaction that enqueued rolls back, then nothing is published', async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await enqueueOutbox(client, table, placedEntries(3));
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+
+    expect(await relay().flush()).toBe(0);
+    expect(await rowsLeft()).toBe(0);
+    expect(await redis.exists(placedKey())).toBe(0);
+  });
+
+  it('when one entry is invalid, then enqueueOutbox inserts none of them', async () => {
+    const entries = [...placedEntries(2), { stream: streamNames.orderPlaced, message: { ...orderPlaced(), orderId: 42 } } as never];
+    await expect(commitOutbox(entries)).rejects.toThrow(MalformedMessageError);
+    expect(await rowsLeft()).toBe(0);
+  });
+
+  it('when rows are committed, then the relay publishes them in order, to their streams, and deletes them', async () => {
+    const entries: OutgoingMessage[] = Array.from({ length: 2_500 }, (_, index) =>
+      index % 5 === 0
+        ? { stream: streamNames.orderStatusChanged, message: orderCooking() }
+        : { stream: streamNames.orderPlaced, message: orderPlaced() },
+    );
+    await commitOutbox(entries);
+
+    expect(await relay({ batchSize: 1_000 }).flush()).toBe(2_500);
+
+    const published = (stream: string) => entries.filter((entry) => entry.stream === stream).map((entry) => entry.message);
+    expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(published(streamNames.orderPlaced));
+    expect(
+      (await readMessages(redis, streamKey(keys.prefix, streamNames.orderStatusChanged))).map((entry) => entry.message),
+    ).toEqual(published(streamNames.orderStatusChanged));
+    expect(await rowsLeft()).toBe(0);
+  });
+
+  it('when woken after a commit, then the running relay publishes without waiting for its next poll', async () => {
+    const outboxRelay = relay({ pollIntervalMs: 60_000 });
+    outboxRelay.start();
+    const entries = placedEntries(3);
+    await commitOutbox(entries);
+
+    outboxRelay.wake();
+
+    await vi.waitFor(async () => expect(await redis.xlen(placedKey())).toBe(3), { timeout: 5_000 });
+    expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(entries.map((entry) => entry.message));
+    await vi.waitFor(async () => expect(await rowsLeft()).toBe(0));
+  });
+
+  it('when Redis is unreachable, then the relay keeps the rows and publishes them once Redis is back', async () => {
+    const proxy = await RedisProxy.start();
+    const unreliable = proxy.client({ maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    unreliable.on('error', () => undefined); // the outage is the point of this test
+    cleanups.push(async () => {
+      unreliable.disconnect();
+      await proxy.unplug();
+    });
+    const outboxRelay = relay({ publisher: new StreamPublisher(unreliable, { prefix: keys.prefix }) });
+    await proxy.unplug();
+    const entries = placedEntries(3);
+    await commitOutbox(entries);
+
+    await expect(outboxRelay.flush()).rejects.toThrow();
+    expect(await rowsLeft()).toBe(3);
+    expect(await redis.exists(placedKey())).toBe(0);
+
+    outboxRelay.start();
+    await proxy.plugIn();
+
+    await vi.waitFor(async () => expect(await rowsLeft()).toBe(0), { timeout: 15_000 });
+    expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(entries.map((entry) => entry.message));
+  });
+
+  it('when two relays run at once, then each row is published exactly once', async () => {
+    const entries = placedEntries(3_000);
+    await commitOutbox(entries);
+    const first = relay({ batchSize: 100 });
+    const second = relay({ batchSize: 100 });
+
+    const [byFirst, bySecond] = await Promise.all([first.flush(), second.flush()]);
+
+    expect(byFirst + bySecond).toBe(3_000);
+    const orderIds = (await readMessages(redis, placedKey())).map((entry) => entry.message.orderId);
+    expect(orderIds).toHaveLength(3_000);
+    expect(new Set(orderIds)).toEqual(new Set(entries.map((entry) => (entry.message as { orderId: string }).orderId)));
+    expect(await rowsLeft()).toBe(0);
+  });
+
+  it('when a row no longer matches its contract, then it is dead-lettered and the rows around it are still published', async () => {
+    const [before, after] = [orderPlaced(), orderPlaced()];
+    await commitOutbox([{ stream: streamNames.orderPlaced, message: before }]);
+    await pool.query(`INSERT INTO ${table} (stream, message) VALUES ($1, $2)`, [
+      streamNames.orderPlaced,
+      JSON.stringify({ type: 'order.placed', version: 0 }),
+    ]);
+    await commitOutbox([{ stream: streamNames.orderPlaced, message: after }]);
+
+    expect(await relay().flush()).toBe(3);
+
+    expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual([before, after]);
+    const [letter] = await readDeadLetters(redis, deadLetterKey(keys.prefix, streamNames.orderPlaced));
+    expect(letter).toMatchObject({ stream: streamNames.orderPlaced, group: table, deliveries: 0 });
+    expect(letter!.reason).toMatch(/version/);
+    expect(await rowsLeft()).toBe(0);
+  });
+});

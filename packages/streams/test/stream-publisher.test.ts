@@ -1,0 +1,70 @@
+import { streamNames } from '@free-lunch/contracts';
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MalformedMessageError, StreamPublisher, streamKey } from '../src/index.js';
+import { isolatedPrefix, orderCooking, orderPlaced, readMessages, redisClient } from './helpers.js';
+
+describe('StreamPublisher', () => {
+  let redis: Redis;
+  let keys: ReturnType<typeof isolatedPrefix>;
+  let publisher: StreamPublisher;
+
+  beforeEach(() => {
+    redis = redisClient();
+    keys = isolatedPrefix();
+    publisher = new StreamPublisher(redis, { prefix: keys.prefix });
+  });
+
+  afterEach(async () => {
+    await keys.cleanUp(redis);
+    await redis.quit();
+  });
+
+  it('when a message is valid, then it is appended under the prefixed stream key and its id returned', async () => {
+    const message = orderPlaced();
+    const id = await publisher.publish(streamNames.orderPlaced, message);
+    expect(await readMessages(redis, streamKey(keys.prefix, streamNames.orderPlaced))).toEqual([{ id, message }]);
+  });
+
+  it('when a message is invalid, then publish rejects it and nothing is written', async () => {
+    const invalid = { ...orderPlaced(), placedAt: 'yesterday' };
+    await expect(publisher.publish(streamNames.orderPlaced, invalid)).rejects.toThrow(MalformedMessageError);
+    expect(await redis.exists(streamKey(keys.prefix, streamNames.orderPlaced))).toBe(0);
+  });
+
+  it('when many messages go to several streams, then each stream gets its own in order and ids come back in order', async () => {
+    const placed = [orderPlaced(), orderPlaced(), orderPlaced()];
+    const cooking = [orderCooking(), orderCooking()];
+    const ids = await publisher.publishMany([
+      { stream: streamNames.orderPlaced, message: placed[0]! },
+      { stream: streamNames.orderStatusChanged, message: cooking[0]! },
+      { stream: streamNames.orderPlaced, message: placed[1]! },
+      { stream: streamNames.orderStatusChanged, message: cooking[1]! },
+      { stream: streamNames.orderPlaced, message: placed[2]! },
+    ]);
+    const placedEntries = await readMessages(redis, streamKey(keys.prefix, streamNames.orderPlaced));
+    const cookingEntries = await readMessages(redis, streamKey(keys.prefix, streamNames.orderStatusChanged));
+    expect(placedEntries.map((entry) => entry.message)).toEqual(placed);
+    expect(cookingEntries.map((entry) => entry.message)).toEqual(cooking);
+    expect(ids).toEqual([placedEntries[0]!.id, cookingEntries[0]!.id, placedEntries[1]!.id, cookingEntries[1]!.id, placedEntries[2]!.id]);
+  });
+
+  it('when one of many messages is invalid, then publishMany writes none of them', async () => {
+    await expect(
+      publisher.publishMany([
+        { stream: streamNames.orderPlaced, message: orderPlaced() },
+        { stream: streamNames.orderPlaced, message: { ...orderPlaced(), version: 9 } as never },
+      ]),
+    ).rejects.toThrow(MalformedMessageError);
+    expect(await redis.exists(streamKey(keys.prefix, streamNames.orderPlaced))).toBe(0);
+  });
+
+  it('when a stream grows past maxLength, then it is trimmed to about that length', async () => {
+    const small = new StreamPublisher(redis, { prefix: keys.prefix, maxLength: 10 });
+    const messages = Array.from({ length: 1000 }, () => ({ stream: streamNames.orderPlaced, message: orderPlaced() }));
+    await small.publishMany(messages);
+    const length = await redis.xlen(streamKey(keys.prefix, streamNames.orderPlaced));
+    expect(length).toBeGreaterThanOrEqual(10);
+    expect(length).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,78 @@
+import { streamNames } from '@free-lunch/contracts';
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { StreamPublisher, StreamTail, streamKey, type TailEntry } from '../src/index.js';
+import { isolatedPrefix, logger, orderCooking, orderPlaced, redisClient } from './helpers.js';
+
+describe('StreamTail', () => {
+  let redis: Redis;
+  let keys: ReturnType<typeof isolatedPrefix>;
+  let publisher: StreamPublisher;
+  const tails: StreamTail[] = [];
+
+  beforeEach(() => {
+    redis = redisClient();
+    keys = isolatedPrefix();
+    publisher = new StreamPublisher(redis, { prefix: keys.prefix });
+  });
+
+  afterEach(async () => {
+    for (const tail of tails.splice(0)) await tail.stop();
+    await keys.cleanUp(redis);
+    await redis.quit();
+  });
+
+  async function startTail(from?: Record<string, string> | '$'): Promise<TailEntry[]> {
+    const seen: TailEntry[] = [];
+    const tail = new StreamTail({
+      redis,
+      prefix: keys.prefix,
+      streams: [streamNames.orderPlaced, streamNames.orderStatusChanged],
+      from,
+      onEntries: (entries) => seen.push(...entries),
+      logger,
+      blockMs: 100,
+    });
+    await tail.start();
+    tails.push(tail);
+    return seen;
+  }
+
+  it('when tailing from now, then every entry added afterwards on any stream is passed on, and none from before', async () => {
+    await publisher.publish(streamNames.orderPlaced, orderPlaced());
+    const seen = await startTail();
+
+    const placed = orderPlaced();
+    const cooking = orderCooking();
+    const later = orderPlaced();
+    await publisher.publish(streamNames.orderPlaced, placed);
+    await publisher.publish(streamNames.orderStatusChanged, cooking);
+    await publisher.publish(streamNames.orderPlaced, later);
+
+    await vi.waitFor(() => expect(seen).toHaveLength(3), { timeout: 5_000 });
+    const byStream = (stream: string) => seen.filter((entry) => entry.stream === stream).map((entry) => entry.message);
+    expect(byStream(streamNames.orderPlaced)).toEqual([placed, later]);
+    expect(byStream(streamNames.orderStatusChanged)).toEqual([cooking]);
+  });
+
+  it('when resuming from an entry id, then the entries after it are passed on without a gap', async () => {
+    const messages = Array.from({ length: 5 }, () => orderPlaced());
+    const ids = await publisher.publishMany(messages.map((message) => ({ stream: streamNames.orderPlaced, message })));
+
+    const seen = await startTail({ [streamNames.orderPlaced]: ids[1]! });
+
+    await vi.waitFor(() => expect(seen).toHaveLength(3), { timeout: 5_000 });
+    expect(seen.map(({ id, message }) => ({ id, message }))).toEqual(
+      ids.slice(2).map((id, index) => ({ id, message: messages[index + 2] })),
+    );
+  });
+
+  it('when an entry is malformed, then the tail skips it and carries on', async () => {
+    const seen = await startTail();
+    await redis.xadd(streamKey(keys.prefix, streamNames.orderPlaced), '*', 'm', '{broken');
+    const good = orderPlaced();
+    await publisher.publish(streamNames.orderPlaced, good);
+
+    await vi.waitFor(() => expect(seen.map((entry) => entry.message)).toEqual([good]), { timeout: 5_000 });
+  });
+});
