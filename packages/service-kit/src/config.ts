@@ -1,0 +1,66 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * The settings every Free Lunch service reads from its environment. A service extends it with its
+ * own keys, and must give `PORT` its default port: `BaseConfig.extend({ PORT: port(3001), ... })`.
+ */
+export const BaseConfig = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/free_lunch'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  KEY_PREFIX: z.string().default('fl:'),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(30_000),
+  MAX_DELIVERIES: z.coerce.number().int().min(1).default(5),
+  SERVICE_INSTANCE: z.string().min(1).default(`${hostname()}-${process.pid}`),
+});
+export type BaseConfig = z.infer<typeof BaseConfig>;
+
+/** A `PORT` entry with the service's own default, for `BaseConfig.extend`. */
+export function port(defaultPort: number) {
+  return BaseConfig.shape.PORT.default(defaultPort);
+}
+
+/** One environment variable that is missing or malformed, and why. */
+export interface ConfigIssue {
+  key: string;
+  reason: string;
+}
+
+/** Thrown at start-up when the environment does not fit the service's config schema. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+
+  constructor(readonly issues: ConfigIssue[]) {
+    super(
+      `Invalid configuration (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}):\n` +
+        issues.map(({ key, reason }) => `  ${key}: ${reason}`).join('\n'),
+    );
+  }
+}
+
+/**
+ * Parses the environment once, at start-up. Every problem is reported together, so a deployment
+ * is fixed in one round; values are never echoed because they may hold credentials.
+ *
+ * A variable set to an empty string counts as unset (compose files often pass `FOO=${FOO:-}`).
+ */
+export function parseConfig<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.infer<T> {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const key = issue.path.map(String).join('.') || '(environment)';
+      // A missing key surfaces as a type error on `undefined` (or NaN once coerced): say so plainly.
+      const missing = issue.code === 'invalid_type' && issue.path.length > 0 && !(String(issue.path[0]) in present);
+      return { key, reason: missing ? 'is required but not set' : issue.message };
+    }),
+  );
+}

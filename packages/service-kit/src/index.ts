@@ -1,0 +1,17 @@
+/**
+ * What every Free Lunch service shares: typed configuration, logging, the application error,
+ * the HTTP kit (validation, JSON errors, OpenAPI, health, readiness, metrics), the PostgreSQL and
+ * Redis plugins, graceful start and stop, and stream metrics.
+ *
+ * A service's `buildApp(config)` registers, in order: {@link kitPlugin}, {@link postgresPlugin},
+ * {@link redisPlugin}, then its routes; its `server.ts` is `runServer(() => buildApp(parseConfig(...)))`.
+ */
+export { BaseConfig, ConfigError, parseConfig, port, type ConfigIssue } from './config.js';
+export { AppError, type AppErrorOptions } from './app-error.js';
+export { loggerOptions } from './logger.js';
+export { kitPlugin, type KitOptions } from './plugins/kit.js';
+export type { ReadinessCheck } from './plugins/health.js';
+export { postgresPlugin, type PostgresOptions } from './plugins/postgres.js';
+export { redisPlugin } from './plugins/redis.js';
+export { runServer } from './run-server.js';
+export { streamMetrics, type StreamMetrics } from './stream-metrics.js';

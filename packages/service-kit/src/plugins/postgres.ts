@@ -1,0 +1,44 @@
+import fp from 'fastify-plugin';
+import pg from 'pg';
+import { ensureDatabase, migrate } from '../database.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Connections whose `search_path` is the service's schema: queries name tables unqualified. */
+    pg: pg.Pool;
+  }
+}
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** The service's own schema, e.g. `kitchen`; a plain lower-case SQL identifier. */
+  schema: string;
+  /** Directory of the service's `.sql` migrations. */
+  migrationsDir: string;
+  /** Most connections the pool opens; default 10. */
+  poolSize?: number;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * Prepares the service's PostgreSQL (database, schema, migrations) before the app is ready, then
+ * offers `app.pg`, a pool whose connections work inside that schema. The pool ends on close.
+ */
+export const postgresPlugin = fp<PostgresOptions>(
+  async (app, { connectionString, schema, migrationsDir, poolSize = 10 }) => {
+    // The schema goes into a connection option and into SQL, where it cannot be a bind parameter.
+    if (!IDENTIFIER.test(schema)) throw new Error(`Schema name ${JSON.stringify(schema)} is not a plain SQL identifier`);
+
+    await ensureDatabase(connectionString);
+    await migrate(connectionString, schema, migrationsDir, app.log.child({ component: 'migrations' }));
+
+    const pool = new pg.Pool({ connectionString, max: poolSize, options: `-c search_path=${schema}` });
+    // An idle connection the server drops (restart, failover) emits here; unhandled, it kills the
+    // process. The pool replaces it on next use.
+    pool.on('error', (error) => app.log.warn({ err: error }, 'idle postgres connection lost'));
+    app.decorate('pg', pool);
+    app.addHook('onClose', () => pool.end());
+  },
+  { name: 'free-lunch-postgres', fastify: '5.x' },
+);

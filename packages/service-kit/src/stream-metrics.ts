@@ -1,0 +1,34 @@
+import { Counter, type Registry } from 'prom-client';
+
+/**
+ * Counters a stream consumer reports to. Structurally the same as `StreamMetrics` in
+ * `@free-lunch/streams`, declared here so this package does not depend on that one.
+ */
+export interface StreamMetrics {
+  handled(stream: string, group: string, count: number): void;
+  failed(stream: string, group: string, count: number): void;
+  deadLettered(stream: string, group: string, count: number): void;
+}
+
+function counter(registry: Registry, name: string, help: string): Counter<'stream' | 'group'> {
+  // Several consumers in one app share the registry: reuse what the first one registered.
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<'stream' | 'group'>;
+  return new Counter({ name, help, labelNames: ['stream', 'group'], registers: [registry] });
+}
+
+/** {@link StreamMetrics} as Prometheus counters in `registry` (usually `app.metrics`). */
+export function streamMetrics(registry: Registry): StreamMetrics {
+  const handled = counter(registry, 'stream_messages_handled_total', 'Stream messages handled and acknowledged.');
+  const failed = counter(registry, 'stream_messages_failed_total', 'Stream message deliveries whose handling threw.');
+  const deadLettered = counter(
+    registry,
+    'stream_messages_dead_lettered_total',
+    'Stream messages moved to the dead-letter stream.',
+  );
+  return {
+    handled: (stream, group, count) => handled.inc({ stream, group }, count),
+    failed: (stream, group, count) => failed.inc({ stream, group }, count),
+    deadLettered: (stream, group, count) => deadLettered.inc({ stream, group }, count),
+  };
+}
