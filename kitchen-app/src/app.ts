@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { kitPlugin, loggerOptions, postgresPlugin, redisPlugin, streamMetrics } from '@free-lunch/service-kit';
+import { OutboxRelay, StreamPublisher, type OutboxRelayOptions } from '@free-lunch/streams';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { KitchenConfig } from './config.js';
+import { kitchenConsumers } from './consumers.js';
+import { KITCHEN_SCHEMA, OUTBOX_TABLE } from './data/schema.js';
+import { kitchenMetrics } from './metrics.js';
+import { recipesRoutes } from './routes/recipes.js';
+import { CookLoop, deliverReadyDishes } from './use-cases/deliver-ready-dishes.js';
+import type { Kitchen } from './use-cases/kitchen.js';
+
+const SERVICE = 'kitchen-app';
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * The kitchen: opens a ticket per placed order, asks the warehouse for the ingredients, cooks when
+ * they arrive and delivers when the dish is ready. The one way to build it, for the server and tests.
+ */
+export async function buildApp(config: KitchenConfig): Promise<FastifyInstance> {
+  const app = Fastify({ logger: loggerOptions(config, SERVICE) });
+
+  await app.register(kitPlugin, {
+    service: SERVICE,
+    description:
+      'Free Lunch kitchen: turns placed orders into tickets with a random recipe, requests their ingredients ' +
+      'from the warehouse, cooks them once dispatched and announces every status change.',
+    version,
+    readinessChecks: { postgres: () => app.pg.query('SELECT 1'), redis: () => app.redis.ping() },
+  });
+  await app.register(postgresPlugin, {
+    connectionString: config.DATABASE_URL,
+    schema: KITCHEN_SCHEMA,
+    migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
+    poolSize: config.DB_POOL_SIZE,
+  });
+  await app.register(redisPlugin, { url: config.REDIS_URL });
+  await app.register(recipesRoutes);
+
+  // Fastify built app.log with pino (from loggerOptions) but types it as its narrower base
+  // logger; the streams package asks for pino's Logger, which this is at run time.
+  const streamsLogger = app.log as unknown as OutboxRelayOptions['logger'];
+  const relay = new OutboxRelay({
+    pool: app.pg,
+    table: OUTBOX_TABLE,
+    publisher: new StreamPublisher(app.redis, { prefix: config.KEY_PREFIX }),
+    logger: streamsLogger,
+  });
+  const cookLoop = new CookLoop({ deliver: () => deliverReadyDishes(kitchen), log: app.log });
+  const kitchen: Kitchen = {
+    pool: app.pg,
+    log: app.log,
+    metrics: kitchenMetrics(app.metrics, app.pg, app.log),
+    cookTimeMs: config.COOK_TIME_MS,
+    relay,
+    cookLoop,
+  };
+  const consumers = kitchenConsumers({
+    redis: app.redis,
+    config,
+    kitchen,
+    logger: streamsLogger,
+    metrics: streamMetrics(app.metrics),
+  });
+
+  app.addHook('onReady', async () => {
+    relay.start();
+    cookLoop.start();
+    await Promise.all(consumers.map((consumer) => consumer.start()));
+  });
+  // Runs before the postgres and redis plugins close their connections (onClose hooks run in
+  // reverse order of registration). Consumers stop first so no batch starts mid-shutdown; then
+  // the cook loop finishes its round; the relay publishes what those committed last.
+  app.addHook('onClose', async () => {
+    await Promise.all(consumers.map((consumer) => consumer.stop()));
+    await cookLoop.stop();
+    await relay.stop();
+    await relay
+      .flush()
+      .catch((error: unknown) => app.log.warn({ err: error }, 'outbox not flushed; the next relay to run publishes it'));
+  });
+
+  return app;
+}

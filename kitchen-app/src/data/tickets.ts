@@ -1,0 +1,195 @@
+import type { IngredientQuantity, RecipeName } from '@free-lunch/contracts';
+import type pg from 'pg';
+import type {
+  CookingTicket,
+  DeliveredTicket,
+  Ticket,
+  TicketStatus,
+  TicketWithIngredients,
+} from '../domain/ticket.js';
+
+// Every statement here works on a whole batch at once (arrays through unnest / ANY), so a batch of
+// 500 messages costs one or two round trips, not 500. Status literals mirror
+// `ticketTransitions` in the domain; they stay literals so the planner matches the partial indexes.
+
+interface TicketRow {
+  order_id: string;
+  recipe: RecipeName;
+  status: TicketStatus;
+  requested_at: Date;
+  dispatched_at: Date | null;
+  ready_at: Date | null;
+  delivered_at: Date | null;
+}
+
+const COLUMNS = ['order_id', 'recipe', 'status', 'requested_at', 'dispatched_at', 'ready_at', 'delivered_at'];
+const TICKET_COLUMNS = COLUMNS.join(', ');
+
+/** The ticket columns qualified by `table`, for statements where a join makes bare names ambiguous. */
+function ticketColumnsOf(table: string): string {
+  return COLUMNS.map((column) => `${table}.${column}`).join(', ');
+}
+
+/** The table's CHECK constraint guarantees these; a null here means the schema and code disagree. */
+function reached(value: Date | null, column: string, orderId: string): Date {
+  if (value === null) throw new Error(`ticket ${orderId} is missing ${column} for its status`);
+  return value;
+}
+
+function toTicket(row: TicketRow): Ticket {
+  const base = { orderId: row.order_id, recipe: row.recipe, requestedAt: row.requested_at };
+  switch (row.status) {
+    case 'awaiting_ingredients':
+      return { ...base, status: row.status };
+    case 'cooking':
+      return {
+        ...base,
+        status: row.status,
+        dispatchedAt: reached(row.dispatched_at, 'dispatched_at', row.order_id),
+        readyAt: reached(row.ready_at, 'ready_at', row.order_id),
+      };
+    case 'delivered':
+      return {
+        ...base,
+        status: row.status,
+        dispatchedAt: reached(row.dispatched_at, 'dispatched_at', row.order_id),
+        readyAt: reached(row.ready_at, 'ready_at', row.order_id),
+        deliveredAt: reached(row.delivered_at, 'delivered_at', row.order_id),
+      };
+  }
+}
+
+function expectStatus<S extends TicketStatus>(ticket: Ticket, status: S): Extract<Ticket, { status: S }> {
+  if (ticket.status !== status) throw new Error(`ticket ${ticket.orderId} is ${ticket.status}, expected ${status}`);
+  return ticket as Extract<Ticket, { status: S }>;
+}
+
+export interface TicketOpening {
+  orderId: string;
+  /** Used only if the order has no ticket yet: an existing ticket keeps the recipe it was given. */
+  recipe: RecipeName;
+}
+
+export interface OpenedTickets {
+  /** Tickets this call created, awaiting ingredients. */
+  opened: TicketWithIngredients[];
+  /** Tickets that already existed (a redelivery or a reconciler nudge), as they are now. */
+  existing: TicketWithIngredients[];
+}
+
+/**
+ * Opens a ticket for every order that has none, and returns those plus the tickets that already
+ * existed, each with its recipe's ingredients from the recipe book. One statement.
+ *
+ * The "existing" half reads the snapshot taken before the insert, so a ticket is never reported
+ * twice. An order whose ticket another kitchen is opening at this very moment is in neither half:
+ * the insert waits for that transaction and skips the row, and it is that kitchen which announces it.
+ */
+export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOpening[]): Promise<OpenedTickets> {
+  // Sorted, so two kitchens inserting overlapping batches take row locks in the same order and
+  // cannot deadlock.
+  const sorted = [...openings].sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+  const { rows } = await tx.query<TicketRow & { opened: boolean; ingredients: IngredientQuantity[] }>(
+    `WITH placed AS (
+       SELECT order_id, recipe FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS p (order_id, recipe, n)
+       ORDER BY n
+     ),
+     opened AS (
+       INSERT INTO tickets (order_id, recipe, status, requested_at)
+       SELECT order_id, recipe, 'awaiting_ingredients', now() FROM placed
+       ON CONFLICT (order_id) DO NOTHING
+       RETURNING ${TICKET_COLUMNS}
+     )
+     SELECT true AS opened, ${ticketColumnsOf('opened')}, recipes.ingredients
+       FROM opened JOIN recipes ON recipes.name = opened.recipe
+     UNION ALL
+     SELECT false AS opened, ${ticketColumnsOf('tickets')}, recipes.ingredients
+       FROM tickets JOIN recipes ON recipes.name = tickets.recipe
+      WHERE tickets.order_id = ANY($1::uuid[])`,
+    [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe)],
+  );
+  const result: OpenedTickets = { opened: [], existing: [] };
+  for (const row of rows) {
+    const ticket: TicketWithIngredients = { ...toTicket(row), ingredients: row.ingredients };
+    (row.opened ? result.opened : result.existing).push(ticket);
+  }
+  return result;
+}
+
+/**
+ * The tickets of these orders, locked until the transaction ends (in order-id order, so concurrent
+ * batches cannot deadlock): whatever is decided about them cannot be raced by another kitchen.
+ * Orders without a ticket are simply absent.
+ */
+export async function lockTickets(tx: pg.ClientBase, orderIds: readonly string[]): Promise<Ticket[]> {
+  const { rows } = await tx.query<TicketRow>(
+    `SELECT ${TICKET_COLUMNS} FROM tickets WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE`,
+    [orderIds],
+  );
+  return rows.map(toTicket);
+}
+
+/**
+ * Puts these tickets on the stove: cooking, ready `cookTimeMs` from now (the database's clock, the
+ * one the cook loop compares against). Tickets no longer awaiting ingredients are left alone.
+ */
+export async function startCooking(
+  tx: pg.ClientBase,
+  orderIds: readonly string[],
+  cookTimeMs: number,
+): Promise<CookingTicket[]> {
+  if (orderIds.length === 0) return [];
+  const { rows } = await tx.query<TicketRow>(
+    `UPDATE tickets
+        SET status = 'cooking', dispatched_at = now(), ready_at = now() + $2::bigint * interval '1 millisecond'
+      WHERE order_id = ANY($1::uuid[]) AND status = 'awaiting_ingredients'
+      RETURNING ${TICKET_COLUMNS}`,
+    [orderIds, cookTimeMs],
+  );
+  return rows.map((row) => expectStatus(toTicket(row), 'cooking'));
+}
+
+/**
+ * Takes up to `limit` dishes whose cooking time is over off the stove, soonest-ready first.
+ * SKIP LOCKED lets several kitchens run this at once: each takes different dishes, none waits.
+ */
+export async function deliverReadyTickets(tx: pg.ClientBase, limit: number): Promise<DeliveredTicket[]> {
+  const { rows } = await tx.query<TicketRow>(
+    `WITH ready AS (
+       SELECT order_id FROM tickets
+        WHERE status = 'cooking' AND ready_at <= now()
+        ORDER BY ready_at
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED
+     )
+     UPDATE tickets SET status = 'delivered', delivered_at = now()
+       FROM ready
+      WHERE tickets.order_id = ready.order_id
+      RETURNING ${ticketColumnsOf('tickets')}`,
+    [limit],
+  );
+  return rows.map((row) => expectStatus(toTicket(row), 'delivered'));
+}
+
+/**
+ * Milliseconds until the next dish on the stove is ready (0 if one already is), or null when
+ * nothing is cooking. Computed by the database, so the app's clock never enters into it.
+ */
+export async function timeUntilNextDishIsReady(db: pg.Pool): Promise<number | null> {
+  const { rows } = await db.query<{ wait_ms: number | null }>(
+    `SELECT GREATEST(0, CEIL(EXTRACT(EPOCH FROM min(ready_at) - clock_timestamp()) * 1000))::int AS wait_ms
+       FROM tickets WHERE status = 'cooking'`,
+  );
+  return rows[0]?.wait_ms ?? null;
+}
+
+/** Tickets still in the kitchen, per status; each count reads only its small partial index. */
+export async function countTicketsInProgress(
+  db: pg.Pool,
+): Promise<{ awaiting_ingredients: number; cooking: number }> {
+  const { rows } = await db.query<{ awaiting_ingredients: number; cooking: number }>(
+    `SELECT (SELECT count(*) FROM tickets WHERE status = 'awaiting_ingredients')::int AS awaiting_ingredients,
+            (SELECT count(*) FROM tickets WHERE status = 'cooking')::int AS cooking`,
+  );
+  return rows[0] ?? { awaiting_ingredients: 0, cooking: 0 };
+}

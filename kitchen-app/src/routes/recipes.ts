@@ -1,0 +1,18 @@
+import { RecipesResponse } from '@free-lunch/contracts';
+import type { FastifyPluginAsync } from 'fastify';
+import { listRecipes } from '../data/recipes.js';
+
+/** GET /recipes: the recipe book the kitchen cooks from, as the manager's dashboard shows it. */
+export const recipesRoutes: FastifyPluginAsync = async (app) => {
+  app.get(
+    '/recipes',
+    {
+      schema: {
+        tags: ['recipes'],
+        summary: 'The six recipes and the ingredients each dish needs',
+        response: { 200: RecipesResponse },
+      },
+    },
+    async (): Promise<RecipesResponse> => ({ recipes: await listRecipes(app.pg) }),
+  );
+};

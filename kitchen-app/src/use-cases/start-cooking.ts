@@ -1,0 +1,53 @@
+import type { IngredientsDispatchedV1 } from '@free-lunch/contracts';
+import { enqueueOutbox } from '@free-lunch/streams';
+import { cookingStartedMessages } from '../domain/announcements.js';
+import { triageDispatches, type IgnoredDispatch } from '../domain/ticket.js';
+import { OUTBOX_TABLE } from '../data/schema.js';
+import { lockTickets, startCooking } from '../data/tickets.js';
+import { inTransaction } from '../data/transaction.js';
+import type { Kitchen } from './kitchen.js';
+
+/**
+ * The warehouse dispatched ingredients: the tickets waiting for them go on the stove, ready
+ * COOK_TIME_MS from now.
+ *
+ * Idempotent by order id: a ticket already cooking or delivered is left alone, so a redelivered
+ * dispatch changes nothing. A dispatch the kitchen cannot match to a waiting ticket of the same
+ * recipe is logged, counted and acknowledged, not retried (see `decideOnDispatch`). One
+ * transaction for the whole batch.
+ */
+export async function startCookingDispatchedTickets(
+  kitchen: Kitchen,
+  dispatches: readonly IngredientsDispatchedV1[],
+): Promise<void> {
+  const { cooking, ignored } = await inTransaction(kitchen.pool, async (tx) => {
+    const tickets = await lockTickets(tx, dispatches.map((dispatch) => dispatch.orderId));
+    const { toCook, ignored } = triageDispatches(tickets, dispatches);
+    const cooking = await startCooking(tx, toCook, kitchen.cookTimeMs);
+    await enqueueOutbox(tx, OUTBOX_TABLE, cooking.flatMap(cookingStartedMessages));
+    return { cooking, ignored };
+  });
+
+  if (cooking.length > 0) {
+    kitchen.relay.wake();
+    kitchen.cookLoop.wake();
+  }
+  reportIgnored(kitchen, ignored);
+}
+
+function reportIgnored(kitchen: Kitchen, ignored: readonly IgnoredDispatch[]): void {
+  for (const { orderId, dispatchedRecipe, decision } of ignored) {
+    kitchen.metrics.dispatchesIgnored(decision.action, 1);
+    if (decision.action === 'unknown_order') {
+      kitchen.log.warn(
+        { orderId, recipe: dispatchedRecipe },
+        'ingredients dispatched for an order the kitchen has no ticket for; ignored',
+      );
+    } else {
+      kitchen.log.error(
+        { orderId, dispatchedRecipe, ticketRecipe: decision.ticketRecipe },
+        'ingredients dispatched for another recipe than the ticket; not cooking it',
+      );
+    }
+  }
+}

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { recipeBook, recipeNames, streamNames, type RecipesResponse } from '@free-lunch/contracts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KitchenFixture, waitFor } from './kitchen-fixture.js';
+
+let kitchen: KitchenFixture | undefined;
+
+async function startKitchen(cookTimeMs: number): Promise<KitchenFixture> {
+  kitchen = await KitchenFixture.start({ COOK_TIME_MS: String(cookTimeMs) });
+  return kitchen;
+}
+
+afterEach(async () => {
+  await kitchen?.dispose();
+  kitchen = undefined;
+});
+
+describe('kitchen: opening tickets', () => {
+  it('when an order is placed, then the warehouse is asked for its recipe’s exact ingredients and the order is awaiting them', async () => {
+    const k = await startKitchen(0);
+    const orderId = await k.placeOrder();
+
+    const request = await k.requestFor(orderId);
+    expect(recipeNames).toContain(request.recipe);
+    expect(request.ingredients).toEqual(recipeBook[request.recipe]);
+
+    const [status] = await k.statusesUntil(orderId, 'awaiting_ingredients');
+    expect(status).toMatchObject({ status: 'awaiting_ingredients', recipe: request.recipe, at: request.requestedAt });
+  });
+
+  it('when the same order is placed again and again, then it keeps one ticket and every re-sent request is for its first recipe', async () => {
+    const k = await startKitchen(0);
+    const orderId = await k.placeOrder();
+    const first = await k.requestFor(orderId);
+
+    // One at a time, so each copy is a separate re-drive: a kitchen that drew a new recipe each
+    // time would be caught with probability 1 − (1/6)^6.
+    for (let copies = 2; copies <= 7; copies += 1) {
+      await k.placeOrder(orderId);
+      await waitFor(`request #${copies}`, async () => ((await k.requests(orderId)).length >= copies ? true : undefined));
+    }
+
+    const requests = await k.requests(orderId);
+    expect(requests).toHaveLength(7);
+    for (const request of requests) {
+      expect(request).toMatchObject({ recipe: first.recipe, ingredients: first.ingredients, requestedAt: first.requestedAt });
+    }
+    const statuses = await k.statuses(orderId);
+    expect(new Set(statuses.map((s) => `${s.status}/${s.recipe}/${s.at}`))).toEqual(
+      new Set([`awaiting_ingredients/${first.recipe}/${first.requestedAt}`]),
+    );
+    expect(await k.ticketCount(orderId)).toBe(1);
+  });
+
+  it('when many orders arrive at once, then each gets exactly one ticket and one ingredients request', async () => {
+    const k = await startKitchen(0);
+    const orderIds = Array.from({ length: 300 }, () => randomUUID());
+    await k.publisher.publishMany(
+      orderIds.map((orderId) => ({
+        stream: streamNames.orderPlaced,
+        message: { type: 'order.placed' as const, version: 1 as const, orderId, placedAt: new Date().toISOString() },
+      })),
+    );
+
+    await k.settled();
+    const requests = await k.requests();
+    expect(requests.map((r) => r.orderId).sort()).toEqual([...orderIds].sort());
+    for (const request of requests) expect(request.ingredients).toEqual(recipeBook[request.recipe]);
+  });
+});
+
+describe('kitchen: cooking and delivering', () => {
+  it.each([0, 200])(
+    'when the ingredients arrive (COOK_TIME_MS=%i), then the dish cooks and is delivered once the time is up, statuses in order',
+    async (cookTimeMs) => {
+      const k = await startKitchen(cookTimeMs);
+      const orderId = await k.placeOrder();
+      const request = await k.requestFor(orderId);
+
+      await k.dispatch(request);
+      const statuses = await k.statusesUntil(orderId, 'delivered');
+
+      expect(statuses.map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking', 'delivered']);
+      expect(statuses.every((s) => s.recipe === request.recipe)).toBe(true);
+      const [, cooking, delivered] = statuses;
+      // From the kitchen's own timestamps: the dish spent at least the cook time on the stove.
+      expect(Date.parse(delivered!.at) - Date.parse(cooking!.at)).toBeGreaterThanOrEqual(cookTimeMs);
+    },
+  );
+
+  it('when the same ingredients are dispatched twice, then the dish is cooked and delivered once', async () => {
+    const k = await startKitchen(0);
+    const orderId = await k.placeOrder();
+    const request = await k.requestFor(orderId);
+
+    await k.dispatch(request);
+    await k.dispatch(request);
+    await k.statusesUntil(orderId, 'delivered');
+    await k.settled();
+
+    expect((await k.statuses(orderId)).map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking', 'delivered']);
+  });
+
+  it('when ingredients arrive for an order the kitchen never saw, then they are ignored (counted, not dead-lettered) and the kitchen carries on', async () => {
+    const k = await startKitchen(0);
+    const stranger = randomUUID();
+    await k.dispatch({ orderId: stranger, recipe: 'pizza', ingredients: [...recipeBook.pizza] });
+
+    const orderId = await k.placeOrder();
+    await k.dispatch(await k.requestFor(orderId));
+    await k.statusesUntil(orderId, 'delivered');
+    await k.settled();
+
+    expect(await k.statuses(stranger)).toEqual([]);
+    expect(await k.ticketCount(stranger)).toBe(0);
+    expect(await k.deadLetters(streamNames.ingredientsDispatched)).toBe(0);
+    const metrics = await k.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/kitchen_dispatches_ignored_total\{reason="unknown_order"[^}]*\} 1\b/);
+  });
+
+  it('when the kitchen restarts while a dish is cooking, then the new kitchen still delivers it, once', async () => {
+    const k = await startKitchen(2000);
+    const orderId = await k.placeOrder();
+    await k.dispatch(await k.requestFor(orderId));
+    await k.statusesUntil(orderId, 'cooking');
+
+    await k.closeKitchen();
+    expect((await k.statuses(orderId)).map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking']);
+
+    await k.open();
+    await k.statusesUntil(orderId, 'delivered');
+    await k.settled();
+    expect((await k.statuses(orderId)).map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking', 'delivered']);
+  });
+
+  it('when a delivered order is nudged (placed again), then its statuses are re-announced with their first times and nothing is re-requested', async () => {
+    const k = await startKitchen(0);
+    const orderId = await k.placeOrder();
+    await k.dispatch(await k.requestFor(orderId));
+    const original = await k.statusesUntil(orderId, 'delivered');
+    await k.settled();
+
+    await k.placeOrder(orderId);
+    const all = await waitFor('re-announced statuses', async () => {
+      const statuses = await k.statuses(orderId);
+      return statuses.length >= 6 ? statuses : undefined;
+    });
+    await k.settled();
+
+    expect(all.slice(3)).toEqual(original);
+    expect(await k.requests(orderId)).toHaveLength(1);
+  });
+});
+
+describe('kitchen: recipes', () => {
+  it('when the manager asks for the recipes, then all six are listed with the quantities of the shared recipe book', async () => {
+    const k = await startKitchen(0);
+
+    const response = await k.app.inject({ method: 'GET', url: '/recipes' });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.json<RecipesResponse>()).toEqual({
+      recipes: recipeNames.map((name) => ({ name, ingredients: recipeBook[name] })),
+    });
+  });
+
+  it('when the API documentation is opened, then GET /recipes is described with its response schema', async () => {
+    const k = await startKitchen(0);
+
+    const response = await k.app.inject({ method: 'GET', url: '/documentation/json' });
+
+    const operation = response.json<{ paths: Record<string, { get?: { responses?: Record<string, unknown> } }> }>()
+      .paths['/recipes']?.get;
+    expect(JSON.stringify(operation?.responses?.['200'])).toContain('rice_with_chicken');
+  });
+});
