@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { streamNames } from '@free-lunch/contracts';
+import { kitPlugin, loggerOptions, postgresPlugin, redisPlugin, streamMetrics } from '@free-lunch/service-kit';
+import { OutboxRelay, StreamConsumer, StreamPublisher, type OutboxRelayOptions } from '@free-lunch/streams';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { InventoryConfig } from './config.js';
+import { countPendingRequests } from './data/requests.js';
+import { MarketClient } from './market/market-client.js';
+import { inventoryMetrics } from './metrics.js';
+import { warehouseRoutes } from './routes/warehouse.js';
+import { Allocator } from './use-cases/allocate.js';
+import { OUTBOX_TABLE } from './use-cases/events.js';
+import { Purchaser } from './use-cases/purchase-shortfalls.js';
+import { receiveRequests } from './use-cases/receive-requests.js';
+
+const SERVICE = 'inventory-app';
+const SCHEMA = 'inventory';
+/** The consumer group every inventory replica joins to share the kitchen's requests. */
+const GROUP = 'inventory';
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * The warehouse: takes the kitchen's ingredient requests, hands over whole recipes from stock, buys
+ * what is short at the farmers' market, and accounts for every unit. The one way to build it, for
+ * the server and for tests.
+ */
+export async function buildApp(config: InventoryConfig): Promise<FastifyInstance> {
+  const app = Fastify({ logger: loggerOptions(config, SERVICE) });
+
+  await app.register(kitPlugin, {
+    service: SERVICE,
+    description:
+      'Free Lunch warehouse: hands the kitchen every ingredient of a recipe or none, buys shortfalls at the ' +
+      "farmers' market with bounded concurrency and backoff, and keeps a ledger that accounts for every unit.",
+    version,
+    readinessChecks: { postgres: () => app.pg.query('SELECT 1'), redis: () => app.redis.ping() },
+  });
+  await app.register(postgresPlugin, {
+    connectionString: config.DATABASE_URL,
+    schema: SCHEMA,
+    migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
+    poolSize: config.DB_POOL_SIZE,
+  });
+  await app.register(redisPlugin, { url: config.REDIS_URL });
+  await app.register(warehouseRoutes);
+
+  // Fastify built app.log with pino (loggerOptions) but types it as its narrower base logger; the
+  // streams package asks for pino's Logger, which this is at run time.
+  const streamsLogger = app.log as unknown as OutboxRelayOptions['logger'];
+  const metrics = inventoryMetrics(app.metrics, () => countPendingRequests(app.pg));
+  const relay = new OutboxRelay({
+    pool: app.pg,
+    table: OUTBOX_TABLE,
+    publisher: new StreamPublisher(app.redis, { prefix: config.KEY_PREFIX }),
+    logger: streamsLogger,
+  });
+  const allocator = new Allocator({
+    pool: app.pg,
+    metrics,
+    logger: app.log.child({ component: 'allocator' }),
+    onDispatched: () => relay.wake(),
+  });
+  const market = new MarketClient({
+    url: config.MARKET_URL,
+    concurrency: config.MARKET_CONCURRENCY,
+    timeoutMs: config.MARKET_TIMEOUT_MS,
+    maxQuantity: config.MARKET_MAX_QUANTITY,
+  });
+  const purchaser = new Purchaser({
+    pool: app.pg,
+    connectionString: config.DATABASE_URL,
+    market,
+    metrics,
+    concurrency: config.MARKET_CONCURRENCY,
+    backoff: { baseMs: config.MARKET_RETRY_BASE_MS, maxMs: config.MARKET_RETRY_MAX_MS },
+    logger: app.log.child({ component: 'purchaser' }),
+    onBought: () => allocator.wake(),
+    onRecorded: () => relay.wake(),
+  });
+  const requests = new StreamConsumer({
+    redis: app.redis,
+    prefix: config.KEY_PREFIX,
+    stream: streamNames.ingredientsRequested,
+    group: GROUP,
+    consumer: `${config.SERVICE_INSTANCE}-${randomBytes(3).toString('hex')}`,
+    handleBatch: (batch) =>
+      receiveRequests(
+        { pool: app.pg, onNewRequests: () => allocator.wake(), onEnqueued: () => relay.wake() },
+        batch.map((entry) => entry.message),
+      ),
+    logger: streamsLogger,
+    claimIdleMs: config.CLAIM_IDLE_MS,
+    maxDeliveries: config.MAX_DELIVERIES,
+    metrics: streamMetrics(app.metrics),
+  });
+
+  app.addHook('onReady', async () => {
+    relay.start();
+    allocator.start();
+    purchaser.start();
+    await requests.start();
+  });
+  // Runs before the postgres and redis plugins close their connections (onClose hooks run in
+  // reverse order of registration). The consumer stops first so no batch starts mid-shutdown; the
+  // purchaser finishes and records its round (units the market sold must not go unrecorded); the
+  // allocator finishes its transaction; the relay then publishes what they committed last.
+  app.addHook('onClose', async () => {
+    await requests.stop();
+    await purchaser.stop();
+    await market.close();
+    await allocator.stop();
+    await relay.stop();
+    await relay
+      .flush()
+      .catch((error: unknown) => app.log.warn({ err: error }, 'outbox not flushed; the next relay to run publishes it'));
+  });
+
+  return app;
+}

@@ -1,0 +1,25 @@
+import { BaseConfig, port } from '@free-lunch/service-kit';
+import { z } from 'zod';
+
+const milliseconds = () => z.coerce.number().int().min(1);
+
+/** The warehouse's settings: the shared ones plus how it deals with the farmers' market. */
+export const InventoryConfig = BaseConfig.extend({
+  PORT: port(3002),
+  /** The market's buy endpoint (the simulator's by default; the real market in production). */
+  MARKET_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3100/api/farmers-market/buy'),
+  /** Most market calls in flight at once, across all ingredients. */
+  MARKET_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(16),
+  /** A market call not answered within this is a fault. */
+  MARKET_TIMEOUT_MS: milliseconds().default(2000),
+  /** First wait after an ingredient's round brought nothing; doubles per empty round… */
+  MARKET_RETRY_BASE_MS: milliseconds().default(50),
+  /** …up to this. */
+  MARKET_RETRY_MAX_MS: milliseconds().default(2000),
+  /** A sale above this is absurd, hence a fault, never stock. */
+  MARKET_MAX_QUANTITY: z.coerce.number().int().min(1).default(1000),
+}).refine((config) => config.MARKET_RETRY_BASE_MS <= config.MARKET_RETRY_MAX_MS, {
+  path: ['MARKET_RETRY_MAX_MS'],
+  message: 'must be at least MARKET_RETRY_BASE_MS',
+});
+export type InventoryConfig = z.infer<typeof InventoryConfig>;

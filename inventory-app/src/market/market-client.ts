@@ -1,0 +1,89 @@
+import type { Ingredient } from '@free-lunch/contracts';
+import { Agent, request } from 'undici';
+import { marketFault, readMarketAnswer, type MarketAnswer } from '../domain/market-answer.js';
+
+export interface MarketClientOptions {
+  /** The market's buy endpoint; `?ingredient=<name>` is added per call. */
+  url: string;
+  /** Most calls in flight at once; also the number of kept-alive connections. */
+  concurrency: number;
+  /** Whole-call deadline: a market that hangs longer is a fault. */
+  timeoutMs: number;
+  /** Largest sale taken at face value; above it the answer is absurd, hence a fault. */
+  maxQuantity: number;
+}
+
+/** A market answer with the moment it came back (what the purchase history records). */
+export type MarketCall = MarketAnswer & { ingredient: Ingredient; at: Date };
+
+/** Bodies longer than this cannot be `{"quantitySold": N}`; reading further is pointless. */
+const MAX_BODY_BYTES = 4096;
+
+/**
+ * Buys from the farmers' market over kept-alive connections. `buy` never throws: whatever goes
+ * wrong (refused connection, timeout, HTTP error, a body that breaks the contract) comes back as a
+ * `fault` with the reason, so the purchaser records it and backs off instead of crashing a round.
+ */
+export class MarketClient {
+  readonly #agent: Agent;
+
+  constructor(private readonly options: MarketClientOptions) {
+    this.#agent = new Agent({
+      connections: options.concurrency,
+      keepAliveTimeout: 10_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+  }
+
+  /** One call for one ingredient: whatever the market sells right now. */
+  async buy(ingredient: Ingredient): Promise<MarketCall> {
+    const url = new URL(this.options.url);
+    url.searchParams.set('ingredient', ingredient);
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    let answer: MarketAnswer;
+    try {
+      const response = await request(url, { method: 'GET', dispatcher: this.#agent, signal: deadline });
+      const body = await readLimited(response.body);
+      answer = readMarketAnswer(response.statusCode, body, this.options.maxQuantity);
+    } catch (error) {
+      answer = deadline.aborted || isTimeout(error)
+        ? marketFault(`no answer within ${this.options.timeoutMs} ms`)
+        : marketFault(describe(error));
+    }
+    return { ...answer, ingredient, at: new Date() };
+  }
+
+  /** Closes the kept-alive connections; calls in flight are cut short and come back as faults. */
+  async close(): Promise<void> {
+    await this.#agent.destroy();
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY_BYTES);
+}
+
+function isTimeout(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: string }).code;
+    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    return `${code ?? error.name}: ${error.message}${cause}`;
+  }
+  return String(error);
+}

@@ -1,0 +1,189 @@
+import type { Ingredient } from '@free-lunch/contracts';
+import { enqueueOutbox } from '@free-lunch/streams';
+import type { FastifyBaseLogger } from 'fastify';
+import pg from 'pg';
+import type { BackoffSettings } from '../domain/backoff.js';
+import { backoffAfterRound, planPurchases, type PurchaseBackoff } from '../domain/purchase-plan.js';
+import { recordPurchases } from '../data/purchases.js';
+import { loadShortfall, NEW_REQUESTS_CHANNEL } from '../data/requests.js';
+import { adjustStock, lockStock } from '../data/stock.js';
+import { inTransaction } from '../data/transaction.js';
+import type { MarketCall } from '../market/market-client.js';
+import type { InventoryMetrics } from '../metrics.js';
+import { Wakeup } from '../support/wakeup.js';
+import { OUTBOX_TABLE, purchaseRecorded, stockChanged } from './events.js';
+
+export interface PurchaseDeps {
+  pool: pg.Pool;
+  market: { buy(ingredient: Ingredient): Promise<MarketCall> };
+  metrics: InventoryMetrics;
+  /** Most market calls in one round (MARKET_CONCURRENCY). */
+  concurrency: number;
+  backoff: BackoffSettings;
+}
+
+export interface PurchaseRound {
+  /** Backoff to carry into the next round. */
+  backoff: PurchaseBackoff;
+  /** Market calls made (0: nothing was short, or everything short is backing off). */
+  calls: number;
+  unitsBought: number;
+  /** When nothing could be asked for now: the earliest moment something may be, if anything is short. */
+  nextRetryAt: number | null;
+}
+
+/**
+ * One purchase round: work out what the waiting requests lack, decide how many market calls each
+ * short ingredient gets, make them all at once, then record every attempt in ONE transaction — the
+ * purchase rows, the units added to stock and their ledger rows, a `purchase.recorded` per attempt
+ * and a stock snapshot. A zero or a fault adds nothing; it only makes that ingredient wait longer.
+ * Nothing here fails an order: a request simply waits for the next round.
+ */
+export async function purchaseShortfalls(deps: PurchaseDeps, backoff: PurchaseBackoff): Promise<PurchaseRound> {
+  const shortfall = await loadShortfall(deps.pool);
+  const plan = planPurchases(shortfall, backoff, deps.concurrency, Date.now());
+  if (plan.calls.length === 0) return { backoff, calls: 0, unitsBought: 0, nextRetryAt: plan.nextRetryAt };
+
+  const attempts = await Promise.all(
+    plan.calls.flatMap(({ ingredient, calls }) => Array.from({ length: calls }, () => deps.market.buy(ingredient))),
+  );
+  const unitsBought = await recordRound(deps.pool, attempts);
+
+  for (const attempt of attempts) deps.metrics.marketCalls(attempt.outcome, 1);
+  for (const [ingredient, units] of unitsBought) deps.metrics.unitsBought(ingredient, units);
+  return {
+    backoff: backoffAfterRound(backoff, attempts, Date.now(), deps.backoff),
+    calls: attempts.length,
+    unitsBought: [...unitsBought.values()].reduce((sum, units) => sum + units, 0),
+    nextRetryAt: null,
+  };
+}
+
+/** Every attempt of a round, and the stock it brought, in one transaction. */
+async function recordRound(pool: pg.Pool, attempts: readonly MarketCall[]): Promise<Map<Ingredient, number>> {
+  const bought = new Map<Ingredient, number>();
+  for (const { ingredient, quantitySold } of attempts) {
+    if (quantitySold > 0) bought.set(ingredient, (bought.get(ingredient) ?? 0) + quantitySold);
+  }
+  // Listed in the order the market answered, so the history reads as it happened.
+  const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
+  await inTransaction(pool, async (client) => {
+    const stock = await lockStock(client);
+    const purchases = await recordPurchases(client, inOrderAnswered);
+    await adjustStock(client, bought);
+    const events = purchases.map(purchaseRecorded);
+    if (bought.size > 0) {
+      const stockAfter = new Map([...stock].map(([ingredient, units]) => [ingredient, units + (bought.get(ingredient) ?? 0)]));
+      events.push(stockChanged('purchase', stockAfter, new Date()));
+    }
+    await enqueueOutbox(client, OUTBOX_TABLE, events);
+  });
+  return bought;
+}
+
+/** Held by the one replica buying at the market (advisory locks are per database). */
+const PURCHASER_LOCK_SQL = `SELECT pg_try_advisory_lock(hashtextextended('free-lunch:inventory:purchaser', 0)) AS leader`;
+/** How long a standby waits before trying again to become the purchaser. */
+const STANDBY_RETRY_MS = 2_000;
+/** How long to look again when nothing is short, if no new request is announced sooner. */
+const IDLE_RECHECK_MS = 1_000;
+/** Pause after a round that failed (PostgreSQL unreachable, say) before the next. */
+const FAILED_ROUND_PAUSE_MS = 1_000;
+
+/**
+ * Buys shortfalls in rounds, on exactly one replica at a time. Each replica tries to take a
+ * PostgreSQL advisory lock on a connection of its own; the one that gets it purchases, the others
+ * stand by and retry. If the purchaser dies its connection drops, PostgreSQL releases the lock and a
+ * standby takes over. Two purchasers would double the market traffic, not corrupt anything: every
+ * round is recorded on its own.
+ */
+export class Purchaser {
+  readonly #wakeup = new Wakeup();
+  #stopped = false;
+  #loop: Promise<void> | null = null;
+  #backoff: PurchaseBackoff = new Map();
+
+  constructor(
+    private readonly deps: PurchaseDeps & {
+      /** Where the dedicated leadership connection goes: the service's database. */
+      connectionString: string;
+      logger: FastifyBaseLogger;
+      /** Stock was bought: allocate. */
+      onBought: () => void;
+      /** Purchases were recorded: publish their events now. */
+      onRecorded: () => void;
+    },
+  ) {}
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Lets the round in progress finish and be recorded, then gives up leadership. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wakeup.wake();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        await this.#purchaseWhileLeader();
+      } catch (error) {
+        this.deps.logger.warn({ err: error }, 'purchaser lost its database session; trying again');
+      }
+      if (!this.#stopped) await this.#wakeup.sleep(STANDBY_RETRY_MS);
+    }
+  }
+
+  async #purchaseWhileLeader(): Promise<void> {
+    const session = new pg.Client({ connectionString: this.deps.connectionString, application_name: 'inventory-purchaser' });
+    let lost = false;
+    // The session is what holds the lock: once it breaks, another replica may already be buying.
+    session.on('error', (error) => {
+      lost = true;
+      this.deps.logger.warn({ err: error }, 'purchaser session broke');
+      this.#wakeup.wake();
+    });
+    session.on('end', () => {
+      lost = true;
+    });
+    // New requests announced by any replica may have made something short: plan a round now.
+    session.on('notification', () => this.#wakeup.wake());
+    await session.connect();
+    try {
+      while (!this.#stopped && !lost) {
+        const { rows } = await session.query<{ leader: boolean }>(PURCHASER_LOCK_SQL);
+        if (rows[0]?.leader) break;
+        await this.#wakeup.sleep(STANDBY_RETRY_MS);
+      }
+      if (this.#stopped || lost) return;
+      await session.query(`LISTEN ${NEW_REQUESTS_CHANNEL}`);
+      this.deps.logger.info('this replica now buys at the market for the warehouse');
+      while (!this.#stopped && !lost) await this.#wakeup.sleep(await this.#round());
+    } finally {
+      // Ending the session releases the advisory lock for a standby.
+      await session.end().catch(() => {});
+    }
+  }
+
+  /** Runs one round; returns how long to wait before the next (0: go on at once). */
+  async #round(): Promise<number> {
+    try {
+      const round = await purchaseShortfalls(this.deps, this.#backoff);
+      this.#backoff = round.backoff;
+      if (round.calls > 0) {
+        this.deps.onRecorded();
+        if (round.unitsBought > 0) this.deps.onBought();
+        return 0;
+      }
+      return round.nextRetryAt === null ? IDLE_RECHECK_MS : Math.max(0, round.nextRetryAt - Date.now());
+    } catch (error) {
+      // If recording failed, whatever the market sold in this round never reached stock or ledger:
+      // the books still balance, the requests wait for the next round.
+      this.deps.logger.error({ err: error }, 'purchase round failed; the requests keep waiting');
+      return FAILED_ROUND_PAUSE_MS;
+    }
+  }
+}

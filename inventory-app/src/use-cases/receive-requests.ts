@@ -1,0 +1,59 @@
+import type { IngredientsRequestedV1 } from '@free-lunch/contracts';
+import { enqueueOutbox } from '@free-lunch/streams';
+import type pg from 'pg';
+import { combineNeeds } from '../domain/dispatch-plan.js';
+import {
+  announceNewRequests,
+  findDispatchedRequests,
+  insertRequests,
+  type IngredientRequest,
+} from '../data/requests.js';
+import { inTransaction } from '../data/transaction.js';
+import { ingredientsDispatched, OUTBOX_TABLE } from './events.js';
+
+export interface ReceiveRequestsDeps {
+  pool: pg.Pool;
+  /** New requests are waiting: allocate. */
+  onNewRequests: () => void;
+  /** Events were enqueued: publish them now. */
+  onEnqueued: () => void;
+}
+
+/**
+ * Takes a batch of ingredient requests from the kitchen, idempotently by order id, in ONE
+ * transaction. A request seen for the first time joins the queue. A request seen before and still
+ * waiting changes nothing. A request whose ingredients already left gets its `ingredients.dispatched`
+ * sent again: the kitchen asks again only when it never heard (a lost message, Redis losing its
+ * data), and this is how that repairs itself.
+ */
+export async function receiveRequests(deps: ReceiveRequestsDeps, messages: readonly IngredientsRequestedV1[]): Promise<void> {
+  const requests = onePerOrder(messages).map(toRequest);
+
+  const { added, resent } = await inTransaction(deps.pool, async (client) => {
+    const added = await insertRequests(client, requests);
+    const addedIds = new Set(added);
+    const seenBefore = requests.filter((request) => !addedIds.has(request.orderId)).map((r) => r.orderId);
+    const alreadyDispatched = await findDispatchedRequests(client, seenBefore);
+    await enqueueOutbox(client, OUTBOX_TABLE, alreadyDispatched.map(ingredientsDispatched));
+    if (added.length > 0) await announceNewRequests(client);
+    return { added: added.length, resent: alreadyDispatched.length };
+  });
+
+  if (resent > 0) deps.onEnqueued();
+  if (added > 0) deps.onNewRequests();
+}
+
+/** A batch may carry the same order twice (a redelivery next to a nudge); the first one counts. */
+function onePerOrder(messages: readonly IngredientsRequestedV1[]): IngredientsRequestedV1[] {
+  const seen = new Set<string>();
+  return messages.filter((message) => !seen.has(message.orderId) && seen.add(message.orderId));
+}
+
+function toRequest(message: IngredientsRequestedV1): IngredientRequest {
+  return {
+    orderId: message.orderId,
+    recipe: message.recipe,
+    needs: combineNeeds(message.ingredients),
+    requestedAt: new Date(message.requestedAt),
+  };
+}
