@@ -5,3 +5,4 @@
 export * from './domain.js';
 export * from './messages.js';
 export * from './http.js';
+export * from './ws.js';

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import websocket from '@fastify/websocket';
+import { kitPlugin, loggerOptions, postgresPlugin, redisPlugin } from '@free-lunch/service-kit';
+import { OutboxRelay, StreamPublisher, type OutboxRelayOptions } from '@free-lunch/streams';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { PeriodicTask } from './background/periodic-task.js';
+import { statusChangesConsumer } from './background/status-changes-consumer.js';
+import type { OrdersConfig } from './config.js';
+import { ORDERS_SCHEMA, OUTBOX_TABLE } from './data/schema.js';
+import { LiveFeed } from './live/live-feed.js';
+import { WsTickets } from './live/ws-tickets.js';
+import { homeRoutes } from './routes/home.js';
+import { liveRoutes } from './routes/live.js';
+import { ordersRoutes } from './routes/orders.js';
+import { reconcileStuckOrders } from './use-cases/reconcile-stuck-orders.js';
+
+const SERVICE = 'orders-app';
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * The orders service: takes the manager's orders, follows them through the kitchen, re-announces
+ * the ones that got stuck, and streams the restaurant live to the dashboard. The one way to build
+ * it, for the server and for tests.
+ */
+export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
+  const app = Fastify({ logger: loggerOptions(config, SERVICE) });
+  const managerToken = config.MANAGER_TOKEN ?? generatedManagerToken(app.log);
+
+  await app.register(kitPlugin, {
+    service: SERVICE,
+    description:
+      'Free Lunch orders: the manager places free-lunch orders here and follows them from queued to ' +
+      'delivered; the live view WebSocket streams order status, stock and market purchases.',
+    version,
+    readinessChecks: { postgres: () => app.pg.query('SELECT 1'), redis: () => app.redis.ping() },
+  });
+  await app.register(postgresPlugin, {
+    connectionString: config.DATABASE_URL,
+    schema: ORDERS_SCHEMA,
+    migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
+    poolSize: config.DB_POOL_SIZE,
+  });
+  await app.register(redisPlugin, { url: config.REDIS_URL });
+  // Before the routes: it must see them to upgrade /ws and refuse upgrades elsewhere. Clients only
+  // ever send one small auth message.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  // Fastify built app.log with pino (loggerOptions) but types it as its narrower base logger; the
+  // streams package asks for pino's Logger, which this is at run time.
+  const streamsLogger = app.log as unknown as OutboxRelayOptions['logger'];
+  const relay = new OutboxRelay({
+    pool: app.pg,
+    table: OUTBOX_TABLE,
+    publisher: new StreamPublisher(app.redis, { prefix: config.KEY_PREFIX }),
+    logger: streamsLogger,
+  });
+  const statusChanges = statusChangesConsumer(app, config, streamsLogger);
+  const reconciler = new PeriodicTask({
+    name: 'reconcile stuck orders',
+    intervalMs: config.RECONCILE_INTERVAL_MS,
+    run: () => reconcileStuckOrders({ pool: app.pg, relay }, { stuckForMs: config.RECONCILE_AFTER_MS }),
+    log: app.log,
+  });
+  const feed = new LiveFeed({ redis: app.redis, prefix: config.KEY_PREFIX, logger: streamsLogger });
+
+  await app.register(homeRoutes);
+  await app.register(ordersRoutes, { managerToken, maxOrderQuantity: config.MAX_ORDER_QUANTITY, relay });
+  await app.register(liveRoutes, { managerToken, feed, tickets: new WsTickets(app.redis, config.KEY_PREFIX) });
+
+  app.addHook('onReady', async () => {
+    relay.start();
+    await statusChanges.start();
+    await feed.start();
+    reconciler.start();
+  });
+  // onClose hooks run in reverse order of registration, so this runs while PostgreSQL and Redis
+  // are still open. The consumer and reconciler stop first so nothing new is enqueued; the relay
+  // then publishes what they committed last.
+  app.addHook('onClose', async () => {
+    await statusChanges.stop();
+    await reconciler.stop();
+    await feed.stop();
+    await relay
+      .flush()
+      .catch((error: unknown) => app.log.warn({ err: error }, 'outbox not flushed; the next relay publishes it'));
+    await relay.stop();
+  });
+
+  return app;
+}
+
+/**
+ * Without MANAGER_TOKEN the service still starts (local runs), with a token made up for this
+ * process and logged so the manager can use it. Replicas would each make their own: set it.
+ */
+function generatedManagerToken(log: FastifyBaseLogger): string {
+  const token = randomBytes(24).toString('base64url');
+  log.warn({ managerToken: token }, 'MANAGER_TOKEN is not set; generated one for this process (set MANAGER_TOKEN to choose it)');
+  return token;
+}

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { streamNames } from '@free-lunch/contracts';
+import { streamMetrics } from '@free-lunch/service-kit';
+import { StreamConsumer, type StreamConsumerOptions } from '@free-lunch/streams';
+import type { FastifyInstance } from 'fastify';
+import type { OrdersConfig } from '../config.js';
+import { applyStatusChanges } from '../use-cases/apply-status-changes.js';
+
+/** The consumer group of every orders-app replica: each status event is applied by one of them. */
+export const ORDERS_GROUP = 'orders';
+
+/** Reads the kitchen's status events in batches and applies each batch in one transaction. */
+export function statusChangesConsumer(
+  app: FastifyInstance,
+  config: OrdersConfig,
+  logger: StreamConsumerOptions<typeof streamNames.orderStatusChanged>['logger'],
+) {
+  return new StreamConsumer({
+    redis: app.redis,
+    prefix: config.KEY_PREFIX,
+    stream: streamNames.orderStatusChanged,
+    group: ORDERS_GROUP,
+    // Unique even when several apps share a process (tests) or a host name (containers).
+    consumer: `${config.SERVICE_INSTANCE}-${randomBytes(3).toString('hex')}`,
+    handleBatch: async (messages) => {
+      await applyStatusChanges({ pool: app.pg, log: app.log }, messages.map((consumed) => consumed.message));
+    },
+    logger,
+    claimIdleMs: config.CLAIM_IDLE_MS,
+    maxDeliveries: config.MAX_DELIVERIES,
+    metrics: streamMetrics(app.metrics),
+  });
+}

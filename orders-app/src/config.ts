@@ -1,0 +1,18 @@
+import { BaseConfig, port } from '@free-lunch/service-kit';
+import { z } from 'zod';
+
+const milliseconds = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+/** orders-app's environment, parsed once at start-up (see `parseConfig`). */
+export const OrdersConfig = BaseConfig.extend({
+  PORT: port(3000),
+  /** Bearer token for placing orders and opening the live view; generated (and logged) when unset. */
+  MANAGER_TOKEN: z.string().min(1).optional(),
+  /** Most orders one POST /orders may place. */
+  MAX_ORDER_QUANTITY: z.coerce.number().int().min(1).default(1_000),
+  /** An unfinished order without progress for this long is re-announced to the kitchen. */
+  RECONCILE_AFTER_MS: milliseconds(30_000),
+  /** How often the reconciler looks for such orders. */
+  RECONCILE_INTERVAL_MS: milliseconds(5_000),
+});
+export type OrdersConfig = z.infer<typeof OrdersConfig>;

@@ -1,0 +1,200 @@
+import {
+  orderStatuses,
+  type Order,
+  type OrderCounts,
+  type OrderStatus,
+  type OrderSummaryItem,
+  type RecipeName,
+} from '@free-lunch/contracts';
+import type pg from 'pg';
+import type { OrderCursor } from '../domain/order-cursor.js';
+import type { OrderAdvance, OrderProgress, TimelineLine } from '../domain/status-changes.js';
+
+interface OrderRow {
+  id: string;
+  status: OrderStatus;
+  recipe: RecipeName | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toSummary(row: OrderRow): OrderSummaryItem {
+  return {
+    id: row.id,
+    status: row.status,
+    recipe: row.recipe,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** The creation time to the microsecond, in a form `::timestamptz` reads back exactly. */
+const EXACT_CREATED_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * Inserts new `queued` orders and the first line of each timeline, in one statement whatever the
+ * number of orders. They share one creation time: they were placed together.
+ */
+export async function insertQueuedOrders(tx: pg.ClientBase, ids: string[]): Promise<OrderSummaryItem[]> {
+  const inserted = await tx.query<OrderRow>(
+    `WITH placed AS (
+       INSERT INTO orders (id, status, created_at, updated_at)
+       SELECT id, 'queued', now(), now() FROM unnest($1::uuid[]) AS id
+       RETURNING id, status, recipe, created_at, updated_at
+     ), first_step AS (
+       INSERT INTO order_timeline (order_id, status, at)
+       SELECT id, status, created_at FROM placed
+     )
+     SELECT * FROM placed`,
+    [ids],
+  );
+  const byId = new Map(inserted.rows.map((row) => [row.id, toSummary(row)]));
+  return ids.map((id) => byId.get(id)!);
+}
+
+/**
+ * One order with its timeline, oldest step first; null when there is no such order. Steps are
+ * ordered by the lifecycle, which is their true order, rather than by timestamps that come from
+ * different services' clocks.
+ */
+export async function findOrder(db: pg.Pool | pg.ClientBase, id: string): Promise<Order | null> {
+  const result = await db.query<OrderRow & { step: OrderStatus | null; at: Date | null }>(
+    `SELECT o.id, o.status, o.recipe, o.created_at, o.updated_at, t.status AS step, t.at
+     FROM orders o
+     LEFT JOIN order_timeline t ON t.order_id = o.id
+     WHERE o.id = $1
+     ORDER BY array_position($2::text[], t.status)`,
+    [id, orderStatuses],
+  );
+  const [first] = result.rows;
+  if (!first) return null;
+  return {
+    ...toSummary(first),
+    timeline: result.rows.flatMap((row) =>
+      row.step && row.at ? [{ status: row.step, at: row.at.toISOString() }] : [],
+    ),
+  };
+}
+
+export interface OrderPageQuery {
+  status?: OrderStatus;
+  limit: number;
+  /** Start after this order (exclusive). */
+  after?: OrderCursor;
+}
+
+/** A page of orders newest first, and where the next page starts (null on the last page). */
+export async function listOrders(
+  db: pg.Pool,
+  query: OrderPageQuery,
+): Promise<{ items: OrderSummaryItem[]; next: OrderCursor | null }> {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  if (query.status !== undefined) {
+    params.push(query.status);
+    conditions.push(`status = $${params.length}`);
+  }
+  if (query.after !== undefined) {
+    params.push(query.after.createdAt, query.after.id);
+    conditions.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  // One row more than asked tells whether another page follows without counting.
+  params.push(query.limit + 1);
+  const result = await db.query<OrderRow & { created_at_exact: string }>(
+    `SELECT id, status, recipe, created_at, updated_at, ${EXACT_CREATED_AT} AS created_at_exact
+     FROM orders
+     ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
+     ORDER BY created_at DESC, id DESC
+     LIMIT $${params.length}`,
+    params,
+  );
+  const rows = result.rows.slice(0, query.limit);
+  const last = rows.at(-1);
+  const next =
+    result.rows.length > query.limit && last ? { createdAt: last.created_at_exact, id: last.id } : null;
+  return { items: rows.map(toSummary), next };
+}
+
+/** How many orders are in each status, and in all. */
+export async function countOrdersByStatus(db: pg.Pool): Promise<OrderCounts> {
+  const result = await db.query<{ status: OrderStatus; count: string }>(
+    'SELECT status, count(*) AS count FROM orders GROUP BY status',
+  );
+  const counts: OrderCounts = { queued: 0, awaiting_ingredients: 0, cooking: 0, delivered: 0, total: 0 };
+  for (const row of result.rows) {
+    counts[row.status] = Number(row.count);
+    counts.total += Number(row.count);
+  }
+  return counts;
+}
+
+/**
+ * Locks the given orders for the rest of the transaction and returns where each stands. Locking in
+ * id order keeps two replicas applying overlapping batches from deadlocking.
+ */
+export async function lockOrderProgress(
+  tx: pg.ClientBase,
+  ids: string[],
+): Promise<Map<string, OrderProgress>> {
+  const result = await tx.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>(
+    'SELECT id, status, recipe FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    [ids],
+  );
+  return new Map(result.rows.map((row) => [row.id, { status: row.status, recipe: row.recipe }]));
+}
+
+/** Adds timeline lines; a line already there (a redelivered event) is left as it was. */
+export async function recordTimeline(tx: pg.ClientBase, lines: TimelineLine[]): Promise<void> {
+  if (lines.length === 0) return;
+  await tx.query(
+    `INSERT INTO order_timeline (order_id, status, at)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
+     ON CONFLICT (order_id, status) DO NOTHING`,
+    [lines.map((line) => line.orderId), lines.map((line) => line.status), lines.map((line) => line.at)],
+  );
+}
+
+/** Writes the new status and recipe of orders that moved on; their progress time becomes now. */
+export async function advanceOrders(tx: pg.ClientBase, advances: OrderAdvance[]): Promise<void> {
+  if (advances.length === 0) return;
+  await tx.query(
+    `UPDATE orders o
+     SET status = a.status, recipe = a.recipe, updated_at = now()
+     FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(id, status, recipe)
+     WHERE o.id = a.id`,
+    [advances.map((a) => a.orderId), advances.map((a) => a.status), advances.map((a) => a.recipe)],
+  );
+}
+
+/** An order the reconciler re-announces. */
+export interface NudgedOrder {
+  id: string;
+  createdAt: string;
+}
+
+/**
+ * Marks up to `limit` unfinished orders that have shown no progress, and have not been nudged, for
+ * `stuckForMs` as nudged now, and returns them. SKIP LOCKED lets replicas reconcile side by side
+ * without taking the same orders, and without waiting on orders a consumer is updating.
+ */
+export async function nudgeStuckOrders(
+  tx: pg.ClientBase,
+  { stuckForMs, limit }: { stuckForMs: number; limit: number },
+): Promise<NudgedOrder[]> {
+  const result = await tx.query<{ id: string; created_at: Date }>(
+    `WITH stuck AS (
+       SELECT id FROM orders
+       WHERE status <> 'delivered'
+         AND updated_at < now() - make_interval(secs => $1::float8 / 1000)
+         AND (nudged_at IS NULL OR nudged_at < now() - make_interval(secs => $1::float8 / 1000))
+       ORDER BY updated_at
+       LIMIT $2
+       FOR UPDATE SKIP LOCKED
+     )
+     UPDATE orders o SET nudged_at = now()
+     FROM stuck WHERE o.id = stuck.id
+     RETURNING o.id, o.created_at`,
+    [stuckForMs, limit],
+  );
+  return result.rows.map((row) => ({ id: row.id, createdAt: row.created_at.toISOString() }));
+}

@@ -1,0 +1,143 @@
+import { liveStreamNames, type LiveEvent, type LiveStreamName } from '@free-lunch/contracts';
+import {
+  decodeMessage,
+  MalformedMessageError,
+  StreamTail,
+  streamKey,
+  type StreamTailOptions,
+  type TailEntry,
+} from '@free-lunch/streams';
+import type { Redis } from 'ioredis';
+import { STREAM_START } from '../domain/stream-position.js';
+
+/** Events gathered over about this long go out as one frame: a burst of 1,000 orders is a few frames, not thousands. */
+export const FRAME_INTERVAL_MS = 100;
+
+/** Entries read per XRANGE while a client catches up. */
+const REPLAY_PAGE = 500;
+
+/** One frame's worth of live events, with the frame serialized once for every client that takes it whole. */
+export interface FeedTick {
+  readonly events: readonly LiveEvent[];
+  readonly frame: string;
+}
+
+export interface FeedSubscriber {
+  receive(tick: FeedTick): void;
+}
+
+/**
+ * The live view's single reader of Redis: one {@link StreamTail} per process, however many
+ * dashboards are open, whose entries are coalesced into one frame per {@link FRAME_INTERVAL_MS} and
+ * handed to every subscribed session. It also answers what sessions need to join without gaps:
+ * where each stream ends now, and the entries after a given id.
+ */
+export class LiveFeed {
+  private readonly subscribers = new Set<FeedSubscriber>();
+  private readonly tail: StreamTail;
+  private pending: LiveEvent[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly options: { redis: Redis; prefix: string; logger: StreamTailOptions['logger'] },
+  ) {
+    this.tail = new StreamTail({
+      redis: options.redis,
+      prefix: options.prefix,
+      streams: [...liveStreamNames],
+      from: '$',
+      logger: options.logger,
+      onEntries: (entries) => this.gather(entries),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.tail.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.tail.stop();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.pending = [];
+  }
+
+  /** Starts handing ticks to `subscriber`; returns how to stop. */
+  subscribe(subscriber: FeedSubscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => this.subscribers.delete(subscriber);
+  }
+
+  /** The id of the last entry of each live stream now ({@link STREAM_START} for an empty one). */
+  async latestPositions(): Promise<Record<LiveStreamName, string>> {
+    const pipeline = this.options.redis.pipeline();
+    for (const stream of liveStreamNames) pipeline.xrevrange(this.key(stream), '+', '-', 'COUNT', 1);
+    const replies = (await pipeline.exec()) ?? [];
+    const positions = {} as Record<LiveStreamName, string>;
+    liveStreamNames.forEach((stream, index) => {
+      const [error, entries] = replies[index] ?? [new Error('no reply')];
+      if (error) throw error;
+      positions[stream] = (entries as Array<[string, string[]]>)[0]?.[0] ?? STREAM_START;
+    });
+    return positions;
+  }
+
+  /** Every entry of `stream` after `afterId`, oldest first, a page at a time. */
+  async *replay(stream: LiveStreamName, afterId: string): AsyncGenerator<LiveEvent[]> {
+    let after = afterId;
+    for (;;) {
+      const entries = await this.options.redis.xrange(this.key(stream), `(${after}`, '+', 'COUNT', REPLAY_PAGE);
+      const events: LiveEvent[] = [];
+      for (const [id, fields] of entries) {
+        const event = this.decode(stream, id, fields);
+        if (event) events.push(event);
+      }
+      if (events.length > 0) yield events;
+      if (entries.length < REPLAY_PAGE) return;
+      after = entries.at(-1)![0];
+    }
+  }
+
+  private gather(entries: TailEntry[]): void {
+    // The tail follows only the live streams, so each entry is a live event.
+    this.pending.push(...(entries as LiveEvent[]));
+    this.flushTimer ??= setTimeout(() => this.flush(), FRAME_INTERVAL_MS);
+  }
+
+  private flush(): void {
+    this.flushTimer = null;
+    const events = this.pending;
+    this.pending = [];
+    if (events.length === 0) return;
+    let frame: string | undefined;
+    const tick: FeedTick = {
+      events,
+      get frame() {
+        frame ??= JSON.stringify({ type: 'events', events });
+        return frame;
+      },
+    };
+    for (const subscriber of this.subscribers) {
+      try {
+        subscriber.receive(tick);
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'a live view session failed to take a frame');
+      }
+    }
+  }
+
+  private decode(stream: LiveStreamName, id: string, fields: string[]): LiveEvent | null {
+    try {
+      return { stream, id, message: decodeMessage(stream, fields) } as LiveEvent;
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      // The live view shows what it can; a malformed entry is skipped as the tail skips it.
+      this.options.logger.warn({ err: error, stream, id }, 'skipping a malformed entry in replay');
+      return null;
+    }
+  }
+
+  private key(stream: LiveStreamName): string {
+    return streamKey(this.options.prefix, stream);
+  }
+}

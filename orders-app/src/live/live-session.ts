@@ -1,0 +1,148 @@
+import {
+  liveStreamNames,
+  type LiveEvent,
+  type LiveStreamName,
+  type StreamPositions,
+  type WsServerMessage,
+} from '@free-lunch/contracts';
+import type { FastifyBaseLogger } from 'fastify';
+import { isAfter } from '../domain/stream-position.js';
+import type { FeedSubscriber, FeedTick, LiveFeed } from './live-feed.js';
+
+/** What a session needs of a `ws` WebSocket. */
+export interface LiveSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  ping(): void;
+  close(code?: number, reason?: string): void;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+const OPEN = 1;
+
+/** A client further behind than this is cut off; it reconnects with `from` and loses nothing. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+/** Keeps idle connections from being dropped by load balancers (the AWS ALB default is 60 s). */
+const PING_INTERVAL_MS = 25_000;
+
+/** WebSocket close codes: 1008 policy violation (refused), 1013 try again later (too slow). */
+const CLOSE_REFUSED = 1008;
+const CLOSE_TOO_SLOW = 1013;
+
+/**
+ * One dashboard connection. After authentication it joins the feed, then catches up from where
+ * the client says it was, then streams live. Each event goes out at most once and none is skipped:
+ * the session subscribes before reading history, holds live ticks while replaying, and from then
+ * on passes an entry only if it comes after the last one sent on its stream.
+ */
+export class LiveSession implements FeedSubscriber {
+  private phase: 'authenticating' | 'catching_up' | 'live' | 'ended' = 'authenticating';
+  /** Per stream, the id of the last event the client has (or was told to start after). */
+  private readonly sentUpTo = new Map<LiveStreamName, string>();
+  private held: LiveEvent[] = [];
+  private unsubscribe: (() => void) | null = null;
+  private pinger: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly socket: LiveSocket,
+    private readonly feed: LiveFeed,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    socket.on('close', () => this.end());
+  }
+
+  /** The client is authenticated: tell it where its events start, replay what it missed, go live. */
+  async open(resumeFrom: StreamPositions): Promise<void> {
+    if (this.phase !== 'authenticating') return;
+    this.phase = 'catching_up';
+    this.unsubscribe = this.feed.subscribe(this);
+    this.pinger = setInterval(() => this.socket.readyState === OPEN && this.socket.ping(), PING_INTERVAL_MS);
+    this.pinger.unref();
+
+    const latest = await this.feed.latestPositions();
+    for (const stream of liveStreamNames) this.sentUpTo.set(stream, resumeFrom[stream] ?? latest[stream]);
+    this.send({ type: 'ready', positions: Object.fromEntries(this.sentUpTo) as Record<LiveStreamName, string> });
+
+    for (const [stream, after] of Object.entries(resumeFrom) as Array<[LiveStreamName, string]>) {
+      for await (const page of this.feed.replay(stream, after)) {
+        if (this.ended()) return;
+        this.sendEvents(page);
+      }
+    }
+
+    // The client may have gone, or been cut off, while history was read.
+    if (this.ended()) return;
+    this.phase = 'live';
+    const held = this.held;
+    this.held = [];
+    this.sendEvents(held);
+  }
+
+  /** Refuses the client: one error message, then the socket closes. Nothing was or will be streamed. */
+  refuse(error: string, message: string): void {
+    this.send({ type: 'error', error, message });
+    this.socket.close(CLOSE_REFUSED, error);
+    this.end();
+  }
+
+  receive(tick: FeedTick): void {
+    if (this.phase === 'catching_up') this.held.push(...tick.events);
+    else if (this.phase === 'live') this.sendTick(tick);
+  }
+
+  private sendTick(tick: FeedTick): void {
+    // Almost always every event is new to this client: send the frame serialized once for all.
+    if (tick.events.every((event) => isAfter(event.id, this.sentUpTo.get(event.stream)!))) {
+      for (const event of tick.events) this.sentUpTo.set(event.stream, event.id);
+      this.sendRaw(tick.frame);
+    } else {
+      this.sendEvents(tick.events);
+    }
+  }
+
+  private sendEvents(events: readonly LiveEvent[]): void {
+    const fresh = events.filter((event) => {
+      if (!isAfter(event.id, this.sentUpTo.get(event.stream)!)) return false;
+      this.sentUpTo.set(event.stream, event.id);
+      return true;
+    });
+    if (fresh.length > 0) this.send({ type: 'events', events: fresh });
+  }
+
+  private send(message: WsServerMessage): void {
+    this.sendRaw(JSON.stringify(message));
+  }
+
+  private sendRaw(frame: string): void {
+    if (this.socket.readyState !== OPEN) return;
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.log.warn('live view client too slow; disconnecting it');
+      this.socket.send(
+        JSON.stringify({
+          type: 'error',
+          error: 'too_slow',
+          message: 'The connection fell too far behind; reconnect with from= set to the last ids you received.',
+        } satisfies WsServerMessage),
+      );
+      this.socket.close(CLOSE_TOO_SLOW, 'too_slow');
+      this.end();
+      return;
+    }
+    this.socket.send(frame);
+  }
+
+  private ended(): boolean {
+    return this.phase === 'ended';
+  }
+
+  private end(): void {
+    this.phase = 'ended';
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = null;
+    this.held = [];
+  }
+}

@@ -1,0 +1,66 @@
+import { ErrorBody, WsConnectQuery, WsTicketResponse } from '@free-lunch/contracts';
+import type { FastifyPluginAsync } from 'fastify';
+import { handshake, type HandshakeSocket } from '../live/handshake.js';
+import type { LiveFeed } from '../live/live-feed.js';
+import { LiveSession, type LiveSocket } from '../live/live-session.js';
+import { WS_TICKET_TTL_MS, type WsTickets } from '../live/ws-tickets.js';
+import { managerOnly } from './manager-auth.js';
+
+export interface LiveRoutesOptions {
+  managerToken: string;
+  tickets: WsTickets;
+  feed: LiveFeed;
+}
+
+const PROTOCOL = `WebSocket. Authenticate with \`?ticket=\` (from POST /ws-ticket) or by sending
+\`{"type":"auth","token":"<MANAGER_TOKEN>"}\` first; otherwise one \`{"type":"error","error":"unauthorized"}\`
+message arrives and the socket closes. Then: one \`{"type":"ready","positions":{stream: id}}\`, and
+\`{"type":"events","events":[{stream,id,message}]}\` frames (about one per 100 ms) from
+kitchen.order-status-changed, inventory.stock-changed and inventory.purchase-recorded. To resume without
+gaps, pass the last id seen per stream as \`?from={"<stream>":"<id>"}\` (or \`resumeFrom\` in the auth
+message): everything after it is replayed once, then live events follow.`;
+
+/** The live view: tickets for browsers, and the WebSocket itself. */
+export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, { managerToken, tickets, feed }) => {
+  app.post<{ Reply: WsTicketResponse }>(
+    '/ws-ticket',
+    {
+      onRequest: managerOnly(managerToken),
+      schema: {
+        tags: ['live view'],
+        summary: 'A single-use ticket to open the live view WebSocket',
+        description: `Needs \`Authorization: Bearer <MANAGER_TOKEN>\`. Present the ticket once, within ${WS_TICKET_TTL_MS / 1000} s, as \`/ws?ticket=…\`.`,
+        response: { 201: WsTicketResponse, 401: ErrorBody },
+      },
+    },
+    async (_request, reply) => reply.code(201).send({ ticket: await tickets.issue(), expiresInMs: WS_TICKET_TTL_MS }),
+  );
+
+  // Declared with an HTTP handler too, so /ws appears in the OpenAPI document and a plain GET is
+  // told what to do instead of getting an empty 404.
+  app.route<{ Querystring: WsConnectQuery }>({
+    method: 'GET',
+    url: '/ws',
+    schema: {
+      tags: ['live view'],
+      summary: 'Live order status, stock and purchase events (WebSocket)',
+      description: PROTOCOL,
+      querystring: WsConnectQuery,
+      response: { 426: ErrorBody },
+    },
+    handler: async (_request, reply) =>
+      reply.code(426).header('upgrade', 'websocket').send({
+        error: 'upgrade_required',
+        message: '/ws is a WebSocket: connect with a WebSocket client.',
+      }),
+    wsHandler: (socket: LiveSocket & HandshakeSocket, request) => {
+      const session = new LiveSession(socket, feed, request.log);
+      handshake(socket, request.query, { tickets, managerToken })
+        .then((outcome) => (outcome.ok ? session.open(outcome.resumeFrom) : session.refuse(outcome.error, outcome.message)))
+        .catch((error: unknown) => {
+          request.log.error({ err: error }, 'live view session failed');
+          session.refuse('internal_error', 'The live view failed on our side; reconnect with from= to resume.');
+        });
+    },
+  });
+};

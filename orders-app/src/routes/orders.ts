@@ -1,0 +1,101 @@
+import {
+  ErrorBody,
+  ListOrdersQuery,
+  Order,
+  OrderCounts,
+  OrderIdParams,
+  OrderPage,
+  PlaceOrdersResponse,
+  placeOrdersBody,
+  type PlaceOrdersBody,
+} from '@free-lunch/contracts';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { browseOrders, getOrder, summarizeOrders } from '../use-cases/browse-orders.js';
+import { placeOrders } from '../use-cases/place-orders.js';
+import { managerOnly } from './manager-auth.js';
+
+export interface OrdersRoutesOptions {
+  managerToken: string;
+  maxOrderQuantity: number;
+  relay: { wake(): void };
+}
+
+// Loose: Fastify hands the validated object back as request.headers, which must keep every header.
+const PlaceOrdersHeaders = z.looseObject({
+  authorization: z.string().optional().describe('Bearer <MANAGER_TOKEN>'),
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Retrying with the same key returns the first answer instead of placing more orders'),
+});
+
+/** Placing orders (manager only) and reading them back (anyone). */
+export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app, options) => {
+  const PlaceOrdersBody = placeOrdersBody(options.maxOrderQuantity);
+
+  app.post<{ Body: PlaceOrdersBody; Headers: z.infer<typeof PlaceOrdersHeaders>; Reply: PlaceOrdersResponse }>(
+    '/orders',
+    {
+      onRequest: managerOnly(options.managerToken),
+      schema: {
+        tags: ['orders'],
+        summary: 'Place free lunches',
+        description:
+          `Places \`quantity\` orders (1–${options.maxOrderQuantity}, default 1), all \`queued\`. They are stored ` +
+          'before the answer and handed to the kitchen right after. Needs `Authorization: Bearer <MANAGER_TOKEN>`.',
+        headers: PlaceOrdersHeaders,
+        body: PlaceOrdersBody,
+        response: { 202: PlaceOrdersResponse, 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const placed = await placeOrders(
+        { pool: app.pg, relay: options.relay },
+        { quantity: request.body.quantity, idempotencyKey: request.headers['idempotency-key'] },
+      );
+      return reply.code(202).send(placed);
+    },
+  );
+
+  app.get<{ Querystring: ListOrdersQuery; Reply: OrderPage }>(
+    '/orders',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Orders, newest first',
+        description: 'Pass `nextCursor` back as `cursor` for the next page; it is null on the last page.',
+        querystring: ListOrdersQuery,
+        response: { 200: OrderPage, 400: ErrorBody },
+      },
+    },
+    (request) => browseOrders(app.pg, request.query),
+  );
+
+  app.get<{ Reply: OrderCounts }>(
+    '/orders/summary',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'How many orders are in each status',
+        response: { 200: OrderCounts },
+      },
+    },
+    () => summarizeOrders(app.pg),
+  );
+
+  app.get<{ Params: z.infer<typeof OrderIdParams>; Reply: Order }>(
+    '/orders/:id',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'One order with its status timeline',
+        params: OrderIdParams,
+        response: { 200: Order, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
+    (request) => getOrder(app.pg, request.params.id),
+  );
+};

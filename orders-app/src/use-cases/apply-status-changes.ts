@@ -1,0 +1,33 @@
+import type { OrderStatusChangedV1 } from '@free-lunch/contracts';
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
+import { advanceOrders, lockOrderProgress, recordTimeline } from '../data/orders.js';
+import { withTransaction } from '../data/transaction.js';
+import { planStatusChanges, type StatusChangePlan } from '../domain/status-changes.js';
+
+/**
+ * The kitchen reports progress. A whole batch of reports is applied in one transaction: lock the
+ * orders, decide (forward-only, idempotent by order id and status), record every step on the
+ * timeline and move the orders on. Applying the same batch twice changes nothing the second time.
+ */
+export async function applyStatusChanges(
+  deps: { pool: pg.Pool; log: FastifyBaseLogger },
+  events: readonly OrderStatusChangedV1[],
+): Promise<StatusChangePlan> {
+  const plan = await withTransaction(deps.pool, async (tx) => {
+    const orderIds = [...new Set(events.map((event) => event.orderId))];
+    const current = await lockOrderProgress(tx, orderIds);
+    const decided = planStatusChanges(current, events);
+    await recordTimeline(tx, decided.timeline);
+    await advanceOrders(tx, decided.advances);
+    return decided;
+  });
+
+  // Retrying cannot make an unknown order appear (orders are committed before their event is
+  // published), so these are acknowledged and reported rather than retried into the dead letter.
+  if (plan.unknownOrderIds.length > 0) {
+    deps.log.warn({ orderIds: plan.unknownOrderIds.slice(0, 20), count: plan.unknownOrderIds.length },
+      'status changes for orders this service never placed; ignored');
+  }
+  return plan;
+}

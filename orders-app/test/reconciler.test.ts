@@ -1,0 +1,58 @@
+import type { PlaceOrdersResponse } from '@free-lunch/contracts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { applyStatusChanges } from '../src/use-cases/apply-status-changes.js';
+import { reconcileStuckOrders } from '../src/use-cases/reconcile-stuck-orders.js';
+import { placedOrderIds, postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
+
+let orders: OrdersAppUnderTest;
+afterEach(async () => {
+  await orders.close();
+});
+
+function timesAnnounced(ids: string[], orderId: string): number {
+  return ids.filter((id) => id === orderId).length;
+}
+
+describe('the reconciler', () => {
+  it('when an order makes no progress for longer than RECONCILE_AFTER_MS, then order.placed is sent for it again, and not for a delivered one', async () => {
+    orders = await startOrdersApp({ RECONCILE_AFTER_MS: '400', RECONCILE_INTERVAL_MS: '100' });
+    const [stuck, done] = (await postOrders(orders.app, { quantity: 2 })).json<PlaceOrdersResponse>().orders;
+    await applyStatusChanges({ pool: orders.app.pg, log: orders.app.log }, [
+      statusEvent(done!.id, 'delivered', new Date().toISOString()),
+    ]);
+
+    await vi.waitFor(
+      async () => expect(timesAnnounced(await placedOrderIds(orders.redis, orders.prefix), stuck!.id)).toBeGreaterThanOrEqual(2),
+      { timeout: 10_000, interval: 100 },
+    );
+
+    expect(timesAnnounced(await placedOrderIds(orders.redis, orders.prefix), done!.id)).toBe(1);
+    const nudged = await orders.app.pg.query<{ id: string }>('SELECT id FROM orders WHERE nudged_at IS NOT NULL');
+    expect(nudged.rows.map((row) => row.id)).toEqual([stuck!.id]);
+  });
+
+  it('when an order was just nudged, then the next round leaves it alone until it has been stuck that long again', async () => {
+    orders = await startOrdersApp();
+    await postOrders(orders.app, { quantity: 3 });
+    // Three orders placed an hour ago and never heard of since.
+    await orders.app.pg.query("UPDATE orders SET created_at = now() - interval '1 hour', updated_at = now() - interval '1 hour'");
+    const deps = { pool: orders.app.pg, relay: { wake: () => {} } };
+
+    expect(await reconcileStuckOrders(deps, { stuckForMs: 60_000 })).toBe(3);
+    expect(await reconcileStuckOrders(deps, { stuckForMs: 60_000 })).toBe(0);
+
+    await orders.app.pg.query("UPDATE orders SET nudged_at = now() - interval '2 minutes'");
+    expect(await reconcileStuckOrders(deps, { stuckForMs: 60_000 })).toBe(3);
+  });
+
+  it('when an order is moving along, then it is not nudged', async () => {
+    orders = await startOrdersApp();
+    const [order] = (await postOrders(orders.app, { quantity: 1 })).json<PlaceOrdersResponse>().orders;
+    await orders.app.pg.query("UPDATE orders SET updated_at = now() - interval '1 hour'");
+    await applyStatusChanges({ pool: orders.app.pg, log: orders.app.log }, [
+      statusEvent(order!.id, 'cooking', new Date().toISOString()),
+    ]);
+
+    expect(await reconcileStuckOrders({ pool: orders.app.pg, relay: { wake: () => {} } }, { stuckForMs: 60_000 })).toBe(0);
+  });
+});

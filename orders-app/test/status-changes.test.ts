@@ -1,0 +1,110 @@
+import { streamNames, type Order, type PlaceOrdersResponse } from '@free-lunch/contracts';
+import { streamBacklog } from '@free-lunch/streams';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
+
+let orders: OrdersAppUnderTest;
+beforeEach(async () => {
+  orders = await startOrdersApp();
+});
+afterEach(async () => {
+  await orders.close();
+});
+
+const startedAt = Date.now();
+/** A kitchen timestamp a little after the test started (status changes come after the order). */
+function secondsFromNow(seconds: number): string {
+  return new Date(startedAt + seconds * 1000).toISOString();
+}
+
+async function placeOne(): Promise<string> {
+  return (await postOrders(orders.app, { quantity: 1 })).json<PlaceOrdersResponse>().orders[0]!.id;
+}
+
+async function getOrder(id: string): Promise<Order> {
+  return (await orders.app.inject({ method: 'GET', url: `/orders/${id}` })).json<Order>();
+}
+
+/** Waits until the orders group has read and acknowledged everything on the kitchen's stream. */
+async function untilStatusEventsApplied(): Promise<void> {
+  await vi.waitFor(async () => {
+    const [backlog] = await streamBacklog(orders.redis, orders.prefix, [
+      { stream: streamNames.orderStatusChanged, group: 'orders' },
+    ]);
+    expect(backlog).toMatchObject({ lag: 0, pending: 0 });
+  });
+}
+
+function kitchenReports(...events: Array<ReturnType<typeof statusEvent>>) {
+  return orders.publisher.publishMany(events.map((message) => ({ stream: streamNames.orderStatusChanged, message })));
+}
+
+describe('status events from the kitchen', () => {
+  it('when the kitchen reports each step, then the order follows them to delivered with its recipe and timeline', async () => {
+    const id = await placeOne();
+
+    await kitchenReports(
+      statusEvent(id, 'awaiting_ingredients', secondsFromNow(1)),
+      statusEvent(id, 'cooking', secondsFromNow(2)),
+      statusEvent(id, 'delivered', secondsFromNow(3)),
+    );
+
+    await vi.waitFor(async () => expect((await getOrder(id)).status).toBe('delivered'));
+    const order = await getOrder(id);
+    expect(order.recipe).toBe('burger');
+    expect(order.timeline).toEqual([
+      { status: 'queued', at: expect.any(String) },
+      { status: 'awaiting_ingredients', at: secondsFromNow(1) },
+      { status: 'cooking', at: secondsFromNow(2) },
+      { status: 'delivered', at: secondsFromNow(3) },
+    ]);
+  });
+
+  it('when a cooking event arrives after delivered, then the order stays delivered and the timeline has both', async () => {
+    const id = await placeOne();
+
+    await kitchenReports(
+      statusEvent(id, 'awaiting_ingredients', secondsFromNow(1)),
+      statusEvent(id, 'delivered', secondsFromNow(3)),
+    );
+    await untilStatusEventsApplied();
+    await kitchenReports(statusEvent(id, 'cooking', secondsFromNow(2)));
+    await untilStatusEventsApplied();
+
+    const order = await getOrder(id);
+    expect(order.status).toBe('delivered');
+    expect(order.timeline.map((line) => line.status)).toEqual(['queued', 'awaiting_ingredients', 'cooking', 'delivered']);
+  });
+
+  it('when the same events are delivered again, then they have no further effect', async () => {
+    const id = await placeOne();
+    const events = [
+      statusEvent(id, 'awaiting_ingredients', secondsFromNow(1)),
+      statusEvent(id, 'cooking', secondsFromNow(2)),
+    ];
+    await kitchenReports(...events);
+    await untilStatusEventsApplied();
+    const once = await getOrder(id);
+
+    await kitchenReports(...events, ...events);
+    await untilStatusEventsApplied();
+
+    expect(await getOrder(id)).toEqual(once);
+    expect(once.status).toBe('cooking');
+    expect(once.timeline).toHaveLength(3);
+  });
+
+  it('when a status event names an order this service never placed, then it is skipped and the others still apply', async () => {
+    const id = await placeOne();
+
+    await kitchenReports(
+      statusEvent('6f1c2a4e-8a5b-4c1d-9e2f-0a1b2c3d4e5f', 'cooking', secondsFromNow(2)),
+      statusEvent(id, 'cooking', secondsFromNow(2)),
+    );
+    await untilStatusEventsApplied();
+
+    expect((await getOrder(id)).status).toBe('cooking');
+    const dead = await orders.redis.xlen(`${orders.prefix}${streamNames.orderStatusChanged}.dead-letter`);
+    expect(dead).toBe(0);
+  });
+});
