@@ -1,0 +1,77 @@
+/**
+ * `pnpm start`: the whole system on this machine. Runs the market simulator (unless MARKET_URL
+ * points at a real market) and the three services as separate processes sharing one environment,
+ * prints where to look once every service is ready, and stops everything on Ctrl-C.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import concurrently, { type ConcurrentlyCommandInput } from 'concurrently';
+import { waitUntilReady } from './readiness.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const simulatorPort = Number(process.env.MARKET_PORT ?? 3100);
+
+const generatedToken = !process.env.MANAGER_TOKEN;
+const managerToken = process.env.MANAGER_TOKEN ?? randomBytes(18).toString('base64url');
+const marketUrl =
+  process.env.MARKET_URL ?? `http://127.0.0.1:${simulatorPort}/api/farmers-market/buy`;
+
+const env = { ...process.env, MANAGER_TOKEN: managerToken, MARKET_URL: marketUrl };
+
+const services = [
+  { name: 'orders', dir: 'orders-app', port: Number(process.env.ORDERS_PORT ?? 3000), color: 'cyan' },
+  { name: 'kitchen', dir: 'kitchen-app', port: Number(process.env.KITCHEN_PORT ?? 3001), color: 'yellow' },
+  { name: 'inventory', dir: 'inventory-app', port: Number(process.env.INVENTORY_PORT ?? 3002), color: 'green' },
+];
+
+const commands: ConcurrentlyCommandInput[] = services.map((service) => ({
+  name: service.name,
+  command: 'node --import tsx src/server.ts',
+  cwd: `${repoRoot}${service.dir}`,
+  env: { ...env, PORT: String(service.port) },
+  prefixColor: service.color,
+}));
+if (!process.env.MARKET_URL) {
+  commands.unshift({
+    name: 'market',
+    command: 'node --import tsx src/server.ts',
+    cwd: `${repoRoot}packages/market-simulator`,
+    env: { ...env, MARKET_PORT: String(simulatorPort) },
+    prefixColor: 'magenta',
+  });
+}
+
+const { result } = concurrently(commands, {
+  prefix: 'name',
+  killOthersOn: ['failure', 'success'],
+  raw: false,
+});
+
+const host = process.env.PUBLIC_HOST ?? 'localhost';
+waitUntilReady(services.map((service) => `http://127.0.0.1:${service.port}/ready`))
+  .then(() => {
+    const lines = [
+      '',
+      'Free Lunch is running.',
+      `  Dashboard          http://${host}:${services[0]!.port}/`,
+      ...services.map(
+        (service) => `  ${`${service.name} API docs`.padEnd(18)} http://${host}:${service.port}/documentation`,
+      ),
+      `  Market             ${marketUrl}${process.env.MARKET_URL ? '' : ' (simulator)'}`,
+      `  Manager token      ${managerToken}${generatedToken ? '  (generated; set MANAGER_TOKEN to choose one)' : ''}`,
+      '',
+      `  Order a dish:  curl -X POST http://${host}:${services[0]!.port}/orders \\`,
+      `                   -H 'Authorization: Bearer ${managerToken}' -H 'Content-Type: application/json' \\`,
+      `                   -d '{"quantity": 5}'`,
+      '',
+      'Press Ctrl-C to stop everything.',
+      '',
+    ];
+    console.log(lines.join('\n'));
+  })
+  .catch((error: Error) => console.error(`The stack did not become ready: ${error.message}`));
+
+result.then(
+  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 1),
+);
