@@ -115,6 +115,18 @@ export class StreamConsumer<S extends StreamName> {
     this.reader = this.redis.duplicate();
     // Failed reads are logged by the loop; this only keeps ioredis from reporting each reconnect attempt as unhandled.
     this.reader.on('error', (error: Error) => this.logger.debug({ err: error }, 'blocking connection error'));
+    // Learn the blocking connection's id each time it (re)connects, so stop() can unblock its read.
+    // Asked on 'ready' rather than beside every read: a command sent while a reconnect is half-way
+    // can be dropped without an answer, and a read must never wait on it.
+    const reader = this.reader;
+    reader.on('ready', () => {
+      reader.client('ID').then(
+        (id) => {
+          this.readerId = id;
+        },
+        () => undefined,
+      );
+    });
     this.loop = this.run();
     this.logger.info('consuming');
   }
@@ -200,19 +212,12 @@ export class StreamConsumer<S extends StreamName> {
     const reader = this.reader!;
     // Wake up in time for the next reclaim instead of blocking past it (BLOCK 0 would mean forever).
     const blockMs = Math.max(1, Math.min(this.blockMs, this.nextClaimAt - Date.now()));
-    // CLIENT ID goes out on the same connection just before the read and answers at once, so stop()
-    // knows which connection to unblock even after a reconnect.
-    const [, reply] = await Promise.all([
-      reader.client('ID').then((id) => {
-        this.readerId = id;
-      }),
-      reader.xreadgroup(
-        'GROUP', this.group, this.consumer,
-        'COUNT', this.batchSize,
-        'BLOCK', blockMs,
-        'STREAMS', this.key, '>',
-      ),
-    ]);
+    const reply = await reader.xreadgroup(
+      'GROUP', this.group, this.consumer,
+      'COUNT', this.batchSize,
+      'BLOCK', blockMs,
+      'STREAMS', this.key, '>',
+    );
     return (reply?.[0]?.[1] ?? []) as RawEntry[];
   }
 
