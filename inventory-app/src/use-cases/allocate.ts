@@ -6,7 +6,7 @@ import { planDispatches } from '../domain/dispatch-plan.js';
 import { recordDispatches } from '../data/ledger.js';
 import { loadPendingRequests, markDispatched, type QueuedRequest } from '../data/requests.js';
 import { adjustStock, lockStock } from '../data/stock.js';
-import { inTransaction } from '../data/transaction.js';
+import { inTransaction } from '@free-lunch/service-kit';
 import type { InventoryMetrics } from '../metrics.js';
 import { SingleFlight } from '../support/wakeup.js';
 import { ingredientsDispatched, OUTBOX_TABLE, stockChanged } from './events.js';

@@ -7,7 +7,7 @@ import { backoffAfterRound, planPurchases, type PurchaseBackoff } from '../domai
 import { recordPurchases } from '../data/purchases.js';
 import { loadShortfall, NEW_REQUESTS_CHANNEL } from '../data/requests.js';
 import { adjustStock, lockStock } from '../data/stock.js';
-import { inTransaction } from '../data/transaction.js';
+import { inTransaction } from '@free-lunch/service-kit';
 import type { MarketCall } from '../market/market-client.js';
 import type { InventoryMetrics } from '../metrics.js';
 import { Wakeup } from '../support/wakeup.js';

@@ -8,7 +8,7 @@ import {
   insertRequests,
   type IngredientRequest,
 } from '../data/requests.js';
-import { inTransaction } from '../data/transaction.js';
+import { inTransaction } from '@free-lunch/service-kit';
 import { ingredientsDispatched, OUTBOX_TABLE } from './events.js';
 
 export interface ReceiveRequestsDeps {

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { dishDeliveredMessages } from '../domain/announcements.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
 import { deliverReadyTickets, timeUntilNextDishIsReady } from '../data/tickets.js';
-import { inTransaction } from '../data/transaction.js';
+import { inTransaction } from '@free-lunch/service-kit';
 import type { Kitchen, Wakeable } from './kitchen.js';
 
 /** Most dishes taken off the stove in one transaction. */

@@ -4,7 +4,7 @@ import { openingMessages, reDriveMessages } from '../domain/announcements.js';
 import { chooseRecipe } from '../domain/recipe.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
 import { openTickets } from '../data/tickets.js';
-import { inTransaction } from '../data/transaction.js';
+import { inTransaction } from '@free-lunch/service-kit';
 import type { Kitchen } from './kitchen.js';
 
 /**

@@ -4,7 +4,7 @@ import { cookingStartedMessages } from '../domain/announcements.js';
 import { triageDispatches, type IgnoredDispatch } from '../domain/ticket.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
 import { lockTickets, startCooking } from '../data/tickets.js';
-import { inTransaction } from '../data/transaction.js';
+import { inTransaction } from '@free-lunch/service-kit';
 import type { Kitchen } from './kitchen.js';
 
 /**

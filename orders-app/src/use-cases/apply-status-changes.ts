@@ -2,7 +2,7 @@ import type { OrderStatusChangedV1 } from '@free-lunch/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import { advanceOrders, lockOrderProgress, recordTimeline } from '../data/orders.js';
-import { withTransaction } from '../data/transaction.js';
+import { inTransaction } from '@free-lunch/service-kit';
 import { planStatusChanges, type StatusChangePlan } from '../domain/status-changes.js';
 
 /**
@@ -14,7 +14,7 @@ export async function applyStatusChanges(
   deps: { pool: pg.Pool; log: FastifyBaseLogger },
   events: readonly OrderStatusChangedV1[],
 ): Promise<StatusChangePlan> {
-  const plan = await withTransaction(deps.pool, async (tx) => {
+  const plan = await inTransaction(deps.pool, async (tx) => {
     const orderIds = [...new Set(events.map((event) => event.orderId))];
     const current = await lockOrderProgress(tx, orderIds);
     const decided = planStatusChanges(current, events);

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { PlaceOrdersResponse } from '@free-lunch/contracts';
-import { AppError } from '@free-lunch/service-kit';
+import { AppError, inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox } from '@free-lunch/streams';
 import type pg from 'pg';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../data/idempotency-keys.js';
 import { insertQueuedOrders } from '../data/orders.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
-import { withTransaction } from '../data/transaction.js';
 import { orderPlacedEvent } from '../domain/order-placed.js';
 
 export interface PlaceOrdersDeps {
@@ -27,7 +26,7 @@ export interface PlaceOrdersRequest {
  * answer and its event cannot be lost even if Redis is down: the relay publishes it later.
  */
 export async function placeOrders(deps: PlaceOrdersDeps, request: PlaceOrdersRequest): Promise<PlaceOrdersResponse> {
-  const { response, placedNow } = await withTransaction(deps.pool, async (tx) => {
+  const { response, placedNow } = await inTransaction(deps.pool, async (tx) => {
     if (request.idempotencyKey !== undefined) {
       const firstUse = await claimIdempotencyKey(tx, request.idempotencyKey, request.quantity);
       if (firstUse) return { response: answerToRetry(firstUse, request), placedNow: false };

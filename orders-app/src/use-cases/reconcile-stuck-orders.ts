@@ -2,7 +2,7 @@ import { enqueueOutbox } from '@free-lunch/streams';
 import type pg from 'pg';
 import { nudgeStuckOrders } from '../data/orders.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
-import { withTransaction } from '../data/transaction.js';
+import { inTransaction } from '@free-lunch/service-kit';
 import { orderPlacedEvent } from '../domain/order-placed.js';
 
 /** Most orders nudged per transaction, so a large backlog never holds one long lock. */
@@ -20,7 +20,7 @@ export async function reconcileStuckOrders(
 ): Promise<number> {
   let nudged = 0;
   for (;;) {
-    const batch = await withTransaction(deps.pool, async (tx) => {
+    const batch = await inTransaction(deps.pool, async (tx) => {
       const stuck = await nudgeStuckOrders(tx, { stuckForMs, limit: NUDGE_BATCH });
       await enqueueOutbox(tx, OUTBOX_TABLE, stuck.map(orderPlacedEvent));
       return stuck.length;

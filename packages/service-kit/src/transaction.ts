@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 /**
- * Runs `work` inside one transaction on one pooled connection: committed if it resolves, rolled
+ * Runs `work` inside one SQL transaction on one pooled connection: committed if it resolves, rolled
  * back if it throws. A connection whose rollback fails is destroyed rather than handed back to
  * the pool, where it would poison the next caller.
  */
