@@ -9,6 +9,8 @@ export const BaseConfig = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty` for a person at a terminal; `json` (one object a line) for log collectors. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/free_lunch'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   KEY_PREFIX: z.string().default('fl:'),

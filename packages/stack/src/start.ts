@@ -16,7 +16,13 @@ const managerToken = process.env.MANAGER_TOKEN ?? randomBytes(18).toString('base
 const marketUrl =
   process.env.MARKET_URL ?? `http://127.0.0.1:${simulatorPort}/api/farmers-market/buy`;
 
-const env = { ...process.env, MANAGER_TOKEN: managerToken, MARKET_URL: marketUrl };
+const env = {
+  ...process.env,
+  MANAGER_TOKEN: managerToken,
+  MARKET_URL: marketUrl,
+  // Readable lines for a person at a terminal; JSON when the output goes to a file or a collector.
+  LOG_FORMAT: process.env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+};
 
 const services = [
   { name: 'orders', dir: 'orders-app', port: Number(process.env.ORDERS_PORT ?? 3000), color: 'cyan' },
