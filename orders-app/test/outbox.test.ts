@@ -1,6 +1,7 @@
 import { streamNames, type PlaceOrdersResponse } from '@free-lunch/contracts';
 import { randomUUID } from 'node:crypto';
 import { streamBacklog } from '@free-lunch/streams';
+import { RedisProxy } from '@free-lunch/service-kit/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   countRows,
@@ -10,14 +11,13 @@ import {
   statusEvent,
   type OrdersAppUnderTest,
 } from './support/orders-app.js';
-import { RedisOutage } from './support/redis-outage.js';
 
-let outage: RedisOutage;
+let redisLink: RedisProxy;
 let orders: OrdersAppUnderTest;
 beforeEach(async () => {
-  outage = await RedisOutage.start();
-  // Every Redis connection of the app (relay, consumer, live feed) goes through the outage.
-  orders = await startOrdersApp({ REDIS_URL: outage.url });
+  redisLink = await RedisProxy.start();
+  // Every Redis connection of the app (relay, consumer, live feed) goes through this link.
+  orders = await startOrdersApp({ REDIS_URL: redisLink.url });
   // Redis fails while the service is up and running, not while its connections are still being
   // opened: wait until the status consumer has read an event through its own connection.
   await orders.publisher.publish(streamNames.orderStatusChanged, statusEvent(randomUUID(), 'cooking', new Date().toISOString()));
@@ -27,14 +27,14 @@ beforeEach(async () => {
   });
 });
 afterEach(async () => {
-  await outage.end();
+  await redisLink.plugIn();
   await orders.close();
-  await outage.close();
+  await redisLink.close();
 });
 
 describe('the transactional outbox', () => {
   it('when Redis is unreachable, then orders are still accepted and reach the kitchen once Redis is back', async () => {
-    await outage.begin();
+    await redisLink.unplug();
 
     const response = await postOrders(orders.app, { quantity: 20 });
 
@@ -45,7 +45,7 @@ describe('the transactional outbox', () => {
     expect(await countRows(orders.app, 'outbox')).toBe(20);
     expect(await placedOrderIds(orders.redis, orders.prefix)).toEqual([]);
 
-    await outage.end();
+    await redisLink.plugIn();
 
     await vi.waitFor(async () => expect((await placedOrderIds(orders.redis, orders.prefix)).sort()).toEqual(placed.sort()), {
       timeout: 20_000,

@@ -44,3 +44,5 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export function testKeyPrefix(): string {
   return `t:${randomBytes(5).toString('hex')}:`;
 }
+
+export { RedisProxy } from './redis-proxy.js';

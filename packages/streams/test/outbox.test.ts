@@ -13,9 +13,8 @@ import {
   type OutboxRelayOptions,
   type OutgoingMessage,
 } from '../src/index.js';
-import { createTestDatabase, type TestDatabase } from '@free-lunch/service-kit/testing';
+import { createTestDatabase, RedisProxy, type TestDatabase } from '@free-lunch/service-kit/testing';
 import { isolatedPrefix, logger, orderCooking, orderPlaced, readDeadLetters, readMessages, redisClient } from './helpers.js';
-import { RedisProxy } from './redis-proxy.js';
 
 const table = 'kitchen.outbox';
 

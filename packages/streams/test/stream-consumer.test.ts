@@ -1,3 +1,4 @@
+import { RedisProxy } from '@free-lunch/service-kit/testing';
 import { streamNames } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -20,7 +21,6 @@ import {
   readDeadLetters,
   redisClient,
 } from './helpers.js';
-import { RedisProxy } from './redis-proxy.js';
 
 const stream = streamNames.orderPlaced;
 const group = 'kitchen';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
-import { testEnv } from '@free-lunch/service-kit/testing';
+import { testEnv } from './testing.js';
 
 /**
  * A TCP proxy in front of the shared Redis that a test can unplug and plug back in, to make Redis
@@ -16,6 +16,11 @@ export class RedisProxy {
     const proxy = new RedisProxy();
     await proxy.listen();
     return proxy;
+  }
+
+  /** A Redis URL that goes through this proxy, for an app under test. */
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
   }
 
   /** A client that reaches Redis through this proxy. */
@@ -34,7 +39,11 @@ export class RedisProxy {
 
   /** Accepts connections again, on the same port. */
   async plugIn(): Promise<void> {
-    await this.listen();
+    if (!this.server) await this.listen();
+  }
+
+  async close(): Promise<void> {
+    await this.unplug();
   }
 
   private listen(): Promise<void> {
