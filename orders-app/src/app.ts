@@ -11,6 +11,7 @@ import type { OrdersConfig } from './config.js';
 import { ORDERS_SCHEMA, OUTBOX_TABLE } from './data/schema.js';
 import { LiveFeed } from './live/live-feed.js';
 import { WsTickets } from './live/ws-tickets.js';
+import { dashboardConfigRoutes } from './routes/dashboard-config.js';
 import { homeRoutes } from './routes/home.js';
 import { liveRoutes } from './routes/live.js';
 import { ordersRoutes } from './routes/orders.js';
@@ -65,7 +66,13 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
   });
   const feed = new LiveFeed({ redis: app.redis, prefix: config.KEY_PREFIX, logger: streamsLogger });
 
-  await app.register(homeRoutes);
+  await app.register(homeRoutes, { dashboardDir: config.DASHBOARD_DIR });
+  await app.register(dashboardConfigRoutes, {
+    maxOrderQuantity: config.MAX_ORDER_QUANTITY,
+    // Without the trailing slash a URL may have been given with, so the page can append paths.
+    kitchenUrl: config.KITCHEN_PUBLIC_URL.replace(/\/+$/, ''),
+    inventoryUrl: config.INVENTORY_PUBLIC_URL.replace(/\/+$/, ''),
+  });
   await app.register(ordersRoutes, { managerToken, maxOrderQuantity: config.MAX_ORDER_QUANTITY, relay });
   await app.register(liveRoutes, { managerToken, feed, tickets: new WsTickets(app.redis, config.KEY_PREFIX) });
 

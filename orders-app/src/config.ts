@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { BaseConfig, port } from '@free-lunch/service-kit';
 import { z } from 'zod';
 
@@ -14,5 +15,10 @@ export const OrdersConfig = BaseConfig.extend({
   RECONCILE_AFTER_MS: milliseconds(30_000),
   /** How often the reconciler looks for such orders. */
   RECONCILE_INTERVAL_MS: milliseconds(5_000),
+  /** The dashboard's built files, served at `/` (`pnpm --filter @free-lunch/dashboard build` makes them). */
+  DASHBOARD_DIR: z.string().min(1).default(fileURLToPath(new URL('../../packages/dashboard/dist', import.meta.url))),
+  /** Where the manager's browser reaches kitchen-app and inventory-app (the dashboard reads recipes, stock, purchases). */
+  KITCHEN_PUBLIC_URL: z.url().default('http://localhost:3001'),
+  INVENTORY_PUBLIC_URL: z.url().default('http://localhost:3002'),
 });
 export type OrdersConfig = z.infer<typeof OrdersConfig>;

@@ -141,13 +141,6 @@ describe('the rest of the surface', () => {
     expect(response.json()).toEqual({ error: 'not_found', message: expect.stringContaining('/menu') });
   });
 
-  it('when someone opens /, then a page says what the service is and links the documentation', async () => {
-    const response = await orders.app.inject({ method: 'GET', url: '/' });
-    expect(response.statusCode).toBe(200);
-    expect(response.headers['content-type']).toMatch(/text\/html/);
-    expect(response.body).toContain('href="/documentation"');
-  });
-
   it('when the OpenAPI document is read, then it describes the orders and live view routes', async () => {
     const response = await orders.app.inject({ method: 'GET', url: '/documentation/json' });
     const paths = Object.keys(response.json<{ paths: Record<string, unknown> }>().paths);

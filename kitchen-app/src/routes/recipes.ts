@@ -4,6 +4,10 @@ import { listRecipes } from '../data/recipes.js';
 
 /** GET /recipes: the recipe book the kitchen cooks from, as the manager's dashboard shows it. */
 export const recipesRoutes: FastifyPluginAsync = async (app) => {
+  // The dashboard is served by orders-app, another origin: let browsers read this public book.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('access-control-allow-origin', '*');
+  });
   app.get(
     '/recipes',
     {

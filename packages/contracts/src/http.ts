@@ -116,3 +116,14 @@ export const ReadyResponse = z.object({
   status: z.enum(['ready', 'not_ready']),
   checks: z.record(z.string(), z.boolean()),
 });
+
+/**
+ * `GET /config` (orders-app, no token): what the manager's dashboard needs to know before it starts:
+ * the largest order it may place, and where the kitchen and the warehouse answer its reads.
+ */
+export const DashboardConfig = z.object({
+  maxOrderQuantity: z.number().int().positive(),
+  kitchenUrl: z.url().describe('Base URL of kitchen-app as the browser reaches it (GET /recipes)'),
+  inventoryUrl: z.url().describe('Base URL of inventory-app as the browser reaches it (GET /stock, /purchases)'),
+});
+export type DashboardConfig = z.infer<typeof DashboardConfig>;

@@ -62,7 +62,10 @@ export async function startInProcessStack(
     const inventoryUrl = await listen(inventory);
     const kitchen = await buildKitchenApp(parseConfig(KitchenConfig, env));
     const kitchenUrl = await listen(kitchen);
-    const orders = await buildOrdersApp(parseConfig(OrdersConfig, env));
+    // The dashboard orders-app serves reads the kitchen and the warehouse where they listen.
+    const orders = await buildOrdersApp(
+      parseConfig(OrdersConfig, { KITCHEN_PUBLIC_URL: kitchenUrl, INVENTORY_PUBLIC_URL: inventoryUrl, ...env }),
+    );
     const ordersUrl = await listen(orders);
     return {
       orders,

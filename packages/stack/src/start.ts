@@ -3,6 +3,7 @@
  * points at a real market) and the three services as separate processes sharing one environment,
  * prints where to look once every service is ready, and stops everything on Ctrl-C.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import concurrently, { type ConcurrentlyCommandInput } from 'concurrently';
@@ -30,11 +31,24 @@ const services = [
   { name: 'inventory', dir: 'inventory-app', port: Number(process.env.INVENTORY_PORT ?? 3002), color: 'green' },
 ];
 
+const host = process.env.PUBLIC_HOST ?? 'localhost';
+// The dashboard, served by orders-app, reads recipes, stock and purchases from these in the browser.
+const dashboardEnv = {
+  KITCHEN_PUBLIC_URL: process.env.KITCHEN_PUBLIC_URL ?? `http://${host}:${services[1]!.port}`,
+  INVENTORY_PUBLIC_URL: process.env.INVENTORY_PUBLIC_URL ?? `http://${host}:${services[2]!.port}`,
+};
+
+// orders-app serves the dashboard's built files: build them when missing or older than the sources.
+execFileSync(process.execPath, ['--import', 'tsx', 'scripts/ensure-built.ts'], {
+  cwd: `${repoRoot}packages/dashboard`,
+  stdio: 'inherit',
+});
+
 const commands: ConcurrentlyCommandInput[] = services.map((service) => ({
   name: service.name,
   command: 'node --import tsx src/server.ts',
   cwd: `${repoRoot}${service.dir}`,
-  env: { ...env, PORT: String(service.port) },
+  env: { ...env, ...dashboardEnv, PORT: String(service.port) },
   prefixColor: service.color,
 }));
 if (!process.env.MARKET_URL) {
@@ -53,7 +67,6 @@ const { result } = concurrently(commands, {
   raw: false,
 });
 
-const host = process.env.PUBLIC_HOST ?? 'localhost';
 waitUntilReady(services.map((service) => `http://127.0.0.1:${service.port}/ready`))
   .then(() => {
     const lines = [
