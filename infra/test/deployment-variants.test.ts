@@ -1,0 +1,140 @@
+import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addFreeLunch } from '../lib/free-lunch-app.js';
+import { cdkJsonContext, synthesize, type Synthesized } from './synth.js';
+import { asList, container, environmentOf, ingressRules, only, referenced, resources } from './template-queries.js';
+
+const CERTIFICATE = 'arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+// A synth takes seconds on a busy machine: one per variant, shared by its tests.
+const SYNTH_TIMEOUT_MS = 120_000;
+
+describe('Free Lunch with HTTPS, the market simulator, one NAT gateway and the GitHub deploy role', () => {
+  let deployment: Synthesized;
+  beforeAll(() => {
+    deployment = synthesize({
+      certificateArn: CERTIFICATE,
+      market: 'simulator',
+      natGateways: '1',
+      githubRepository: 'acme/free-lunch',
+    });
+  }, SYNTH_TIMEOUT_MS);
+
+  it('when synthesized, then cdk-nag\'s AWS Solutions checks leave no finding unacknowledged', () => {
+    expect(deployment.findings).toEqual([]);
+    expect(resources(deployment.app, 'AWS::EC2::NatGateway')).toHaveLength(1);
+  });
+
+  it('when a certificate is given, then the load balancer serves HTTPS on 443 and redirects HTTP to it', () => {
+    const { app } = deployment;
+    const listeners = Object.fromEntries(
+      resources(app, 'AWS::ElasticLoadBalancingV2::Listener').map(([, { Properties }]) => [Properties.Port, Properties]),
+    );
+    expect(listeners[443]).toMatchObject({ Protocol: 'HTTPS', Certificates: [{ CertificateArn: CERTIFICATE }] });
+    expect(listeners[80]!.DefaultActions).toEqual([
+      expect.objectContaining({ Type: 'redirect', RedirectConfig: expect.objectContaining({ Protocol: 'HTTPS', Port: '443' }) }),
+    ]);
+    const open = ingressRules(app).filter(({ rule }) => rule.CidrIp === '0.0.0.0/0');
+    expect(open.map(({ rule }) => rule.FromPort).sort()).toEqual([443, 80]);
+    // The dashboard is told to read recipes and stock from the same HTTPS origin.
+    expect(JSON.stringify(environmentOf(container(app, 'orders-app')).KITCHEN_PUBLIC_URL)).toContain('https://');
+  });
+
+  it('when the market simulator is chosen, then inventory buys from it inside the VPC and only inventory can reach it', () => {
+    const { app } = deployment;
+    expect(environmentOf(container(app, 'inventory-app')).MARKET_URL).toBe(
+      'http://market.free-lunch.internal:3100/api/farmers-market/buy',
+    );
+    const groupOf = (prefix: string) => {
+      const [, service] = resources(app, 'AWS::ECS::Service').find(([id]) => id.startsWith(prefix))!;
+      return referenced(service.Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups[0]);
+    };
+    const rules = ingressRules(app).filter(({ group }) => group === groupOf('Market'));
+    expect(rules.map(({ rule }) => [referenced(rule.SourceSecurityGroupId), rule.FromPort])).toEqual([
+      [groupOf('Inventory'), 3100],
+    ]);
+  });
+
+  it('when a GitHub repository is named, then only its deploy environment can assume the deploy role, through OIDC, with no stored keys', () => {
+    const github = deployment.github!;
+    expect(github).toBeDefined();
+    github.resourceCountIs('AWS::IAM::OIDCProvider', 1);
+    github.resourceCountIs('AWS::IAM::User', 0);
+    github.resourceCountIs('AWS::IAM::AccessKey', 0);
+    const role = only(github, 'AWS::IAM::Role');
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: {
+          StringEquals: {
+            'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+            'token.actions.githubusercontent.com:sub': 'repo:acme/free-lunch:environment:production',
+          },
+        },
+      }),
+    ]);
+    const statements = resources(github, 'AWS::IAM::Policy').flatMap(
+      ([, policy]) => policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>,
+    );
+    for (const statement of statements) for (const action of asList(statement.Action)) expect(action).not.toMatch(/\*/);
+    expect(statements.map(({ Sid }) => Sid).sort()).toEqual([
+      'DeployThroughCdkBootstrapRoles',
+      'LogInToEcr',
+      'PushImages',
+      'WaitForServicesStable',
+    ]);
+  });
+});
+
+describe('Free Lunch on ECS Anywhere', () => {
+  let deployment: Synthesized;
+  beforeAll(() => {
+    deployment = synthesize({ capacity: 'external', externalCidr: '192.168.50.0/24' });
+  }, SYNTH_TIMEOUT_MS);
+
+  it('when synthesized, then cdk-nag\'s AWS Solutions checks leave no finding unacknowledged', () => {
+    expect(deployment.findings).toEqual([]);
+  });
+
+  it('when ECS Anywhere capacity is chosen, then the services run as EXTERNAL tasks that reach Redis and PostgreSQL from the registered network only', () => {
+    const { app } = deployment;
+    const services = resources(app, 'AWS::ECS::Service');
+    expect(services).toHaveLength(3);
+    for (const [, service] of services) {
+      expect(service.Properties.LaunchType).toBe('EXTERNAL');
+      expect(service.Properties.NetworkConfiguration).toBeUndefined();
+    }
+    for (const [, task] of resources(app, 'AWS::ECS::TaskDefinition')) {
+      expect(task.Properties.RequiresCompatibilities).toEqual(['EXTERNAL']);
+      expect(task.Properties.NetworkMode).toBe('bridge');
+    }
+    expect(resources(app, 'AWS::ElasticLoadBalancingV2::LoadBalancer')).toEqual([]);
+    const open = ingressRules(app).filter(({ rule }) => rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0');
+    expect(open).toEqual([]);
+    const fromMachines = ingressRules(app).filter(({ rule }) => rule.CidrIp === '192.168.50.0/24');
+    expect(fromMachines.map(({ rule }) => rule.FromPort).sort()).toEqual([5433, 6380]);
+    // The role `aws ssm create-activation` registers the machines with.
+    app.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Action: 'sts:AssumeRole', Principal: { Service: 'ssm.amazonaws.com' } })],
+      },
+    });
+  });
+});
+
+describe('the CDK context', () => {
+  it('when the context is wrong, then synth stops before building anything and names every bad key', () => {
+    const app = new App({
+      context: { ...cdkJsonContext, capacity: 'external', imageTag: 'not a tag', certificateArn: 'nope' },
+    });
+    let message = '';
+    try {
+      addFreeLunch(app);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^Invalid CDK context/);
+    for (const key of ['externalCidr', 'imageTag', 'certificateArn']) expect(message).toContain(`  ${key}: `);
+    expect(app.node.children).toEqual([]);
+  });
+});

@@ -1,0 +1,261 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BACKLOG_METRIC, BACKLOG_NAMESPACE } from '../runtime/backlog-contract.js';
+import { catalog, deployables } from '../lib/catalog.js';
+import { REAL_MARKET_URL } from '../lib/settings.js';
+import { synthesize, type Synthesized } from './synth.js';
+import {
+  asList,
+  container,
+  containers,
+  environmentOf,
+  ingressRules,
+  policyStatements,
+  referenced,
+  only,
+  resources,
+} from './template-queries.js';
+
+const ANYWHERE = ['0.0.0.0/0', '::/0'];
+const SYNTH_TIMEOUT_MS = 120_000;
+
+describe('Free Lunch on Fargate (the default deployment)', () => {
+  let deployment: Synthesized;
+  // One synth for every assertion below: a synth takes seconds.
+  beforeAll(() => {
+    deployment = synthesize();
+  }, SYNTH_TIMEOUT_MS);
+
+  it('when synthesized, then cdk-nag\'s AWS Solutions checks leave no finding unacknowledged', () => {
+    expect(deployment.findings).toEqual([]);
+  });
+
+  it('when synthesized, then only the load balancer admits traffic from the internet, on HTTP only', () => {
+    const loadBalancers = resources(deployment.app, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+    expect(loadBalancers).toHaveLength(1);
+    const [, loadBalancer] = loadBalancers[0]!;
+    expect(loadBalancer.Properties.Scheme).toBe('internet-facing');
+    const loadBalancerGroups = asList(loadBalancer.Properties.SecurityGroups).map(referenced);
+
+    const open = ingressRules(deployment.app).filter(({ rule }) => ANYWHERE.includes(rule.CidrIp ?? rule.CidrIpv6));
+    expect(open.length).toBeGreaterThan(0);
+    for (const { group, rule } of open) {
+      expect(loadBalancerGroups).toContain(group);
+      expect([rule.FromPort, rule.ToPort]).toEqual([80, 80]);
+    }
+  });
+
+  it('when nothing about the market is said, then inventory buys at the real market', () => {
+    expect(environmentOf(container(deployment.app, 'inventory-app')).MARKET_URL).toBe(REAL_MARKET_URL);
+    expect(resources(deployment.app, 'AWS::ECS::Service').map(([id]) => id)).not.toContainEqual(
+      expect.stringMatching(/^Market/),
+    );
+  });
+
+  it('when synthesized, then every task runs in the private subnets without a public IP', () => {
+    const privateSubnets = resources(deployment.app, 'AWS::EC2::Subnet')
+      .filter(([, subnet]) => subnet.Properties.MapPublicIpOnLaunch !== true)
+      .filter(([, subnet]) =>
+        asList(subnet.Properties.Tags).some(
+          (tag: { Key: string; Value: string }) => tag.Key === 'aws-cdk:subnet-type' && tag.Value === 'Private',
+        ),
+      )
+      .map(([id]) => id);
+    expect(privateSubnets).toHaveLength(2);
+
+    const services = resources(deployment.app, 'AWS::ECS::Service');
+    expect(services).toHaveLength(3);
+    for (const [, service] of services) {
+      const network = service.Properties.NetworkConfiguration.AwsvpcConfiguration;
+      expect(network.AssignPublicIp).toBe('DISABLED');
+      expect(asList(network.Subnets).map(referenced).sort()).toEqual([...privateSubnets].sort());
+      expect(service.Properties.LaunchType).toBe('FARGATE');
+    }
+  });
+
+  it('when synthesized, then Redis is encrypted at rest and in transit, needs its auth token and sits in the isolated subnets', () => {
+    deployment.app.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      AtRestEncryptionEnabled: true,
+      TransitEncryptionEnabled: true,
+      TransitEncryptionMode: 'required',
+      MultiAZEnabled: true,
+      AutomaticFailoverEnabled: true,
+      // The token is resolved by CloudFormation from Secrets Manager, never written in the template.
+      AuthToken: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^\\{\\{resolve:secretsmanager:')])] }),
+    });
+    const subnetGroup = only(deployment.app, 'AWS::ElastiCache::SubnetGroup');
+    expect(asList(subnetGroup.Properties.SubnetIds).map(referenced).every((id) => /data/i.test(id!))).toBe(true);
+  });
+
+  it('when synthesized, then PostgreSQL is encrypted at rest, refuses unencrypted connections and is not public', () => {
+    deployment.app.hasResourceProperties('AWS::RDS::DBInstance', {
+      Engine: 'postgres',
+      EngineVersion: Match.stringLikeRegexp('^15'),
+      StorageEncrypted: true,
+      PubliclyAccessible: false,
+      MultiAZ: true,
+      DeletionProtection: true,
+    });
+    deployment.app.hasResourceProperties('AWS::RDS::DBParameterGroup', { Parameters: { 'rds.force_ssl': '1' } });
+    const subnetGroup = only(deployment.app, 'AWS::RDS::DBSubnetGroup');
+    expect(asList(subnetGroup.Properties.SubnetIds).map(referenced).every((id) => /data/i.test(id!))).toBe(true);
+    // The services verify the server's certificate against the RDS CA bundle in their images.
+    expect(environmentOf(container(deployment.app, 'kitchen-app'))).toMatchObject({
+      DB_OPTIONS: 'sslmode=verify-full',
+      NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/rds-global-bundle.pem',
+    });
+  });
+
+  it('when synthesized, then Redis and PostgreSQL admit the three services\' security groups and nothing else', () => {
+    const serviceGroups = resources(deployment.app, 'AWS::ECS::Service')
+      .map(([, service]) => referenced(service.Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups[0]))
+      .sort();
+    const storeGroups = [
+      ...resources(deployment.app, 'AWS::ElastiCache::ReplicationGroup').map(([, redis]) =>
+        referenced(redis.Properties.SecurityGroupIds[0]),
+      ),
+      ...resources(deployment.app, 'AWS::RDS::DBInstance').map(([, db]) => referenced(db.Properties.VPCSecurityGroups[0])),
+    ];
+    expect(storeGroups).toHaveLength(2);
+    for (const store of storeGroups) {
+      const rules = ingressRules(deployment.app).filter(({ group }) => group === store);
+      expect(rules.map(({ rule }) => rule.CidrIp ?? rule.CidrIpv6).filter(Boolean)).toEqual([]);
+      expect(rules.map(({ rule }) => referenced(rule.SourceSecurityGroupId)).sort()).toEqual(serviceGroups);
+    }
+  });
+
+  it('when synthesized, then the password, the Redis token and the manager token come from Secrets Manager, never as plain variables', () => {
+    const secretIds = resources(deployment.app, 'AWS::SecretsManager::Secret').map(([id]) => id);
+    const attachments = resources(deployment.app, 'AWS::SecretsManager::SecretTargetAttachment').map(([id]) => id);
+    const fromSecretsManager = (valueFrom: unknown) => {
+      const target = referenced(valueFrom) ?? referenced((valueFrom as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1][0]);
+      return [...secretIds, ...attachments].includes(target!);
+    };
+    for (const { container: definition } of containers(deployment.app)) {
+      const environment = environmentOf(definition);
+      for (const name of Object.keys(environment)) expect(name).not.toMatch(/PASSWORD|TOKEN|SECRET|DATABASE_URL|REDIS_URL/);
+      expect(JSON.stringify(environment)).not.toMatch(/postgres(ql)?:\/\/|rediss?:\/\//);
+      for (const { ValueFrom } of definition.Secrets ?? []) expect(fromSecretsManager(ValueFrom)).toBe(true);
+    }
+    const secretNames = (name: string) => (container(deployment.app, name).Secrets ?? []).map(({ Name }) => Name).sort();
+    expect(secretNames('orders-app')).toEqual(['DB_PASSWORD', 'DB_USER', 'MANAGER_TOKEN', 'REDIS_AUTH_TOKEN']);
+    expect(secretNames('kitchen-app')).toEqual(['DB_PASSWORD', 'DB_USER', 'REDIS_AUTH_TOKEN']);
+    expect(secretNames('inventory-app')).toEqual(['DB_PASSWORD', 'DB_USER', 'REDIS_AUTH_TOKEN']);
+    expect(secretNames('backlog-reporter')).toEqual(['REDIS_AUTH_TOKEN']);
+  });
+
+  it('when synthesized, then no policy grants a wildcard action and the tasks\' own roles hold no permission at all', () => {
+    const statements = policyStatements(deployment.app);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const { statement } of statements) {
+      for (const action of asList(statement.Action)) expect(action).not.toMatch(/\*/);
+      expect(statement.NotAction).toBeUndefined();
+    }
+    const taskRoles = resources(deployment.app, 'AWS::ECS::TaskDefinition').map(([, task]) => referenced(task.Properties.TaskRoleArn));
+    expect(taskRoles).toHaveLength(3);
+    for (const [, policy] of resources(deployment.app, 'AWS::IAM::Policy')) {
+      for (const role of asList(policy.Properties.Roles).map(referenced)) expect(taskRoles).not.toContain(role);
+    }
+    for (const role of taskRoles) {
+      const [, definition] = resources(deployment.app, 'AWS::IAM::Role').find(([id]) => id === role)!;
+      expect(definition.Properties.Policies ?? []).toEqual([]);
+      expect(definition.Properties.ManagedPolicyArns ?? []).toEqual([]);
+    }
+  });
+
+  it('when synthesized, then each service pulls only its own image and reads only the secrets it is given', () => {
+    for (const [id, policy] of resources(deployment.app, 'AWS::IAM::Policy').filter(([id]) => /ExecutionRole/.test(id))) {
+      const service = deployables.find(({ name }) => id.toLowerCase().startsWith(name.split('-')[0]!))!;
+      const pulls = (policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>).filter((statement) =>
+        asList(statement.Action).includes('ecr:BatchGetImage'),
+      );
+      expect(pulls.map(({ Resource }) => Resource)).toEqual([
+        `arn:aws:ecr:us-east-1:111111111111:repository/${service.repository}`,
+      ]);
+    }
+  });
+
+  it('when synthesized, then the image repositories scan every push and never move a tag', () => {
+    const repositories = resources(deployment.registry, 'AWS::ECR::Repository');
+    expect(repositories.map(([, repository]) => repository.Properties.RepositoryName).sort()).toEqual(
+      deployables.map(({ repository }) => repository).sort(),
+    );
+    for (const [, repository] of repositories) {
+      expect(repository.Properties.ImageScanningConfiguration).toEqual({ ScanOnPush: true });
+      expect(repository.Properties.ImageTagMutability).toBe('IMMUTABLE');
+    }
+  });
+
+  it('when synthesized, then kitchen and inventory scale in steps on their stream backlog and orders on CPU', () => {
+    for (const service of [catalog.kitchen, catalog.inventory]) {
+      const alarms = resources(deployment.app, 'AWS::CloudWatch::Alarm').filter(
+        ([, alarm]) =>
+          alarm.Properties.Namespace === BACKLOG_NAMESPACE &&
+          alarm.Properties.MetricName === BACKLOG_METRIC &&
+          alarm.Properties.Dimensions.some(({ Value }: { Value: string }) => Value === service.name),
+      );
+      expect(alarms.map(([, alarm]) => alarm.Properties.ComparisonOperator).sort()).toEqual([
+        'GreaterThanOrEqualToThreshold',
+        'LessThanOrEqualToThreshold',
+      ]);
+      const policies = Object.fromEntries(resources(deployment.app, 'AWS::ApplicationAutoScaling::ScalingPolicy'));
+      for (const [, alarm] of alarms) {
+        const [policy] = asList(alarm.Properties.AlarmActions).map(referenced);
+        expect(policies[policy!]?.Properties.PolicyType).toBe('StepScaling');
+      }
+      // The reporter next to the service measures exactly the streams its consumer group reads.
+      const reporters = containers(deployment.app).filter(
+        ({ container: definition }) =>
+          definition.Name === 'backlog-reporter' && environmentOf(definition).BACKLOG_SERVICE === service.name,
+      );
+      expect(reporters).toHaveLength(1);
+      expect(environmentOf(reporters[0]!.container).BACKLOG_STREAMS).toBe(
+        service.consumes.map(({ stream, group }) => `${stream}:${group}`).join(','),
+      );
+    }
+    deployment.app.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+      }),
+    });
+    // At least two tasks of each, and a deployment never resets the count the scaling reached.
+    const targets = resources(deployment.app, 'AWS::ApplicationAutoScaling::ScalableTarget');
+    expect(targets.map(([, target]) => target.Properties.MinCapacity)).toEqual([2, 2, 2]);
+    for (const [, service] of resources(deployment.app, 'AWS::ECS::Service')) {
+      expect(service.Properties.DesiredCount).toBeUndefined();
+    }
+  });
+
+  it('when a request reaches the load balancer, then /recipes goes to kitchen, /stock, /stock/audit and /purchases to inventory, /metrics nowhere, the rest to orders', () => {
+    const targetGroupOf = (name: string) =>
+      resources(deployment.app, 'AWS::ECS::Service')
+        .map(([, service]) => service.Properties.LoadBalancers[0])
+        .find(({ ContainerName }: { ContainerName: string }) => ContainerName === name).TargetGroupArn;
+    const listener = only(deployment.app, 'AWS::ElasticLoadBalancingV2::Listener');
+    expect(listener.Properties.Port).toBe(80);
+    expect(listener.Properties.DefaultActions).toEqual([{ Type: 'forward', TargetGroupArn: targetGroupOf('orders-app') }]);
+
+    const rules = resources(deployment.app, 'AWS::ElasticLoadBalancingV2::ListenerRule').map(([, rule]) => rule.Properties);
+    const paths = (rule: Record<string, any>) =>
+      rule.Conditions.find(({ Field }: { Field: string }) => Field === 'path-pattern').PathPatternConfig.Values;
+    const forwardTo = (name: string) =>
+      rules.filter(({ Actions }) => Actions[0].Type === 'forward' && Actions[0].TargetGroupArn.Ref === targetGroupOf(name).Ref);
+    expect(forwardTo('kitchen-app').map(paths)).toEqual([['/recipes']]);
+    expect(forwardTo('inventory-app').map(paths)).toEqual([['/stock', '/stock/audit', '/purchases']]);
+    const hidden = rules.filter(({ Actions }) => Actions[0].Type === 'fixed-response');
+    expect(hidden.map(paths)).toEqual([['/metrics']]);
+    expect(hidden[0]!.Actions[0].FixedResponseConfig.StatusCode).toBe('404');
+  });
+
+  it('when synthesized, then every container checks its own /health, logs to CloudWatch and runs with a read-only root file system', () => {
+    for (const { container: definition } of containers(deployment.app)) {
+      expect(definition.LogConfiguration.LogDriver).toBe('awslogs');
+      expect(definition.ReadonlyRootFilesystem).toBe(true);
+      if (definition.Name !== 'backlog-reporter') {
+        expect(definition.HealthCheck.Command.join(' ')).toContain('/health');
+        expect(environmentOf(definition).HOST).toBe('0.0.0.0');
+      }
+    }
+  });
+});
