@@ -2,8 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { streamNames } from '@free-lunch/contracts';
-import { kitPlugin, loggerOptions, postgresPlugin, redisPlugin, streamMetrics } from '@free-lunch/service-kit';
-import { OutboxRelay, StreamConsumer, StreamPublisher, type OutboxRelayOptions } from '@free-lunch/streams';
+import {
+  kitPlugin,
+  loggerOptions,
+  postgresPlugin,
+  redisPlugin,
+  streamBacklogMetrics,
+  streamMetrics,
+} from '@free-lunch/service-kit';
+import {
+  OutboxRelay,
+  StreamConsumer,
+  StreamPublisher,
+  streamBacklog,
+  type OutboxRelayOptions,
+} from '@free-lunch/streams';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { InventoryConfig } from './config.js';
 import { countPendingRequests } from './data/requests.js';
@@ -95,6 +108,9 @@ export async function buildApp(config: InventoryConfig): Promise<FastifyInstance
     maxDeliveries: config.MAX_DELIVERIES,
     metrics: streamMetrics(app.metrics),
   });
+  streamBacklogMetrics(app.metrics, () =>
+    streamBacklog(app.redis, config.KEY_PREFIX, [{ stream: streamNames.ingredientsRequested, group: GROUP }]),
+  );
 
   app.addHook('onReady', async () => {
     relay.start();

@@ -1,10 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { kitPlugin, loggerOptions, postgresPlugin, redisPlugin, streamMetrics } from '@free-lunch/service-kit';
-import { OutboxRelay, StreamPublisher, type OutboxRelayOptions } from '@free-lunch/streams';
+import {
+  kitPlugin,
+  loggerOptions,
+  postgresPlugin,
+  redisPlugin,
+  streamBacklogMetrics,
+  streamMetrics,
+} from '@free-lunch/service-kit';
+import { streamNames } from '@free-lunch/contracts';
+import { OutboxRelay, StreamPublisher, streamBacklog, type OutboxRelayOptions } from '@free-lunch/streams';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { KitchenConfig } from './config.js';
-import { kitchenConsumers } from './consumers.js';
+import { KITCHEN_GROUP, kitchenConsumers } from './consumers.js';
 import { KITCHEN_SCHEMA, OUTBOX_TABLE } from './data/schema.js';
 import { kitchenMetrics } from './metrics.js';
 import { recipesRoutes } from './routes/recipes.js';
@@ -63,6 +71,13 @@ export async function buildApp(config: KitchenConfig): Promise<FastifyInstance> 
     logger: streamsLogger,
     metrics: streamMetrics(app.metrics),
   });
+
+  streamBacklogMetrics(app.metrics, () =>
+    streamBacklog(app.redis, config.KEY_PREFIX, [
+      { stream: streamNames.orderPlaced, group: KITCHEN_GROUP },
+      { stream: streamNames.ingredientsDispatched, group: KITCHEN_GROUP },
+    ]),
+  );
 
   app.addHook('onReady', async () => {
     relay.start();

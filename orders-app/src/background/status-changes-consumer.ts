@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { streamNames } from '@free-lunch/contracts';
-import { streamMetrics } from '@free-lunch/service-kit';
-import { StreamConsumer, type StreamConsumerOptions } from '@free-lunch/streams';
+import { streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
+import { StreamConsumer, streamBacklog, type StreamConsumerOptions } from '@free-lunch/streams';
 import type { FastifyInstance } from 'fastify';
 import type { OrdersConfig } from '../config.js';
 import { applyStatusChanges } from '../use-cases/apply-status-changes.js';
@@ -15,6 +15,9 @@ export function statusChangesConsumer(
   config: OrdersConfig,
   logger: StreamConsumerOptions<typeof streamNames.orderStatusChanged>['logger'],
 ) {
+  streamBacklogMetrics(app.metrics, () =>
+    streamBacklog(app.redis, config.KEY_PREFIX, [{ stream: streamNames.orderStatusChanged, group: ORDERS_GROUP }]),
+  );
   return new StreamConsumer({
     redis: app.redis,
     prefix: config.KEY_PREFIX,

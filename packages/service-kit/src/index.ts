@@ -14,6 +14,11 @@ export type { ReadinessCheck } from './plugins/health.js';
 export { postgresPlugin, type PostgresOptions } from './plugins/postgres.js';
 export { redisPlugin } from './plugins/redis.js';
 export { runServer } from './run-server.js';
-export { streamMetrics, type StreamMetrics } from './stream-metrics.js';
+export {
+  streamBacklogMetrics,
+  streamMetrics,
+  type StreamBacklog,
+  type StreamMetrics,
+} from './stream-metrics.js';
 /** One SQL transaction on one pooled connection; every multi-row change goes through it. */
 export { inTransaction } from './transaction.js';

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 /**
  * Counters a stream consumer reports to. Structurally the same as `StreamMetrics` in
@@ -31,4 +31,36 @@ export function streamMetrics(registry: Registry): StreamMetrics {
     failed: (stream, group, count) => failed.inc({ stream, group }, count),
     deadLettered: (stream, group, count) => deadLettered.inc({ stream, group }, count),
   };
+}
+
+/** How far one consumer group is behind on one stream. */
+export interface StreamBacklog {
+  stream: string;
+  group: string;
+  /** Entries not yet delivered to the group. */
+  lag: number;
+  /** Entries delivered but not yet acknowledged. */
+  pending: number;
+}
+
+/**
+ * `stream_backlog` gauges (lag and pending per stream and group), read from Redis when Prometheus
+ * scrapes, so nothing polls between scrapes. A failed read leaves the gauge empty for that scrape
+ * rather than failing `/metrics`.
+ */
+export function streamBacklogMetrics(registry: Registry, read: () => Promise<StreamBacklog[]>): void {
+  new Gauge({
+    name: 'stream_backlog',
+    help: 'Stream entries a consumer group has yet to finish: kind="lag" not yet delivered, kind="pending" delivered but not acked.',
+    labelNames: ['stream', 'group', 'kind'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const backlog = await read().catch(() => []);
+      for (const { stream, group, lag, pending } of backlog) {
+        this.set({ stream, group, kind: 'lag' }, lag);
+        this.set({ stream, group, kind: 'pending' }, pending);
+      }
+    },
+  });
 }

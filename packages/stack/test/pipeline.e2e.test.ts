@@ -63,6 +63,19 @@ describe('the order pipeline, end to end', () => {
     expect(recipes.recipes.map((recipe: { name: string }) => recipe.name).sort()).toEqual([...recipeNames].sort());
     const { body: purchases } = await getJson(`${stack.urls.inventory}/purchases?limit=5`);
     expect(Array.isArray(purchases.items)).toBe(true);
+
+    // Every consumer group has caught up, and says so where Prometheus looks.
+    const backlogs = [
+      [stack.urls.kitchen, 'orders.placed', 'kitchen'],
+      [stack.urls.kitchen, 'inventory.ingredients-dispatched', 'kitchen'],
+      [stack.urls.inventory, 'kitchen.ingredients-requested', 'inventory'],
+      [stack.urls.orders, 'kitchen.order-status-changed', 'orders'],
+    ] as const;
+    for (const [url, stream, group] of backlogs) {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`stream_backlog\\{stream="${stream}",group="${group}",kind="pending"[^}]*\\} 0\n`));
+      expect(metrics).toMatch(new RegExp(`stream_messages_handled_total\\{[^}]*stream="${stream}"[^}]*\\} [1-9]`));
+    }
   });
 
   it('when hundreds of orders compete for scarce stock and the market mostly has nothing, then all are delivered and no unit is lost or counted twice', async () => {
