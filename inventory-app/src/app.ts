@@ -105,6 +105,7 @@ export async function buildApp(config: InventoryConfig): Promise<FastifyInstance
       ),
     logger: streamsLogger,
     claimIdleMs: config.CLAIM_IDLE_MS,
+    lingerMs: config.CONSUMER_LINGER_MS,
     maxDeliveries: config.MAX_DELIVERIES,
     metrics: streamMetrics(app.metrics),
   });

@@ -12,8 +12,13 @@ export const InventoryConfig = BaseConfig.extend({
   MARKET_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(16),
   /** A market call not answered within this is a fault. */
   MARKET_TIMEOUT_MS: milliseconds().default(2000),
-  /** First wait after an ingredient's round brought nothing; doubles per empty round… */
-  MARKET_RETRY_BASE_MS: milliseconds().default(50),
+  /**
+   * First wait after an ingredient's round brought nothing; doubles per empty round… A "none today"
+   * is common (40 % of answers at the simulator's default) and usually gone by the next call, so
+   * the first waits are short: dishes needing that ingredient should not stall for long; a market
+   * that stays empty still reaches the ceiling within a few rounds.
+   */
+  MARKET_RETRY_BASE_MS: milliseconds().default(10),
   /** …up to this. */
   MARKET_RETRY_MAX_MS: milliseconds().default(2000),
   /** A sale above this is absurd, hence a fault, never stock. */

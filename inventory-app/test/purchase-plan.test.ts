@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Ingredient } from '@free-lunch/contracts';
 import { backoffDelay } from '../src/domain/backoff.js';
-import { backoffAfterRound, planPurchases, type IngredientBackoff } from '../src/domain/purchase-plan.js';
+import { backoffAfterRound, callSequence, planPurchases, type IngredientBackoff } from '../src/domain/purchase-plan.js';
 
 const settings = { baseMs: 50, maxMs: 2000 };
 const total = (plan: ReturnType<typeof planPurchases>) => plan.calls.reduce((sum, c) => sum + c.calls, 0);
@@ -61,6 +61,17 @@ describe('planPurchases', () => {
     const plan = planPurchases(shortfall, backoff, 2, 100);
     expect(plan.calls.map((c) => c.ingredient).sort()).toEqual(['cheese', 'rice']);
     expect(total(plan)).toBe(2);
+  });
+});
+
+describe('callSequence', () => {
+  it('when a round has calls for several ingredients, then they take turns, so a round cut short has asked for each', () => {
+    const sequence = callSequence([
+      { ingredient: 'tomato', calls: 3 },
+      { ingredient: 'lemon', calls: 1 },
+      { ingredient: 'cheese', calls: 2 },
+    ]);
+    expect(sequence).toEqual(['tomato', 'lemon', 'cheese', 'tomato', 'cheese', 'tomato']);
   });
 });
 

@@ -31,6 +31,7 @@ export function kitchenConsumers({ redis, config, kitchen, logger, metrics }: {
     consumer,
     logger,
     claimIdleMs: config.CLAIM_IDLE_MS,
+    lingerMs: config.CONSUMER_LINGER_MS,
     maxDeliveries: config.MAX_DELIVERIES,
     metrics,
   };

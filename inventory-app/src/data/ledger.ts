@@ -9,12 +9,13 @@ export async function recordDispatches(
 ): Promise<void> {
   const rows = dispatches.flatMap(({ orderId, needs }) => needs.map((need) => ({ orderId, ...need })));
   if (rows.length === 0) return;
-  await client.query(
-    `INSERT INTO stock_ledger (ingredient, delta, reason, order_id, at)
+  await client.query({
+    name: 'inventory.record-dispatches',
+    text: `INSERT INTO stock_ledger (ingredient, delta, reason, order_id, at)
      SELECT d.ingredient, -d.quantity, 'dispatch', d.order_id, $4
        FROM unnest($1::uuid[], $2::text[], $3::int[]) AS d (order_id, ingredient, quantity)`,
-    [rows.map((r) => r.orderId), rows.map((r) => r.ingredient), rows.map((r) => r.quantity), at],
-  );
+    values: [rows.map((r) => r.orderId), rows.map((r) => r.ingredient), rows.map((r) => r.quantity), at],
+  });
 }
 
 /** Per ingredient, the sums the audit compares; every figure comes from one snapshot. */

@@ -38,8 +38,9 @@ export async function recordPurchases(
   attempts: readonly PurchaseAttempt[],
 ): Promise<PurchaseRecord[]> {
   if (attempts.length === 0) return [];
-  const { rows } = await client.query<PurchaseRow>(
-    `WITH attempt AS (
+  const { rows } = await client.query<PurchaseRow>({
+    name: 'inventory.record-purchases',
+    text: `WITH attempt AS (
        INSERT INTO purchases (ingredient, quantity_sold, outcome, error, at)
        SELECT a.ingredient, a.quantity_sold, a.outcome, a.error, a.at
          FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::timestamptz[])
@@ -51,14 +52,14 @@ export async function recordPurchases(
        SELECT ingredient, quantity_sold, 'purchase', id, at FROM attempt WHERE quantity_sold > 0
      )
      SELECT * FROM attempt ORDER BY id`,
-    [
+    values: [
       attempts.map((a) => a.ingredient),
       attempts.map((a) => a.quantitySold),
       attempts.map((a) => a.outcome),
       attempts.map((a) => a.error),
       attempts.map((a) => a.at),
     ],
-  );
+  });
   return rows.map(toRecord);
 }
 

@@ -17,22 +17,35 @@ export interface DispatchedRequest {
   dispatchedAt: Date;
 }
 
-/** Stores requests not seen before; returns the order ids that were new. Duplicates are ignored. */
+// The statements the queue runs for every batch are named: each connection has PostgreSQL parse and
+// plan them once, not on every call.
+
+/**
+ * Stores requests not seen before and adds what they need to the pending totals; returns the order
+ * ids that were new. Duplicates are ignored (and add nothing).
+ */
 export async function insertRequests(client: pg.ClientBase, requests: readonly IngredientRequest[]): Promise<string[]> {
   if (requests.length === 0) return [];
-  const { rows } = await client.query<{ order_id: string }>(
-    `INSERT INTO requests (order_id, recipe, ingredients, requested_at)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[])
+  const { rows } = await client.query<{ order_id: string }>({
+    name: 'inventory.insert-requests',
+    // One JSON document for the batch: a jsonb[] parameter has the driver escape every element.
+    // Inserted in the order given, which is the order they join the queue in.
+    text: `INSERT INTO requests (order_id, recipe, ingredients, requested_at)
+     SELECT r.order_id, r.recipe, r.ingredients, r.requested_at
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (request, position),
+            jsonb_to_record(e.request) AS r (order_id uuid, recipe text, ingredients jsonb, requested_at timestamptz)
+      ORDER BY e.position
      ON CONFLICT (order_id) DO NOTHING
      RETURNING order_id`,
-    [
-      requests.map((r) => r.orderId),
-      requests.map((r) => r.recipe),
-      requests.map((r) => JSON.stringify(r.needs)),
-      requests.map((r) => r.requestedAt),
+    values: [
+      JSON.stringify(
+        requests.map((r) => ({ order_id: r.orderId, recipe: r.recipe, ingredients: r.needs, requested_at: r.requestedAt })),
+      ),
     ],
-  );
-  return rows.map((row) => row.order_id);
+  });
+  const added = new Set(rows.map((row) => row.order_id));
+  await adjustPendingNeeds(client, totalNeeds(requests.filter((request) => added.has(request.orderId))), +1);
+  return [...added];
 }
 
 /** Of the given orders, those whose ingredients have already left the warehouse. */
@@ -46,11 +59,12 @@ export async function findDispatchedRequests(
     recipe: RecipeName;
     ingredients: IngredientQuantity[];
     dispatched_at: Date;
-  }>(
-    `SELECT order_id, recipe, ingredients, dispatched_at FROM requests
+  }>({
+    name: 'inventory.find-dispatched',
+    text: `SELECT order_id, recipe, ingredients, dispatched_at FROM requests
       WHERE order_id = ANY($1::uuid[]) AND status = 'dispatched'`,
-    [orderIds],
-  );
+    values: [orderIds],
+  });
   return rows.map((row) => ({
     orderId: row.order_id,
     recipe: row.recipe,
@@ -78,24 +92,35 @@ export async function loadPendingRequests(
     recipe: RecipeName;
     ingredients: IngredientQuantity[];
     arrival: string;
-  }>(
-    `SELECT order_id, recipe, ingredients, arrival FROM requests
-      WHERE status = 'pending' AND ($1::int8 IS NULL OR arrival > $1::int8)
+  }>({
+    name: 'inventory.queue-page',
+    text: `SELECT order_id, recipe, ingredients, arrival FROM requests
+      WHERE status = 'pending' AND arrival > coalesce($1::int8, 0)
       ORDER BY arrival
       LIMIT $2`,
-    [after, limit],
-  );
+    values: [after, limit],
+  });
   return rows.map((row) => ({ orderId: row.order_id, recipe: row.recipe, needs: row.ingredients, arrival: row.arrival }));
 }
 
-/** Marks requests as served at `at`; only pending ones, so a request is never dispatched twice. */
-export async function markDispatched(client: pg.ClientBase, orderIds: readonly string[], at: Date): Promise<number> {
-  if (orderIds.length === 0) return 0;
-  const { rowCount } = await client.query(
-    `UPDATE requests SET status = 'dispatched', dispatched_at = $2
+/**
+ * Marks requests as served at `at` and takes what they needed off the pending totals. Only pending
+ * ones are marked, so a request is never dispatched twice; returns how many were marked, and the
+ * caller must roll back unless that is all of them (the totals assume every one was).
+ */
+export async function markDispatched(
+  client: pg.ClientBase,
+  requests: ReadonlyArray<{ orderId: string; needs: readonly IngredientQuantity[] }>,
+  at: Date,
+): Promise<number> {
+  if (requests.length === 0) return 0;
+  const { rowCount } = await client.query({
+    name: 'inventory.mark-dispatched',
+    text: `UPDATE requests SET status = 'dispatched', dispatched_at = $2
       WHERE order_id = ANY($1::uuid[]) AND status = 'pending'`,
-    [orderIds, at],
-  );
+    values: [requests.map((request) => request.orderId), at],
+  });
+  await adjustPendingNeeds(client, totalNeeds(requests), -1);
   return rowCount ?? 0;
 }
 
@@ -104,17 +129,45 @@ export async function markDispatched(client: pg.ClientBase, orderIds: readonly s
  * in total minus what is on hand. Only ingredients actually short are listed.
  */
 export async function loadShortfall(db: pg.Pool | pg.ClientBase): Promise<Map<Ingredient, number>> {
-  const { rows } = await db.query<{ ingredient: Ingredient; short: number }>(
-    `SELECT s.ingredient, (n.needed - s.on_hand)::int AS short
-       FROM stock AS s
-       JOIN (SELECT need.ingredient, sum(need.quantity) AS needed
-               FROM requests AS r
-              CROSS JOIN LATERAL jsonb_to_recordset(r.ingredients) AS need (ingredient text, quantity int)
-              WHERE r.status = 'pending'
-              GROUP BY need.ingredient) AS n USING (ingredient)
-      WHERE n.needed > s.on_hand`,
-  );
+  const { rows } = await db.query<{ ingredient: Ingredient; short: number }>({
+    name: 'inventory.shortfall',
+    text: `SELECT s.ingredient, n.units - s.on_hand AS short
+       FROM stock AS s JOIN pending_needs AS n USING (ingredient)
+      WHERE n.units > s.on_hand`,
+  });
   return new Map(rows.map((row) => [row.ingredient, row.short]));
+}
+
+function totalNeeds(requests: ReadonlyArray<{ needs: readonly IngredientQuantity[] }>): Map<Ingredient, number> {
+  const total = new Map<Ingredient, number>();
+  for (const { needs } of requests) {
+    for (const { ingredient, quantity } of needs) total.set(ingredient, (total.get(ingredient) ?? 0) + quantity);
+  }
+  return total;
+}
+
+/**
+ * Adds (`sign` +1) or removes (−1) units from the pending totals. The rows are locked first, in
+ * ingredient order, so consumers and allocators of every replica updating them at once queue up
+ * instead of deadlocking; an allocator holds the stock lock before this one, and nobody takes them
+ * the other way round.
+ */
+async function adjustPendingNeeds(client: pg.ClientBase, units: ReadonlyMap<Ingredient, number>, sign: 1 | -1): Promise<void> {
+  const changes = [...units].filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (changes.length === 0) return;
+  const ingredients = changes.map(([ingredient]) => ingredient);
+  await client.query({
+    name: 'inventory.lock-pending-needs',
+    text: 'SELECT 1 FROM pending_needs WHERE ingredient = ANY($1::text[]) ORDER BY ingredient FOR UPDATE',
+    values: [ingredients],
+  });
+  await client.query({
+    name: 'inventory.adjust-pending-needs',
+    text: `UPDATE pending_needs AS p SET units = p.units + d.delta
+       FROM unnest($1::text[], $2::int[]) AS d (ingredient, delta)
+      WHERE p.ingredient = d.ingredient`,
+    values: [ingredients, changes.map(([, n]) => sign * n)],
+  });
 }
 
 /** How many requests are waiting, for the metrics gauge. */

@@ -6,9 +6,10 @@ import type pg from 'pg';
  * stock locks first, so allocators and the purchaser on any replica take turns and never deadlock.
  */
 export async function lockStock(client: pg.ClientBase): Promise<Map<Ingredient, number>> {
-  const { rows } = await client.query<{ ingredient: Ingredient; on_hand: number }>(
-    'SELECT ingredient, on_hand FROM stock ORDER BY ingredient FOR UPDATE',
-  );
+  const { rows } = await client.query<{ ingredient: Ingredient; on_hand: number }>({
+    name: 'inventory.lock-stock',
+    text: 'SELECT ingredient, on_hand FROM stock ORDER BY ingredient FOR UPDATE',
+  });
   return new Map(rows.map((row) => [row.ingredient, row.on_hand]));
 }
 
@@ -16,18 +17,27 @@ export async function lockStock(client: pg.ClientBase): Promise<Map<Ingredient, 
 export async function adjustStock(client: pg.ClientBase, deltas: ReadonlyMap<Ingredient, number>): Promise<void> {
   const changes = [...deltas].filter(([, delta]) => delta !== 0);
   if (changes.length === 0) return;
-  await client.query(
-    `UPDATE stock AS s SET on_hand = s.on_hand + d.delta
+  await client.query({
+    name: 'inventory.adjust-stock',
+    text: `UPDATE stock AS s SET on_hand = s.on_hand + d.delta
        FROM unnest($1::text[], $2::int[]) AS d (ingredient, delta)
       WHERE s.ingredient = d.ingredient`,
-    [changes.map(([ingredient]) => ingredient), changes.map(([, delta]) => delta)],
-  );
+    values: [changes.map(([ingredient]) => ingredient), changes.map(([, delta]) => delta)],
+  });
+}
+
+/** Units on hand per ingredient as last committed, without locking anything. */
+export async function readStockLevels(db: pg.Pool | pg.ClientBase): Promise<Map<Ingredient, number>> {
+  const { rows } = await db.query<{ ingredient: Ingredient; on_hand: number }>({
+    name: 'inventory.read-stock',
+    text: 'SELECT ingredient, on_hand FROM stock',
+  });
+  return new Map(rows.map((row) => [row.ingredient, row.on_hand]));
 }
 
 /** Stock levels in the order of the contracts' ingredient list (the order the dashboard shows). */
 export async function readStock(db: pg.Pool | pg.ClientBase): Promise<StockLevel[]> {
-  const { rows } = await db.query<{ ingredient: Ingredient; on_hand: number }>('SELECT ingredient, on_hand FROM stock');
-  return toStockLevels(new Map(rows.map((row) => [row.ingredient, row.on_hand])));
+  return toStockLevels(await readStockLevels(db));
 }
 
 /** A stock snapshot as the contracts spell it, in the contracts' ingredient order. */

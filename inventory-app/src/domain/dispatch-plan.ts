@@ -62,8 +62,16 @@ export function planDispatches<R extends PendingRequest>(
     if (fits) dispatches.push(request);
   }
 
-  const exhausted = !menu.some((dish) => fitsIn(unclaimed, dish));
+  const exhausted = !makesAnyDish(unclaimed, menu);
   return { dispatches, stockAfter, unitsOut, waiting: pending.length - dispatches.length, exhausted };
+}
+
+/** Whether `stock` holds every ingredient of at least one dish of `menu` (the recipe book by default). */
+export function makesAnyDish(
+  stock: StockLevels,
+  menu: ReadonlyArray<readonly IngredientQuantity[]> = Object.values(recipeBook),
+): boolean {
+  return menu.some((dish) => fitsIn(stock, dish));
 }
 
 function fitsIn(unclaimed: ReadonlyMap<Ingredient, number>, needs: readonly IngredientQuantity[]): boolean {

@@ -15,7 +15,7 @@ export interface IngredientBackoff {
 export type PurchaseBackoff = ReadonlyMap<Ingredient, IngredientBackoff>;
 
 export interface PurchasePlan {
-  /** Market calls to make this round, per ingredient; the total never exceeds the concurrency. */
+  /** Market calls to make this round, per ingredient; the total never exceeds the round's budget. */
   calls: Array<{ ingredient: Ingredient; calls: number }>;
   /** Earliest moment a backing-off ingredient with a shortfall may be asked for again, if any. */
   nextRetryAt: number | null;
@@ -25,7 +25,7 @@ export interface PurchasePlan {
  * Decides how many market calls to make this round for each ingredient that is short.
  *
  * Every short ingredient gets one call before any gets a second, the one asked for least recently
- * first, so when the budget (the market concurrency) is smaller than the number of short
+ * first, so when the budget (the calls a round may make) is smaller than the number of short
  * ingredients none is left out twice in a row. The rest of the budget follows the shortfalls: each
  * further call goes to the ingredient with the most units missing per call it already has, so 300
  * missing tomatoes get more calls than 10 missing lemons. An ingredient gets at most as many calls
@@ -34,7 +34,7 @@ export interface PurchasePlan {
 export function planPurchases(
   shortfall: ReadonlyMap<Ingredient, number>,
   backoff: PurchaseBackoff,
-  concurrency: number,
+  budget: number,
   now: number,
 ): PurchasePlan {
   let nextRetryAt: number | null = null;
@@ -52,13 +52,13 @@ export function planPurchases(
     (a, b) => a.lastAttemptAt - b.lastAttemptAt || b.short - a.short || a.ingredient.localeCompare(b.ingredient),
   );
 
-  let budget = Math.max(0, Math.floor(concurrency));
+  let callsLeft = Math.max(0, Math.floor(budget));
   for (const candidate of eligible) {
-    if (budget === 0) break;
+    if (callsLeft === 0) break;
     candidate.calls = 1;
-    budget -= 1;
+    callsLeft -= 1;
   }
-  while (budget > 0) {
+  while (callsLeft > 0) {
     let neediest: (typeof eligible)[number] | undefined;
     for (const candidate of eligible) {
       if (candidate.calls === 0 || candidate.calls >= candidate.short) continue;
@@ -68,12 +68,26 @@ export function planPurchases(
     }
     if (!neediest) break;
     neediest.calls += 1;
-    budget -= 1;
+    callsLeft -= 1;
   }
   return {
     calls: eligible.filter((c) => c.calls > 0).map(({ ingredient, calls }) => ({ ingredient, calls })),
     nextRetryAt,
   };
+}
+
+/**
+ * The round's calls in the order to make them: the ingredients take turns (one call each, then a
+ * second each, …), so a round cut short by a slow market has still asked for every short
+ * ingredient rather than for the most missing one only.
+ */
+export function callSequence(calls: PurchasePlan['calls']): Ingredient[] {
+  const sequence: Ingredient[] = [];
+  const most = Math.max(0, ...calls.map((c) => c.calls));
+  for (let turn = 0; turn < most; turn += 1) {
+    for (const { ingredient, calls: count } of calls) if (turn < count) sequence.push(ingredient);
+  }
+  return sequence;
 }
 
 /**

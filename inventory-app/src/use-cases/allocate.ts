@@ -2,10 +2,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import { enqueueOutbox } from '@free-lunch/streams';
 import type { Ingredient } from '@free-lunch/contracts';
-import { planDispatches } from '../domain/dispatch-plan.js';
+import { makesAnyDish, planDispatches } from '../domain/dispatch-plan.js';
 import { recordDispatches } from '../data/ledger.js';
 import { loadPendingRequests, markDispatched, type QueuedRequest } from '../data/requests.js';
-import { adjustStock, lockStock } from '../data/stock.js';
+import { adjustStock, lockStock, readStockLevels } from '../data/stock.js';
 import { inTransaction } from '@free-lunch/service-kit';
 import type { InventoryMetrics } from '../metrics.js';
 import { SingleFlight } from '../support/wakeup.js';
@@ -14,11 +14,19 @@ import { ingredientsDispatched, OUTBOX_TABLE, stockChanged } from './events.js';
 /**
  * The queue is read a page at a time, and only as far as it could help: with reservation, once what
  * the waiting requests have not claimed makes no dish at all, nothing further back can be served,
- * so a long backlog waiting for the market costs one small page per allocation, not a scan.
+ * so a long backlog waiting for the market costs one small page per allocation, not a scan. The
+ * first page is sized to the stock (every dish takes at least four units; a third of the units on
+ * hand leaves room for requests that only claim what they need), each further one twice the last,
+ * up to this.
  */
-const QUEUE_PAGE = 200;
+const QUEUE_PAGE_MAX = 1_000;
+/** Requests read beyond what the stock could serve, so the first page usually settles it. */
+const QUEUE_PAGE_SLACK = 16;
 /** Never look further back than this many waiting requests in one allocation. */
 const QUEUE_WINDOW = 10_000;
+
+/** Shortest time between the starts of two allocations of one process. */
+const MIN_ALLOCATION_GAP_MS = 20;
 
 /** Allocations also run this often unprompted: a retry after a failure, and a guard against lost wake-ups. */
 const SWEEP_INTERVAL_MS = 2_000;
@@ -30,50 +38,75 @@ export interface AllocationDeps {
 
 export interface AllocationResult {
   dispatched: number;
-  waiting: number;
+  /** Requests looked at that keep waiting; null when none was looked at (nothing on hand makes a dish). */
+  waiting: number | null;
+}
+
+/** What one allocation handed out. */
+export interface Allocation extends AllocationResult {
+  /** Units that left the warehouse, per ingredient. */
+  unitsOut: Map<Ingredient, number>;
 }
 
 /**
- * Hands waiting requests their ingredients, in ONE transaction: lock the stock, take the oldest
- * waiting requests, decide which can be served, then take the units out, write them in the ledger,
- * mark those requests dispatched, and enqueue `ingredients.dispatched` per order plus one stock
- * snapshot. Either all of it commits or none of it does.
+ * Hands waiting requests their ingredients, in ONE transaction: lock the stock, then
+ * {@link dispatchWhatFits}. Either all of it commits or none of it does.
+ *
+ * When what is on hand makes no dish at all, no request can be served and nothing is locked or
+ * read: the stock read without a lock can only be behind by a purchase, and every purchase round
+ * dispatches what it made possible (and wakes the allocator) itself. With a queue waiting for the
+ * market, that is most allocations.
  */
 export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<AllocationResult> {
+  if (!makesAnyDish(await readStockLevels(pool))) return { dispatched: 0, waiting: null };
   const result = await inTransaction(pool, async (client) => {
     // Locking first serializes allocators across replicas, and means the queue read next reflects
     // every dispatch committed before us.
     const stock = await lockStock(client);
-    const plan = await planFromQueue(client, stock);
-    if (plan.dispatches.length === 0) return { dispatched: 0, waiting: plan.waiting, unitsOut: plan.unitsOut };
-
-    const dispatchedAt = new Date();
-    await adjustStock(client, negated(plan.unitsOut));
-    await recordDispatches(client, plan.dispatches, dispatchedAt);
-    const marked = await markDispatched(client, plan.dispatches.map((request) => request.orderId), dispatchedAt);
-    if (marked !== plan.dispatches.length) {
-      // Cannot happen while everyone locks the stock first; if it does, hand nothing out twice.
-      throw new Error(`expected to dispatch ${plan.dispatches.length} requests, ${marked} were still pending`);
-    }
-    await enqueueOutbox(client, OUTBOX_TABLE, [
-      ...plan.dispatches.map((request) => ingredientsDispatched({ ...request, dispatchedAt })),
-      stockChanged('dispatch', plan.stockAfter, dispatchedAt),
-    ]);
-    return { dispatched: plan.dispatches.length, waiting: plan.waiting, unitsOut: plan.unitsOut };
+    return dispatchWhatFits(client, stock);
   });
 
   for (const [ingredient, units] of result.unitsOut) metrics.unitsDispatched(ingredient, units);
   return { dispatched: result.dispatched, waiting: result.waiting };
 }
 
+/**
+ * Inside the caller's transaction, which holds the stock lock and passes the stock as it stands:
+ * take the oldest waiting requests, decide which can be served, then take the units out, write
+ * them in the ledger, mark those requests dispatched, and enqueue `ingredients.dispatched` per
+ * order plus one stock snapshot. A purchase round calls it too, right after adding what it bought,
+ * so new stock reaches the waiting dishes without a second transaction.
+ */
+export async function dispatchWhatFits(client: pg.ClientBase, stock: ReadonlyMap<Ingredient, number>): Promise<Allocation> {
+  const plan = await planFromQueue(client, stock);
+  if (plan.dispatches.length === 0) return { dispatched: 0, waiting: plan.waiting, unitsOut: plan.unitsOut };
+
+  const dispatchedAt = new Date();
+  await adjustStock(client, negated(plan.unitsOut));
+  await recordDispatches(client, plan.dispatches, dispatchedAt);
+  const marked = await markDispatched(client, plan.dispatches, dispatchedAt);
+  if (marked !== plan.dispatches.length) {
+    // Cannot happen while everyone locks the stock first; if it does, hand nothing out twice.
+    throw new Error(`expected to dispatch ${plan.dispatches.length} requests, ${marked} were still pending`);
+  }
+  await enqueueOutbox(client, OUTBOX_TABLE, [
+    ...plan.dispatches.map((request) => ingredientsDispatched({ ...request, dispatchedAt })),
+    stockChanged('dispatch', plan.stockAfter, dispatchedAt),
+  ]);
+  return { dispatched: plan.dispatches.length, waiting: plan.waiting, unitsOut: plan.unitsOut };
+}
+
 /** Reads the queue oldest first, page by page, until the plan cannot serve anyone further back. */
 async function planFromQueue(client: pg.ClientBase, stock: ReadonlyMap<Ingredient, number>) {
   const queue: QueuedRequest[] = [];
+  const units = [...stock.values()].reduce((sum, n) => sum + Math.max(0, n), 0);
+  let limit = Math.min(QUEUE_PAGE_MAX, Math.ceil(units / 3) + QUEUE_PAGE_SLACK);
   for (;;) {
-    const page = await loadPendingRequests(client, { after: queue.at(-1)?.arrival ?? null, limit: QUEUE_PAGE });
+    const page = await loadPendingRequests(client, { after: queue.at(-1)?.arrival ?? null, limit });
     queue.push(...page);
     const plan = planDispatches(stock, queue);
-    if (plan.exhausted || page.length < QUEUE_PAGE || queue.length >= QUEUE_WINDOW) return plan;
+    if (plan.exhausted || page.length < limit || queue.length >= QUEUE_WINDOW) return plan;
+    limit = Math.min(QUEUE_PAGE_MAX, limit * 2);
   }
 }
 
@@ -89,6 +122,7 @@ function negated(units: ReadonlyMap<Ingredient, number>): Map<Ingredient, number
 export class Allocator {
   readonly #flight: SingleFlight;
   #sweep: NodeJS.Timeout | null = null;
+  #lastStartedAt = 0;
 
   constructor(
     private readonly deps: AllocationDeps & {
@@ -122,6 +156,11 @@ export class Allocator {
   }
 
   async #allocate(): Promise<void> {
+    // Requests arrive in a stream of small batches: one allocation every few milliseconds serves
+    // them as well as one per batch, for a fraction of the stock-lock turns and queue reads.
+    const wait = this.#lastStartedAt + MIN_ALLOCATION_GAP_MS - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    this.#lastStartedAt = Date.now();
     const { dispatched, waiting } = await allocateStock(this.deps);
     if (dispatched > 0) {
       this.deps.onDispatched();

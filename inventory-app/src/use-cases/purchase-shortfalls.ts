@@ -3,7 +3,7 @@ import { enqueueOutbox } from '@free-lunch/streams';
 import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
 import type { BackoffSettings } from '../domain/backoff.js';
-import { backoffAfterRound, planPurchases, type PurchaseBackoff } from '../domain/purchase-plan.js';
+import { backoffAfterRound, callSequence, planPurchases, type PurchaseBackoff } from '../domain/purchase-plan.js';
 import { recordPurchases } from '../data/purchases.js';
 import { loadShortfall, NEW_REQUESTS_CHANNEL } from '../data/requests.js';
 import { adjustStock, lockStock } from '../data/stock.js';
@@ -11,16 +11,30 @@ import { inTransaction } from '@free-lunch/service-kit';
 import type { MarketCall } from '../market/market-client.js';
 import type { InventoryMetrics } from '../metrics.js';
 import { Wakeup } from '../support/wakeup.js';
+import { dispatchWhatFits } from './allocate.js';
 import { OUTBOX_TABLE, purchaseRecorded, stockChanged } from './events.js';
 
 export interface PurchaseDeps {
   pool: pg.Pool;
   market: { buy(ingredient: Ingredient): Promise<MarketCall> };
   metrics: InventoryMetrics;
-  /** Most market calls in one round (MARKET_CONCURRENCY). */
+  /** Most market calls in flight at once (MARKET_CONCURRENCY). */
   concurrency: number;
   backoff: BackoffSettings;
 }
+
+/**
+ * A round plans up to this many calls per unit of concurrency. One round is one transaction and one
+ * allocation, so with a quick market a round of many calls buys for a hundred waiting dishes at a
+ * time instead of a handful; the calls still go out at most `concurrency` at once.
+ */
+const CALLS_PER_ROUND_PER_SLOT = 16;
+/**
+ * No call of a round starts later than this after the round began: with a slow market the round
+ * ends early (what was planned but not started is simply not made), so what it bought reaches
+ * stock, and the waiting dishes, several times a second.
+ */
+const ROUND_WINDOW_MS = 100;
 
 export interface PurchaseRound {
   /** Backoff to carry into the next round. */
@@ -34,23 +48,23 @@ export interface PurchaseRound {
 
 /**
  * One purchase round: work out what the waiting requests lack, decide how many market calls each
- * short ingredient gets, make them all at once, then record every attempt in ONE transaction — the
+ * short ingredient gets, make them (never more than `concurrency` in flight, taking the ingredients
+ * in turn), then record every attempt in ONE transaction — the
  * purchase rows, the units added to stock and their ledger rows, a `purchase.recorded` per attempt
  * and a stock snapshot. A zero or a fault adds nothing; it only makes that ingredient wait longer.
  * Nothing here fails an order: a request simply waits for the next round.
  */
 export async function purchaseShortfalls(deps: PurchaseDeps, backoff: PurchaseBackoff): Promise<PurchaseRound> {
   const shortfall = await loadShortfall(deps.pool);
-  const plan = planPurchases(shortfall, backoff, deps.concurrency, Date.now());
+  const plan = planPurchases(shortfall, backoff, deps.concurrency * CALLS_PER_ROUND_PER_SLOT, Date.now());
   if (plan.calls.length === 0) return { backoff, calls: 0, unitsBought: 0, nextRetryAt: plan.nextRetryAt };
 
-  const attempts = await Promise.all(
-    plan.calls.flatMap(({ ingredient, calls }) => Array.from({ length: calls }, () => deps.market.buy(ingredient))),
-  );
-  const unitsBought = await recordRound(deps.pool, attempts);
+  const attempts = await callMarket(deps, callSequence(plan.calls), Date.now() + ROUND_WINDOW_MS);
+  const { bought: unitsBought, dispatched } = await recordRound(deps.pool, attempts);
 
   for (const attempt of attempts) deps.metrics.marketCalls(attempt.outcome, 1);
   for (const [ingredient, units] of unitsBought) deps.metrics.unitsBought(ingredient, units);
+  for (const [ingredient, units] of dispatched) deps.metrics.unitsDispatched(ingredient, units);
   return {
     backoff: backoffAfterRound(backoff, attempts, Date.now(), deps.backoff),
     calls: attempts.length,
@@ -59,26 +73,58 @@ export async function purchaseShortfalls(deps: PurchaseDeps, backoff: PurchaseBa
   };
 }
 
-/** Every attempt of a round, and the stock it brought, in one transaction. */
-async function recordRound(pool: pg.Pool, attempts: readonly MarketCall[]): Promise<Map<Ingredient, number>> {
+/**
+ * Makes the calls in the order given, `concurrency` at a time: each of that many workers takes the
+ * next call as soon as its last one is answered, until none is left or the round's window closes.
+ * Every call started is awaited, so each one the market answered is recorded.
+ */
+async function callMarket(
+  deps: Pick<PurchaseDeps, 'market' | 'concurrency'>,
+  sequence: readonly Ingredient[],
+  startNoLaterThan: number,
+): Promise<MarketCall[]> {
+  const attempts: MarketCall[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < sequence.length && (next === 0 || Date.now() < startNoLaterThan)) {
+      const ingredient = sequence[next++]!;
+      attempts.push(await deps.market.buy(ingredient));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency, sequence.length) }, worker));
+  return attempts;
+}
+
+/**
+ * Every attempt of a round and the stock it brought, then whatever the waiting requests can now
+ * be handed, in one transaction: the stock lock is taken once, and bought units leave for the
+ * kitchen at once instead of waiting for an allocation of their own.
+ */
+async function recordRound(
+  pool: pg.Pool,
+  attempts: readonly MarketCall[],
+): Promise<{ bought: Map<Ingredient, number>; dispatched: Map<Ingredient, number> }> {
   const bought = new Map<Ingredient, number>();
   for (const { ingredient, quantitySold } of attempts) {
     if (quantitySold > 0) bought.set(ingredient, (bought.get(ingredient) ?? 0) + quantitySold);
   }
   // Listed in the order the market answered, so the history reads as it happened.
   const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
-  await inTransaction(pool, async (client) => {
+  const dispatched = await inTransaction(pool, async (client) => {
     const stock = await lockStock(client);
     const purchases = await recordPurchases(client, inOrderAnswered);
     await adjustStock(client, bought);
     const events = purchases.map(purchaseRecorded);
-    if (bought.size > 0) {
-      const stockAfter = new Map([...stock].map(([ingredient, units]) => [ingredient, units + (bought.get(ingredient) ?? 0)]));
-      events.push(stockChanged('purchase', stockAfter, new Date()));
+    if (bought.size === 0) {
+      await enqueueOutbox(client, OUTBOX_TABLE, events);
+      return new Map<Ingredient, number>();
     }
+    const stockAfter = new Map([...stock].map(([ingredient, units]) => [ingredient, units + (bought.get(ingredient) ?? 0)]));
+    events.push(stockChanged('purchase', stockAfter, new Date()));
     await enqueueOutbox(client, OUTBOX_TABLE, events);
+    return (await dispatchWhatFits(client, stockAfter)).unitsOut;
   });
-  return bought;
+  return { bought, dispatched };
 }
 
 /** Held by the one replica buying at the market (advisory locks are per database). */
@@ -108,10 +154,13 @@ export class Purchaser {
       /** Where the dedicated leadership connection goes: the service's database. */
       connectionString: string;
       logger: FastifyBaseLogger;
-      /** Stock was bought: allocate. */
-      onBought: () => void;
-      /** Purchases were recorded: publish their events now. */
+      /** A round was recorded (with the dispatches its purchases allowed): publish its events now. */
       onRecorded: () => void;
+      /**
+       * Stock was bought: allocate again. The round already dispatched what its purchases made
+       * possible; this catches requests that arrived while it committed.
+       */
+      onBought: () => void;
     },
   ) {}
 

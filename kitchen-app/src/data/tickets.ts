@@ -9,7 +9,8 @@ import type {
 } from '../domain/ticket.js';
 
 // Every statement here works on a whole batch at once (arrays through unnest / ANY), so a batch of
-// 500 messages costs one or two round trips, not 500. Status literals mirror
+// 500 messages costs one or two round trips, not 500. Those run for every batch are named, so each
+// connection has PostgreSQL parse and plan them once, not on every call. Status literals mirror
 // `ticketTransitions` in the domain; they stay literals so the planner matches the partial indexes.
 
 interface TicketRow {
@@ -89,8 +90,9 @@ export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOp
   // Sorted, so two kitchens inserting overlapping batches take row locks in the same order and
   // cannot deadlock.
   const sorted = [...openings].sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
-  const { rows } = await tx.query<TicketRow & { opened: boolean; ingredients: IngredientQuantity[] }>(
-    `WITH placed AS (
+  const { rows } = await tx.query<TicketRow & { opened: boolean; ingredients: IngredientQuantity[] }>({
+    name: 'kitchen.open-tickets',
+    text: `WITH placed AS (
        SELECT order_id, recipe FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS p (order_id, recipe, n)
        ORDER BY n
      ),
@@ -106,8 +108,8 @@ export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOp
      SELECT false AS opened, ${ticketColumnsOf('tickets')}, recipes.ingredients
        FROM tickets JOIN recipes ON recipes.name = tickets.recipe
       WHERE tickets.order_id = ANY($1::uuid[])`,
-    [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe)],
-  );
+    values: [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe)],
+  });
   const result: OpenedTickets = { opened: [], existing: [] };
   for (const row of rows) {
     const ticket: TicketWithIngredients = { ...toTicket(row), ingredients: row.ingredients };
@@ -122,10 +124,11 @@ export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOp
  * Orders without a ticket are simply absent.
  */
 export async function lockTickets(tx: pg.ClientBase, orderIds: readonly string[]): Promise<Ticket[]> {
-  const { rows } = await tx.query<TicketRow>(
-    `SELECT ${TICKET_COLUMNS} FROM tickets WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE`,
-    [orderIds],
-  );
+  const { rows } = await tx.query<TicketRow>({
+    name: 'kitchen.lock-tickets',
+    text: `SELECT ${TICKET_COLUMNS} FROM tickets WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE`,
+    values: [orderIds],
+  });
   return rows.map(toTicket);
 }
 
@@ -139,13 +142,14 @@ export async function startCooking(
   cookTimeMs: number,
 ): Promise<CookingTicket[]> {
   if (orderIds.length === 0) return [];
-  const { rows } = await tx.query<TicketRow>(
-    `UPDATE tickets
+  const { rows } = await tx.query<TicketRow>({
+    name: 'kitchen.start-cooking',
+    text: `UPDATE tickets
         SET status = 'cooking', dispatched_at = now(), ready_at = now() + $2::bigint * interval '1 millisecond'
       WHERE order_id = ANY($1::uuid[]) AND status = 'awaiting_ingredients'
       RETURNING ${TICKET_COLUMNS}`,
-    [orderIds, cookTimeMs],
-  );
+    values: [orderIds, cookTimeMs],
+  });
   return rows.map((row) => expectStatus(toTicket(row), 'cooking'));
 }
 
@@ -154,8 +158,9 @@ export async function startCooking(
  * SKIP LOCKED lets several kitchens run this at once: each takes different dishes, none waits.
  */
 export async function deliverReadyTickets(tx: pg.ClientBase, limit: number): Promise<DeliveredTicket[]> {
-  const { rows } = await tx.query<TicketRow>(
-    `WITH ready AS (
+  const { rows } = await tx.query<TicketRow>({
+    name: 'kitchen.deliver-ready',
+    text: `WITH ready AS (
        SELECT order_id FROM tickets
         WHERE status = 'cooking' AND ready_at <= now()
         ORDER BY ready_at
@@ -166,8 +171,24 @@ export async function deliverReadyTickets(tx: pg.ClientBase, limit: number): Pro
        FROM ready
       WHERE tickets.order_id = ready.order_id
       RETURNING ${ticketColumnsOf('tickets')}`,
-    [limit],
-  );
+    values: [limit],
+  });
+  return rows.map((row) => expectStatus(toTicket(row), 'delivered'));
+}
+
+/**
+ * Takes these dishes off the stove now, whatever their ready time (a cooking time of zero); only
+ * tickets still cooking move, so none is delivered twice.
+ */
+export async function deliverTickets(tx: pg.ClientBase, orderIds: readonly string[]): Promise<DeliveredTicket[]> {
+  if (orderIds.length === 0) return [];
+  const { rows } = await tx.query<TicketRow>({
+    name: 'kitchen.deliver-tickets',
+    text: `UPDATE tickets SET status = 'delivered', delivered_at = now()
+      WHERE order_id = ANY($1::uuid[]) AND status = 'cooking'
+      RETURNING ${TICKET_COLUMNS}`,
+    values: [orderIds],
+  });
   return rows.map((row) => expectStatus(toTicket(row), 'delivered'));
 }
 
@@ -176,11 +197,15 @@ export async function deliverReadyTickets(tx: pg.ClientBase, limit: number): Pro
  * nothing is cooking. Computed by the database, so the app's clock never enters into it.
  */
 export async function timeUntilNextDishIsReady(db: pg.Pool): Promise<number | null> {
-  const { rows } = await db.query<{ wait_ms: number | null }>(
-    `SELECT GREATEST(0, CEIL(EXTRACT(EPOCH FROM min(ready_at) - clock_timestamp()) * 1000))::int AS wait_ms
+  const { rows } = await db.query<{ wait_ms: number | null }>({
+    name: 'kitchen.next-ready',
+    // Not GREATEST(0, …) in SQL: GREATEST skips NULLs, so "nothing cooking" would read as "ready now"
+    // and the cook loop would poll every few milliseconds while the kitchen is idle.
+    text: `SELECT CEIL(EXTRACT(EPOCH FROM min(ready_at) - clock_timestamp()) * 1000)::int AS wait_ms
        FROM tickets WHERE status = 'cooking'`,
-  );
-  return rows[0]?.wait_ms ?? null;
+  });
+  const waitMs = rows[0]?.wait_ms ?? null;
+  return waitMs === null ? null : Math.max(0, waitMs);
 }
 
 /** Tickets still in the kitchen, per status; each count reads only its small partial index. */

@@ -1,15 +1,17 @@
 import type { IngredientsDispatchedV1 } from '@free-lunch/contracts';
 import { enqueueOutbox } from '@free-lunch/streams';
-import { cookingStartedMessages } from '../domain/announcements.js';
+import { cookingStartedMessages, dishDeliveredMessages } from '../domain/announcements.js';
 import { triageDispatches, type IgnoredDispatch } from '../domain/ticket.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
-import { lockTickets, startCooking } from '../data/tickets.js';
+import { deliverTickets, lockTickets, startCooking } from '../data/tickets.js';
 import { inTransaction } from '@free-lunch/service-kit';
 import type { Kitchen } from './kitchen.js';
 
 /**
  * The warehouse dispatched ingredients: the tickets waiting for them go on the stove, ready
- * COOK_TIME_MS from now.
+ * COOK_TIME_MS from now. With no cooking time at all the dish is ready the moment it is on the
+ * stove, so the same transaction delivers it too: one commit and one relay batch instead of
+ * waking the cook loop for another round of each.
  *
  * Idempotent by order id: a ticket already cooking or delivered is left alone, so a redelivered
  * dispatch changes nothing. A dispatch the kitchen cannot match to a waiting ticket of the same
@@ -20,18 +22,23 @@ export async function startCookingDispatchedTickets(
   kitchen: Kitchen,
   dispatches: readonly IngredientsDispatchedV1[],
 ): Promise<void> {
-  const { cooking, ignored } = await inTransaction(kitchen.pool, async (tx) => {
+  const { cooking, delivered, ignored } = await inTransaction(kitchen.pool, async (tx) => {
     const tickets = await lockTickets(tx, dispatches.map((dispatch) => dispatch.orderId));
     const { toCook, ignored } = triageDispatches(tickets, dispatches);
     const cooking = await startCooking(tx, toCook, kitchen.cookTimeMs);
-    await enqueueOutbox(tx, OUTBOX_TABLE, cooking.flatMap(cookingStartedMessages));
-    return { cooking, ignored };
+    const delivered = kitchen.cookTimeMs === 0 ? await deliverTickets(tx, cooking.map((ticket) => ticket.orderId)) : [];
+    await enqueueOutbox(tx, OUTBOX_TABLE, [
+      ...cooking.flatMap(cookingStartedMessages),
+      ...delivered.flatMap(dishDeliveredMessages),
+    ]);
+    return { cooking, delivered, ignored };
   });
 
   if (cooking.length > 0) {
     kitchen.relay.wake();
-    kitchen.cookLoop.wake();
+    if (delivered.length < cooking.length) kitchen.cookLoop.wake();
   }
+  if (delivered.length > 0) kitchen.metrics.dishesDelivered(delivered.length);
   reportIgnored(kitchen, ignored);
 }
 

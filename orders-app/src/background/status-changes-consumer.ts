@@ -30,6 +30,7 @@ export function statusChangesConsumer(
     },
     logger,
     claimIdleMs: config.CLAIM_IDLE_MS,
+    lingerMs: config.CONSUMER_LINGER_MS,
     maxDeliveries: config.MAX_DELIVERIES,
     metrics: streamMetrics(app.metrics),
   });

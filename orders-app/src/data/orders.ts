@@ -36,8 +36,9 @@ const EXACT_CREATED_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"H
  * number of orders. They share one creation time: they were placed together.
  */
 export async function insertQueuedOrders(tx: pg.ClientBase, ids: string[]): Promise<OrderSummaryItem[]> {
-  const inserted = await tx.query<OrderRow>(
-    `WITH placed AS (
+  const inserted = await tx.query<OrderRow>({
+    name: 'orders.insert-queued',
+    text: `WITH placed AS (
        INSERT INTO orders (id, status, created_at, updated_at)
        SELECT id, 'queued', now(), now() FROM unnest($1::uuid[]) AS id
        RETURNING id, status, recipe, created_at, updated_at
@@ -46,8 +47,8 @@ export async function insertQueuedOrders(tx: pg.ClientBase, ids: string[]): Prom
        SELECT id, status, created_at FROM placed
      )
      SELECT * FROM placed`,
-    [ids],
-  );
+    values: [ids],
+  });
   const byId = new Map(inserted.rows.map((row) => [row.id, toSummary(row)]));
   return ids.map((id) => byId.get(id)!);
 }
@@ -128,6 +129,9 @@ export async function countOrdersByStatus(db: pg.Pool): Promise<OrderCounts> {
   return counts;
 }
 
+// The statements below run for every batch of status events; they are named, so each connection
+// has PostgreSQL parse and plan them once, not on every call.
+
 /**
  * Locks the given orders for the rest of the transaction and returns where each stands. Locking in
  * id order keeps two replicas applying overlapping batches from deadlocking.
@@ -136,34 +140,37 @@ export async function lockOrderProgress(
   tx: pg.ClientBase,
   ids: string[],
 ): Promise<Map<string, OrderProgress>> {
-  const result = await tx.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>(
-    'SELECT id, status, recipe FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
-    [ids],
-  );
+  const result = await tx.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>({
+    name: 'orders.lock-progress',
+    text: 'SELECT id, status, recipe FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    values: [ids],
+  });
   return new Map(result.rows.map((row) => [row.id, { status: row.status, recipe: row.recipe }]));
 }
 
 /** Adds timeline lines; a line already there (a redelivered event) is left as it was. */
 export async function recordTimeline(tx: pg.ClientBase, lines: TimelineLine[]): Promise<void> {
   if (lines.length === 0) return;
-  await tx.query(
-    `INSERT INTO order_timeline (order_id, status, at)
+  await tx.query({
+    name: 'orders.record-timeline',
+    text: `INSERT INTO order_timeline (order_id, status, at)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
      ON CONFLICT (order_id, status) DO NOTHING`,
-    [lines.map((line) => line.orderId), lines.map((line) => line.status), lines.map((line) => line.at)],
-  );
+    values: [lines.map((line) => line.orderId), lines.map((line) => line.status), lines.map((line) => line.at)],
+  });
 }
 
 /** Writes the new status and recipe of orders that moved on; their progress time becomes now. */
 export async function advanceOrders(tx: pg.ClientBase, advances: OrderAdvance[]): Promise<void> {
   if (advances.length === 0) return;
-  await tx.query(
-    `UPDATE orders o
+  await tx.query({
+    name: 'orders.advance',
+    text: `UPDATE orders o
      SET status = a.status, recipe = a.recipe, updated_at = now()
      FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(id, status, recipe)
      WHERE o.id = a.id`,
-    [advances.map((a) => a.orderId), advances.map((a) => a.status), advances.map((a) => a.recipe)],
-  );
+    values: [advances.map((a) => a.orderId), advances.map((a) => a.status), advances.map((a) => a.recipe)],
+  });
 }
 
 /** An order the reconciler re-announces. */

@@ -17,6 +17,11 @@ export const BaseConfig = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(1).default(10),
   CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(30_000),
   MAX_DELIVERIES: z.coerce.number().int().min(1).default(5),
+  /**
+   * After a partial batch a stream consumer waits this long before reading again, so a steady
+   * trickle of messages is handled in fewer, larger transactions (see StreamConsumer's lingerMs).
+   */
+  CONSUMER_LINGER_MS: z.coerce.number().int().min(0).default(20),
   SERVICE_INSTANCE: z.string().min(1).default(`${hostname()}-${process.pid}`),
 });
 export type BaseConfig = z.infer<typeof BaseConfig>;

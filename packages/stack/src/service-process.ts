@@ -14,6 +14,14 @@ export type ServiceName = keyof typeof serviceDirectories;
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
+/**
+ * Node flags every service runs with (also in each app's `start` script). V8 sizes its heap from the
+ * machine's memory and, on a large host, lets garbage pile up to several times the live data before
+ * collecting it: a service whose live heap stays under 50 MB grew past 250 MB resident in a 10,000-
+ * order burst. A 128 MB old generation keeps it near 150 MB at no measurable CPU cost.
+ */
+export const SERVICE_NODE_FLAGS = ['--max-old-space-size=128'];
+
 /** A service running as its own process, started exactly as `pnpm --filter <app> start` does. */
 export interface ServiceProcess {
   name: ServiceName;
@@ -39,7 +47,7 @@ export async function startServiceProcess(
   { readyTimeoutMs = 60_000 }: { readyTimeoutMs?: number } = {},
 ): Promise<ServiceProcess> {
   const portVariable = name === 'market' ? 'MARKET_PORT' : 'PORT';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx', 'src/server.ts'], {
     cwd: `${repoRoot}${serviceDirectories[name]}`,
     env: { ...process.env, ...env, [portVariable]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

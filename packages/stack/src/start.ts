@@ -46,7 +46,8 @@ execFileSync(process.execPath, ['--import', 'tsx', 'scripts/ensure-built.ts'], {
 
 const commands: ConcurrentlyCommandInput[] = services.map((service) => ({
   name: service.name,
-  command: 'node --import tsx src/server.ts',
+  // The heap cap every service runs with (SERVICE_NODE_FLAGS in service-process.ts says why).
+  command: 'node --max-old-space-size=128 --import tsx src/server.ts',
   cwd: `${repoRoot}${service.dir}`,
   env: { ...env, ...dashboardEnv, PORT: String(service.port) },
   prefixColor: service.color,

@@ -128,20 +128,28 @@ export class OutboxRelay {
     });
   }
 
-  /** One transaction: lock the oldest unlocked rows, publish them, delete them. Returns how many. */
+  /** One transaction: take the oldest unlocked rows, publish them, commit their deletion. Returns how many. */
   private async relayBatch(): Promise<number> {
     const client = await this.pool.connect();
     let brokenConnection: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT id, stream, message FROM ${this.table} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.batchSize],
-      );
-      if (rows.length > 0) {
-        await this.publish(rows);
-        await client.query(`DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [rows.map((row) => row.id)]);
-      }
+      // The only write here is deleting rows already published. If a crash loses that delete, the
+      // rows are published again, which consumers absorb; so the commit need not wait for the WAL
+      // to reach disk, and the relay keeps up without a disk flush per batch.
+      await client.query('BEGIN; SET LOCAL synchronous_commit TO off');
+      // Taken and deleted in one statement: nothing is gone unless the transaction commits, and it
+      // commits only once every row is published. Prepared once per connection (named), as every
+      // relay runs it many times a second.
+      const { rows } = await client.query<OutboxRow>({
+        name: `outbox-take:${this.tableName}`,
+        text: `DELETE FROM ${this.table}
+                WHERE id IN (SELECT id FROM ${this.table} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+            RETURNING id, stream, message`,
+        values: [this.batchSize],
+      });
+      // RETURNING follows no particular order; publication follows the ids.
+      rows.sort(byId);
+      if (rows.length > 0) await this.publish(rows);
       await client.query('COMMIT');
       if (rows.length > 0) this.logger.debug({ count: rows.length }, 'published outbox rows');
       return rows.length;
@@ -193,4 +201,9 @@ export class OutboxRelay {
     const deadLettered = invalid.map(({ messageId, reason }) => ({ messageId, reason }));
     this.logger.error({ rows: deadLettered }, 'dead-lettered outbox rows that no longer match their contract');
   }
+}
+
+/** Outbox ids are bigserial, read as decimal strings: the shorter is the smaller. */
+function byId(a: OutboxRow, b: OutboxRow): number {
+  return a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

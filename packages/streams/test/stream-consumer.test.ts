@@ -75,6 +75,25 @@ describe('StreamConsumer', () => {
     return messages.map((message) => message.orderId);
   }
 
+  it('when messages trickle in while a consumer lingers, then those that arrived meanwhile are handled as one batch', async () => {
+    const batches: string[][] = [];
+    await startConsumer(
+      async (messages) => {
+        batches.push(messages.map((m) => m.message.orderId));
+      },
+      { lingerMs: 500 },
+    );
+    const first = orderPlaced();
+    await publisher.publish(stream, first);
+    await vi.waitFor(() => expect(batches).toHaveLength(1));
+    // Published one by one, well inside the linger that follows the first (partial) batch.
+    const trickle = [orderPlaced(), orderPlaced(), orderPlaced()];
+    for (const message of trickle) await publisher.publish(stream, message);
+
+    await vi.waitFor(() => expect(batches.flat()).toHaveLength(4), { timeout: 5_000 });
+    expect(batches).toEqual([[first.orderId], trickle.map((m) => m.orderId)]);
+  });
+
   it('when orders are waiting, then the consumer hands them over as one batch, in order, and acks them', async () => {
     const orderIds = await publishOrders(10);
     const batches: Placed[][] = [];
