@@ -1,0 +1,236 @@
+import { cpus, loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OrderSummaryItem } from '@free-lunch/contracts';
+import { BenchStack, type BenchStackOptions } from './bench-stack.js';
+import { plannedOrders, warmupPlan, type LoadPlan } from './load-plan.js';
+import { placeOrders } from './order-placer.js';
+import { ProcessSampler, type MachineUsage } from './process-sampler.js';
+import { percentiles, round, type Percentiles } from './statistics.js';
+
+/** Everything one run is made of. */
+export interface BenchSettings extends Omit<BenchStackOptions, 'log'> {
+  load: LoadPlan;
+  /** The run fails once it has taken this long in all, stack start included. */
+  timeoutS: number;
+  /** Seconds of load before the measured offer (see {@link warmupPlan}); 0 for none. */
+  warmupS: number;
+}
+
+/** What the run measured; `--json` prints exactly this. */
+export interface BenchResult {
+  mode: LoadPlan['mode'];
+  /** Orders placed. */
+  orders: number;
+  /** Of those, delivered by the end of the run. */
+  delivered: number;
+  /** From the first POST until the last order was delivered (the orders service's record of it). */
+  seconds: number;
+  /** orders ÷ seconds. */
+  ordersPerSecond: number;
+  /** Per order, from placed (createdAt) to delivered as the orders service recorded it (updatedAt). */
+  latencyMs: Percentiles & { max: number };
+  /** Response time of POST /orders. */
+  placeMs: Percentiles;
+  /** Farmers' market calls during the run, from the simulator's /stats. */
+  marketCalls: number;
+  marketUnitsSold: number;
+  auditOk: boolean;
+  /** Highest resident memory of each process while the orders went through, MiB. */
+  peakRssMb: Record<string, number>;
+  /** CPU time each process used over the same window, seconds; `postgres` is the run's database backends. */
+  cpuSeconds: Record<string, number>;
+  /** The whole machine over the window: what the stack could use, and how busy it was (others' work included). */
+  machineCpu: MachineUsage;
+  settings: {
+    kitchens: number;
+    inventories: number;
+    marketLatencyMs: number;
+    cookTimeMs: number;
+    rate?: number;
+    durationS?: number;
+    intervalMs?: number;
+    /** Seconds of warm-up load before the measured orders (not counted in the figures). */
+    warmupS: number;
+    serviceEnv: Record<string, string>;
+  };
+  machine: { cpus: number; loadAverage1m: number };
+  at: string;
+}
+
+export interface BenchHooks {
+  log(line: string): void;
+  /** Progress while orders go through: how many are placed and delivered of the planned total. */
+  progress: {
+    start(total: number, label: string): void;
+    update(values: { placed: number; delivered: number }): void;
+    stop(): void;
+  };
+  /** Aborting (Ctrl-C) stops the run; the stack is taken down all the same. */
+  signal: AbortSignal;
+  /** Called with the stack once it exists, so a second Ctrl-C can kill it outright. */
+  onStack?(stack: BenchStack): void;
+}
+
+export class BenchFailure extends Error {
+  override name = 'BenchFailure';
+}
+
+/** How often the run looks at GET /orders/summary: progress and "all delivered", never per order. */
+const SUMMARY_INTERVAL_MS = 200;
+
+/**
+ * One benchmark run: starts an isolated stack, places the orders over the public API, follows them
+ * to delivered by polling the counts, then reads every order once (paged) for the latencies, checks
+ * the audit and takes the stack down — also when the run fails, times out or is interrupted.
+ */
+export async function runBench(settings: BenchSettings, hooks: BenchHooks): Promise<BenchResult> {
+  const timeout = AbortSignal.timeout(settings.timeoutS * 1000);
+  const signal = AbortSignal.any([hooks.signal, timeout]);
+  const stack = new BenchStack({ ...settings, log: hooks.log });
+  hooks.onStack?.(stack);
+  const describeAbort = (progress: string) =>
+    timeout.aborted
+      ? new BenchFailure(`the run did not finish within its ${settings.timeoutS} s limit (--timeout): ${progress}`)
+      : new BenchFailure(`interrupted: ${progress}`);
+
+  let progressShown = false;
+  try {
+    hooks.log(
+      `starting an isolated stack (database ${stack.databaseName}, Redis prefix ${stack.keyPrefix}, ` +
+        `${settings.kitchens} kitchen(s), ${settings.inventories} inventory(ies))…`,
+    );
+    await abortable(stack.start(), signal, () => describeAbort('while the stack was starting'));
+    const { client } = stack;
+    const api = { ordersUrl: client.urls.orders, managerToken: stack.managerToken, maxPerRequest: settings.maxOrderQuantity };
+
+    /** Places `plan` and follows it until every one of its orders is delivered, showing progress. */
+    const offer = async (plan: LoadPlan, label: string) => {
+      const total = plannedOrders(plan);
+      const deliveredBefore = (await client.summary()).delivered;
+      hooks.progress.start(total, label);
+      progressShown = true;
+      let placed = 0;
+      let delivered = 0;
+      const placing = placeOrders(plan, api, { signal, onPlaced: (count) => (placed += count) });
+      let placingDone = false;
+      let placingError: unknown;
+      placing.then(
+        () => (placingDone = true),
+        (error: unknown) => {
+          placingDone = true;
+          placingError = error;
+        },
+      );
+      while (!(placingDone && delivered >= total)) {
+        if (placingError) throw placingError;
+        if (signal.aborted) throw describeAbort(`${label}: ${delivered} of ${total} orders delivered, ${placed} placed`);
+        delivered = (await client.summary()).delivered - deliveredBefore;
+        hooks.progress.update({ placed, delivered });
+        if (!(placingDone && delivered >= total)) await sleep(SUMMARY_INTERVAL_MS, undefined, { signal }).catch(() => {});
+      }
+      hooks.progress.stop();
+      progressShown = false;
+      return placing;
+    };
+
+    // Cold processes are slow for their first seconds (JIT, pools, connections); a short warm-up
+    // at a modest rate keeps that out of the figures. Its orders are audited with the rest.
+    const warmup = warmupPlan(settings);
+    if (warmup) await offer(warmup, 'warm-up');
+
+    await fetch(`${stack.marketUrl}/reset-stats`, { method: 'POST' });
+    const sampler = new ProcessSampler(stack.pids(), stack.databaseName);
+    sampler.start();
+    const placement = await offer(settings.load, settings.load.mode);
+    sampler.stop();
+
+    const deliveredOrders = await client.allOrders('delivered');
+    const audit = await client.audit();
+    const market = (await (await fetch(`${stack.marketUrl}/stats`)).json()) as {
+      totals: { calls: number; unitsSold: number };
+    };
+    const result = summarize(settings, placement, deliveredOrders, {
+      auditOk: audit.ok,
+      market: market.totals,
+      usage: sampler.usage(),
+      machine: sampler.machine(),
+    });
+    const missing = placement.orderIds.length - result.delivered;
+    if (missing !== 0) throw new BenchFailure(`${missing} placed orders are not among the delivered ones`);
+    return result;
+  } catch (error) {
+    if (signal.aborted && !(error instanceof BenchFailure)) throw describeAbort('the run was cut short');
+    throw error;
+  } finally {
+    if (progressShown) hooks.progress.stop();
+    hooks.log('stopping the stack…');
+    await stack.stop();
+  }
+}
+
+function summarize(
+  settings: BenchSettings,
+  placement: Awaited<ReturnType<typeof placeOrders>>,
+  deliveredOrders: OrderSummaryItem[],
+  observed: {
+    auditOk: boolean;
+    market: { calls: number; unitsSold: number };
+    usage: ReturnType<ProcessSampler['usage']>;
+    machine: MachineUsage;
+  },
+): BenchResult {
+  const placedIds = new Set(placement.orderIds);
+  const ours = deliveredOrders.filter((order) => placedIds.has(order.id));
+  const latencies = ours.map((order) => Date.parse(order.updatedAt) - Date.parse(order.createdAt));
+  const lastDeliveredAt = Math.max(...ours.map((order) => Date.parse(order.updatedAt)));
+  const seconds = (lastDeliveredAt - placement.startedAt) / 1000;
+  const load = settings.load;
+  return {
+    mode: load.mode,
+    orders: placement.orderIds.length,
+    delivered: ours.length,
+    seconds: round(seconds, 2),
+    ordersPerSecond: round(placement.orderIds.length / seconds),
+    latencyMs: { ...percentiles(latencies), max: Math.max(...latencies) },
+    placeMs: mapValues(percentiles(placement.requestMs), (ms) => round(ms)),
+    marketCalls: observed.market.calls,
+    marketUnitsSold: observed.market.unitsSold,
+    auditOk: observed.auditOk,
+    peakRssMb: Object.fromEntries(Object.entries(observed.usage).map(([label, usage]) => [label, usage.peakRssMb])),
+    cpuSeconds: {
+      ...Object.fromEntries(Object.entries(observed.usage).map(([label, usage]) => [label, usage.cpuSeconds])),
+      postgres: observed.machine.postgresCpuSeconds,
+    },
+    machineCpu: observed.machine,
+    settings: {
+      kitchens: settings.kitchens,
+      inventories: settings.inventories,
+      marketLatencyMs: settings.marketLatencyMs,
+      cookTimeMs: settings.cookTimeMs,
+      warmupS: settings.warmupS,
+      ...(load.mode === 'steady' ? { rate: load.rate, durationS: load.durationS, intervalMs: load.intervalMs } : {}),
+      serviceEnv: settings.serviceEnv,
+    },
+    machine: { cpus: cpus().length, loadAverage1m: round(loadavg()[0] ?? 0, 2) },
+    at: new Date().toISOString(),
+  };
+}
+
+function mapValues<T extends object>(object: T, map: (value: number) => number): T {
+  return Object.fromEntries(Object.entries(object).map(([key, value]) => [key, map(value as number)])) as T;
+}
+
+/** `work`, unless `signal` aborts first, in which case the error `reason()` makes. */
+async function abortable<T>(work: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
+  if (signal.aborted) throw reason();
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(reason());
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
