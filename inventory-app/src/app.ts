@@ -15,7 +15,6 @@ import {
   StreamConsumer,
   StreamPublisher,
   streamBacklog,
-  type OutboxRelayOptions,
 } from '@free-lunch/streams';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { InventoryConfig } from './config.js';
@@ -59,15 +58,12 @@ export async function buildApp(config: InventoryConfig): Promise<FastifyInstance
   await app.register(redisPlugin, { url: config.REDIS_URL });
   await app.register(warehouseRoutes);
 
-  // Fastify built app.log with pino (loggerOptions) but types it as its narrower base logger; the
-  // streams package asks for pino's Logger, which this is at run time.
-  const streamsLogger = app.log as unknown as OutboxRelayOptions['logger'];
   const metrics = inventoryMetrics(app.metrics, () => countPendingRequests(app.pg));
   const relay = new OutboxRelay({
     pool: app.pg,
     table: OUTBOX_TABLE,
     publisher: new StreamPublisher(app.redis, { prefix: config.KEY_PREFIX }),
-    logger: streamsLogger,
+    logger: app.log,
   });
   const allocator = new Allocator({
     pool: app.pg,
@@ -103,7 +99,7 @@ export async function buildApp(config: InventoryConfig): Promise<FastifyInstance
         { pool: app.pg, onNewRequests: () => allocator.wake(), onEnqueued: () => relay.wake() },
         batch.map((entry) => entry.message),
       ),
-    logger: streamsLogger,
+    logger: app.log,
     claimIdleMs: config.CLAIM_IDLE_MS,
     lingerMs: config.CONSUMER_LINGER_MS,
     maxDeliveries: config.MAX_DELIVERIES,

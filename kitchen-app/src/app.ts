@@ -9,7 +9,7 @@ import {
   streamMetrics,
 } from '@free-lunch/service-kit';
 import { streamNames } from '@free-lunch/contracts';
-import { OutboxRelay, StreamPublisher, streamBacklog, type OutboxRelayOptions } from '@free-lunch/streams';
+import { OutboxRelay, StreamPublisher, streamBacklog } from '@free-lunch/streams';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { KitchenConfig } from './config.js';
 import { KITCHEN_GROUP, kitchenConsumers } from './consumers.js';
@@ -46,14 +46,11 @@ export async function buildApp(config: KitchenConfig): Promise<FastifyInstance> 
   await app.register(redisPlugin, { url: config.REDIS_URL });
   await app.register(recipesRoutes);
 
-  // Fastify built app.log with pino (from loggerOptions) but types it as its narrower base
-  // logger; the streams package asks for pino's Logger, which this is at run time.
-  const streamsLogger = app.log as unknown as OutboxRelayOptions['logger'];
   const relay = new OutboxRelay({
     pool: app.pg,
     table: OUTBOX_TABLE,
     publisher: new StreamPublisher(app.redis, { prefix: config.KEY_PREFIX }),
-    logger: streamsLogger,
+    logger: app.log,
   });
   const cookLoop = new CookLoop({ deliver: () => deliverReadyDishes(kitchen), log: app.log });
   const kitchen: Kitchen = {
@@ -68,7 +65,7 @@ export async function buildApp(config: KitchenConfig): Promise<FastifyInstance> 
     redis: app.redis,
     config,
     kitchen,
-    logger: streamsLogger,
+    logger: app.log,
     metrics: streamMetrics(app.metrics),
   });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import websocket from '@fastify/websocket';
 import { kitPlugin, loggerOptions, postgresPlugin, redisPlugin } from '@free-lunch/service-kit';
-import { OutboxRelay, StreamPublisher, type OutboxRelayOptions } from '@free-lunch/streams';
+import { OutboxRelay, StreamPublisher } from '@free-lunch/streams';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { PeriodicTask } from './background/periodic-task.js';
 import { statusChangesConsumer } from './background/status-changes-consumer.js';
@@ -48,23 +48,20 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
   // ever send one small auth message.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  // Fastify built app.log with pino (loggerOptions) but types it as its narrower base logger; the
-  // streams package asks for pino's Logger, which this is at run time.
-  const streamsLogger = app.log as unknown as OutboxRelayOptions['logger'];
   const relay = new OutboxRelay({
     pool: app.pg,
     table: OUTBOX_TABLE,
     publisher: new StreamPublisher(app.redis, { prefix: config.KEY_PREFIX }),
-    logger: streamsLogger,
+    logger: app.log,
   });
-  const statusChanges = statusChangesConsumer(app, config, streamsLogger);
+  const statusChanges = statusChangesConsumer(app, config, app.log);
   const reconciler = new PeriodicTask({
     name: 'reconcile stuck orders',
     intervalMs: config.RECONCILE_INTERVAL_MS,
     run: () => reconcileStuckOrders({ pool: app.pg, relay }, { stuckForMs: config.RECONCILE_AFTER_MS }),
     log: app.log,
   });
-  const feed = new LiveFeed({ redis: app.redis, prefix: config.KEY_PREFIX, logger: streamsLogger });
+  const feed = new LiveFeed({ redis: app.redis, prefix: config.KEY_PREFIX, logger: app.log });
 
   await app.register(homeRoutes, { dashboardDir: config.DASHBOARD_DIR });
   await app.register(dashboardConfigRoutes, {

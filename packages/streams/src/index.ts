@@ -22,3 +22,4 @@ export { streamBacklog, type StreamBacklog } from './stream-backlog.js';
 /** The transactional outbox: the table's DDL and the one-statement enqueue. */
 export { enqueueOutbox, OUTBOX_TABLE_SQL } from './outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+export type { StreamsLogger } from './logger.js';

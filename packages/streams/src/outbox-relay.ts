@@ -1,6 +1,6 @@
 import type { DeadLetter } from '@free-lunch/contracts';
 import type pg from 'pg';
-import type { Logger } from 'pino';
+import type { StreamsLogger } from './logger.js';
 import { backoffDelay, OUTAGE_BACKOFF, sleep } from './backoff.js';
 import { MESSAGE_FIELD, validateMessage } from './codec.js';
 import { MalformedMessageError } from './malformed-message-error.js';
@@ -12,7 +12,7 @@ export interface OutboxRelayOptions {
   /** The outbox table, optionally schema-qualified, e.g. `kitchen.outbox`. */
   table: string;
   publisher: StreamPublisher;
-  logger: Logger;
+  logger: StreamsLogger;
   /** Most rows published per transaction; default 1000. */
   batchSize?: number;
   /** How often to look for rows nobody announced with wake() (another replica's, a crash's); default 250 ms. */
@@ -38,7 +38,7 @@ export class OutboxRelay {
   /** The table name quoted for SQL. */
   private readonly table: string;
   private readonly publisher: StreamPublisher;
-  private readonly logger: Logger;
+  private readonly logger: StreamsLogger;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly stopping = new AbortController();

@@ -1,6 +1,6 @@
 import type { MessageOf, StreamName } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
+import type { StreamsLogger } from './logger.js';
 import { backoffDelay, OUTAGE_BACKOFF, sleep } from './backoff.js';
 import { decodeMessage, fieldsToRecord } from './codec.js';
 import { deadLetterArgs } from './dead-letter.js';
@@ -31,7 +31,7 @@ export interface StreamConsumerOptions<S extends StreamName> {
   consumer: string;
   /** Handles a batch all-or-nothing (one SQL transaction); must be idempotent by order id. */
   handleBatch(messages: ConsumedMessage<S>[]): Promise<void>;
-  logger: Logger;
+  logger: StreamsLogger;
   /** Most messages read at once (XREADGROUP COUNT); default 500. */
   batchSize?: number;
   /** How long one read waits for new messages; default 1000 ms. */
@@ -78,7 +78,7 @@ export class StreamConsumer<S extends StreamName> {
   private readonly stream: S;
   private readonly group: string;
   private readonly consumer: string;
-  private readonly logger: Logger;
+  private readonly logger: StreamsLogger;
   private readonly key: string;
   private readonly deadLetterKey: string;
   private readonly batchSize: number;

@@ -1,6 +1,6 @@
 import type { MessageOf, StreamName } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
+import type { StreamsLogger } from './logger.js';
 import { backoffDelay, OUTAGE_BACKOFF, sleep } from './backoff.js';
 import { decodeMessage } from './codec.js';
 import { streamKey } from './keys.js';
@@ -19,7 +19,7 @@ export interface StreamTailOptions {
   from?: Record<string, string> | '$';
   /** Called with each read's entries in stream order; an error it throws is logged and the tail carries on. */
   onEntries(entries: TailEntry[]): void;
-  logger: Logger;
+  logger: StreamsLogger;
   /** How long one read waits for new entries; default 1000 ms. */
   blockMs?: number;
 }
@@ -32,7 +32,7 @@ const READ_COUNT = 1_000;
  * full. Nothing is acknowledged; a restarted tail resumes from the last id it passed on.
  */
 export class StreamTail {
-  private readonly logger: Logger;
+  private readonly logger: StreamsLogger;
   private readonly blockMs: number;
   private readonly streamOfKey = new Map<string, StreamName>();
   /** Per stream key, the id of the last entry passed on: the next read starts after it. */
