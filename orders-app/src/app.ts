@@ -15,6 +15,7 @@ import { dashboardConfigRoutes } from './routes/dashboard-config.js';
 import { homeRoutes } from './routes/home.js';
 import { liveRoutes } from './routes/live.js';
 import { ordersRoutes } from './routes/orders.js';
+import { forgetExpiredIdempotencyKeys } from './use-cases/forget-idempotency-keys.js';
 import { reconcileStuckOrders } from './use-cases/reconcile-stuck-orders.js';
 
 const SERVICE = 'orders-app';
@@ -61,6 +62,13 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
     run: () => reconcileStuckOrders({ pool: app.pg, relay }, { stuckForMs: config.RECONCILE_AFTER_MS }),
     log: app.log,
   });
+  const keyJanitor = new PeriodicTask({
+    name: 'forget expired idempotency keys',
+    // Often enough that the table holds little more than a day of keys; rare enough to cost nothing.
+    intervalMs: Math.min(config.IDEMPOTENCY_KEY_TTL_MS, 10 * 60_000),
+    run: () => forgetExpiredIdempotencyKeys(app.pg, { keepForMs: config.IDEMPOTENCY_KEY_TTL_MS }),
+    log: app.log,
+  });
   const feed = new LiveFeed({ redis: app.redis, prefix: config.KEY_PREFIX, logger: app.log });
 
   await app.register(homeRoutes, { dashboardDir: config.DASHBOARD_DIR });
@@ -78,6 +86,7 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
     await statusChanges.start();
     await feed.start();
     reconciler.start();
+    keyJanitor.start();
   });
   // onClose hooks run in reverse order of registration, so this runs while PostgreSQL and Redis
   // are still open. The consumer and reconciler stop first so nothing new is enqueued; the relay
@@ -85,6 +94,7 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     await statusChanges.stop();
     await reconciler.stop();
+    await keyJanitor.stop();
     await feed.stop();
     await relay
       .flush()

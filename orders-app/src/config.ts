@@ -15,6 +15,8 @@ export const OrdersConfig = BaseConfig.extend({
   RECONCILE_AFTER_MS: milliseconds(30_000),
   /** How often the reconciler looks for such orders. */
   RECONCILE_INTERVAL_MS: milliseconds(5_000),
+  /** How long a retried request with the same Idempotency-Key gets its first answer back (default a day). */
+  IDEMPOTENCY_KEY_TTL_MS: milliseconds(86_400_000),
   /** The dashboard's built files, served at `/` (`pnpm --filter @free-lunch/dashboard build` makes them). */
   DASHBOARD_DIR: z.string().min(1).default(fileURLToPath(new URL('../../packages/dashboard/dist', import.meta.url))),
   /** Where the manager's browser reaches kitchen-app and inventory-app (the dashboard reads recipes, stock, purchases). */

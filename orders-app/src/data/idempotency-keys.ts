@@ -40,3 +40,25 @@ export async function storeIdempotentResponse(
 ): Promise<void> {
   await tx.query('UPDATE idempotency_keys SET response = $2 WHERE key = $1', [key, JSON.stringify(response)]);
 }
+
+/**
+ * Forgets up to `limit` keys first used longer than `olderThanMs` ago, oldest first. Returns how
+ * many were forgotten. Runs outside any request: a key being claimed right now is young.
+ */
+export async function forgetIdempotencyKeys(
+  pool: pg.Pool,
+  { olderThanMs, limit }: { olderThanMs: number; limit: number },
+): Promise<number> {
+  const forgotten = await pool.query(
+    `DELETE FROM idempotency_keys
+     WHERE key IN (
+       SELECT key FROM idempotency_keys
+       WHERE created_at < now() - make_interval(secs => $1::double precision / 1000)
+       ORDER BY created_at
+       LIMIT $2
+       FOR UPDATE SKIP LOCKED
+     )`,
+    [olderThanMs, limit],
+  );
+  return forgotten.rowCount ?? 0;
+}
