@@ -1,22 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { streamNames } from '@free-lunch/contracts';
-import {
-  kitPlugin,
-  loggerOptions,
-  postgresPlugin,
-  redisPlugin,
-  streamBacklogMetrics,
-  streamMetrics,
-} from '@free-lunch/service-kit';
-import {
-  OutboxRelay,
-  StreamConsumer,
-  StreamPublisher,
-  streamBacklog,
-} from '@free-lunch/streams';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { createServiceApp, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
+import { OutboxRelay, StreamConsumer, StreamPublisher, streamBacklog } from '@free-lunch/streams';
+import type { FastifyInstance } from 'fastify';
 import type { InventoryConfig } from './config.js';
 import { countPendingRequests } from './data/requests.js';
 import { MarketClient } from './market/market-client.js';
@@ -31,7 +17,6 @@ const SERVICE = 'inventory-app';
 const SCHEMA = 'inventory';
 /** The consumer group every inventory replica joins to share the kitchen's requests. */
 const GROUP = 'inventory';
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
  * The warehouse: takes the kitchen's ingredient requests, hands over whole recipes from stock, buys
@@ -39,23 +24,15 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
  * the server and for tests.
  */
 export async function buildApp(config: InventoryConfig): Promise<FastifyInstance> {
-  const app = Fastify({ logger: loggerOptions(config, SERVICE) });
-
-  await app.register(kitPlugin, {
+  const app = await createServiceApp(config, {
     service: SERVICE,
     description:
       'Free Lunch warehouse: hands the kitchen every ingredient of a recipe or none, buys shortfalls at the ' +
       "farmers' market with bounded concurrency and backoff, and keeps a ledger that accounts for every unit.",
-    version,
-    readinessChecks: { postgres: () => app.pg.query('SELECT 1'), redis: () => app.redis.ping() },
-  });
-  await app.register(postgresPlugin, {
-    connectionString: config.DATABASE_URL,
     schema: SCHEMA,
-    migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
-    poolSize: config.DB_POOL_SIZE,
+    root: new URL('..', import.meta.url),
   });
-  await app.register(redisPlugin, { url: config.REDIS_URL });
+
   await app.register(warehouseRoutes);
 
   const metrics = inventoryMetrics(app.metrics, () => countPendingRequests(app.pg));

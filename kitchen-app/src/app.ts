@@ -1,16 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import {
-  kitPlugin,
-  loggerOptions,
-  postgresPlugin,
-  redisPlugin,
-  streamBacklogMetrics,
-  streamMetrics,
-} from '@free-lunch/service-kit';
+import { createServiceApp, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
 import { streamNames } from '@free-lunch/contracts';
 import { OutboxRelay, StreamPublisher, streamBacklog } from '@free-lunch/streams';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { KitchenConfig } from './config.js';
 import { KITCHEN_GROUP, kitchenConsumers } from './consumers.js';
 import { KITCHEN_SCHEMA, OUTBOX_TABLE } from './data/schema.js';
@@ -20,30 +11,21 @@ import { CookLoop, deliverReadyDishes } from './use-cases/deliver-ready-dishes.j
 import type { Kitchen } from './use-cases/kitchen.js';
 
 const SERVICE = 'kitchen-app';
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
  * The kitchen: opens a ticket per placed order, asks the warehouse for the ingredients, cooks when
  * they arrive and delivers when the dish is ready. The one way to build it, for the server and tests.
  */
 export async function buildApp(config: KitchenConfig): Promise<FastifyInstance> {
-  const app = Fastify({ logger: loggerOptions(config, SERVICE) });
-
-  await app.register(kitPlugin, {
+  const app = await createServiceApp(config, {
     service: SERVICE,
     description:
       'Free Lunch kitchen: turns placed orders into tickets with a random recipe, requests their ingredients ' +
       'from the warehouse, cooks them once dispatched and announces every status change.',
-    version,
-    readinessChecks: { postgres: () => app.pg.query('SELECT 1'), redis: () => app.redis.ping() },
-  });
-  await app.register(postgresPlugin, {
-    connectionString: config.DATABASE_URL,
     schema: KITCHEN_SCHEMA,
-    migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
-    poolSize: config.DB_POOL_SIZE,
+    root: new URL('..', import.meta.url),
   });
-  await app.register(redisPlugin, { url: config.REDIS_URL });
+
   await app.register(recipesRoutes);
 
   const relay = new OutboxRelay({

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import websocket from '@fastify/websocket';
-import { kitPlugin, loggerOptions, postgresPlugin, redisPlugin } from '@free-lunch/service-kit';
+import { createServiceApp } from '@free-lunch/service-kit';
 import { OutboxRelay, StreamPublisher } from '@free-lunch/streams';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { PeriodicTask } from './background/periodic-task.js';
 import { statusChangesConsumer } from './background/status-changes-consumer.js';
 import type { OrdersConfig } from './config.js';
@@ -19,7 +17,6 @@ import { forgetExpiredIdempotencyKeys } from './use-cases/forget-idempotency-key
 import { reconcileStuckOrders } from './use-cases/reconcile-stuck-orders.js';
 
 const SERVICE = 'orders-app';
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
  * The orders service: takes the manager's orders, follows them through the kitchen, re-announces
@@ -27,24 +24,16 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
  * it, for the server and for tests.
  */
 export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
-  const app = Fastify({ logger: loggerOptions(config, SERVICE) });
-  const managerToken = config.MANAGER_TOKEN ?? generatedManagerToken(app.log);
-
-  await app.register(kitPlugin, {
+  const app = await createServiceApp(config, {
     service: SERVICE,
     description:
       'Free Lunch orders: the manager places free-lunch orders here and follows them from queued to ' +
       'delivered; the live view WebSocket streams order status, stock and market purchases.',
-    version,
-    readinessChecks: { postgres: () => app.pg.query('SELECT 1'), redis: () => app.redis.ping() },
-  });
-  await app.register(postgresPlugin, {
-    connectionString: config.DATABASE_URL,
     schema: ORDERS_SCHEMA,
-    migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
-    poolSize: config.DB_POOL_SIZE,
+    root: new URL('..', import.meta.url),
   });
-  await app.register(redisPlugin, { url: config.REDIS_URL });
+  const managerToken = config.MANAGER_TOKEN ?? generatedManagerToken(app.log);
+
   // Before the routes: it must see them to upgrade /ws and refuse upgrades elsewhere. Clients only
   // ever send one small auth message.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });

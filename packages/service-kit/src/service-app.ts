@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { BaseConfig } from './config.js';
+import { loggerOptions } from './logger.js';
+import { kitPlugin } from './plugins/kit.js';
+import { postgresPlugin } from './plugins/postgres.js';
+import { redisPlugin } from './plugins/redis.js';
+
+/** What sets one Free Lunch service apart from the others at the foundation. */
+export interface ServiceIdentity {
+  /** e.g. `kitchen-app`: in every log line, metric and the OpenAPI title. */
+  service: string;
+  /** One paragraph for the OpenAPI document. */
+  description: string;
+  /** The PostgreSQL schema the service owns inside DATABASE_URL's database. */
+  schema: string;
+  /** The service's folder (`new URL('..', import.meta.url)` from its src): holds package.json and migrations/. */
+  root: URL;
+}
+
+/**
+ * The foundation every service stands on, in order: a Fastify app logging with pino, the HTTP kit
+ * (errors, OpenAPI, /health, /ready checking PostgreSQL and Redis, /metrics), its PostgreSQL schema
+ * migrated, and Redis. The service then registers its routes and background work on it.
+ */
+export async function createServiceApp(
+  config: Pick<BaseConfig, 'LOG_LEVEL' | 'LOG_FORMAT' | 'DATABASE_URL' | 'DB_POOL_SIZE' | 'REDIS_URL'>,
+  identity: ServiceIdentity,
+): Promise<FastifyInstance> {
+  const { version } = JSON.parse(readFileSync(new URL('package.json', identity.root), 'utf8')) as { version: string };
+  const app = Fastify({ logger: loggerOptions(config, identity.service) });
+  await app.register(kitPlugin, {
+    service: identity.service,
+    description: identity.description,
+    version,
+    readinessChecks: { postgres: () => app.pg.query('SELECT 1'), redis: () => app.redis.ping() },
+  });
+  await app.register(postgresPlugin, {
+    connectionString: config.DATABASE_URL,
+    schema: identity.schema,
+    migrationsDir: fileURLToPath(new URL('migrations', identity.root)),
+    poolSize: config.DB_POOL_SIZE,
+  });
+  await app.register(redisPlugin, { url: config.REDIS_URL });
+  return app;
+}
