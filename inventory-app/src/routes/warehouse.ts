@@ -1,4 +1,5 @@
 import { ErrorBody, ListPurchasesQuery, PurchasePage, StockAudit, StockResponse } from '@free-lunch/contracts';
+import { allowCrossOriginReads } from '@free-lunch/service-kit';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { auditStock } from '../use-cases/audit.js';
@@ -7,11 +8,7 @@ import { browsePurchases, showStock } from '../use-cases/browse-warehouse.js';
 /** GET /stock, GET /purchases, GET /stock/audit: what the manager's dashboard reads from the warehouse. */
 export const warehouseRoutes: FastifyPluginAsync = async (plainApp) => {
   const app = plainApp.withTypeProvider<ZodTypeProvider>();
-  // The dashboard is served by orders-app, another origin: let browsers read these (nothing here is
-  // secret and nothing here changes state; the header is scoped to this plugin's GET routes).
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.header('access-control-allow-origin', '*');
-  });
+  app.addHook('onRequest', allowCrossOriginReads);
 
   app.get(
     '/stock',

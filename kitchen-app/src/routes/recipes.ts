@@ -1,13 +1,11 @@
 import { RecipesResponse } from '@free-lunch/contracts';
+import { allowCrossOriginReads } from '@free-lunch/service-kit';
 import type { FastifyPluginAsync } from 'fastify';
 import { listRecipes } from '../data/recipes.js';
 
 /** GET /recipes: the recipe book the kitchen cooks from, as the manager's dashboard shows it. */
 export const recipesRoutes: FastifyPluginAsync = async (app) => {
-  // The dashboard is served by orders-app, another origin: let browsers read this public book.
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.header('access-control-allow-origin', '*');
-  });
+  app.addHook('onRequest', allowCrossOriginReads);
   app.get(
     '/recipes',
     {
