@@ -27,45 +27,127 @@ export interface FeedSubscriber {
 }
 
 /**
+ * How long the tail keeps reading after the last dashboard left: a page reload or a reconnect
+ * rejoins a running tail instead of starting a new one.
+ */
+export const IDLE_TAIL_MS = 30_000;
+
+/**
  * The live view's single reader of Redis: one {@link StreamTail} per process, however many
  * dashboards are open, whose entries are coalesced into one frame per {@link FRAME_INTERVAL_MS} and
  * handed to every subscribed session. It also answers what sessions need to join without gaps:
  * where each stream ends now, and the entries after a given id.
+ *
+ * The tail runs only while someone watches: with no dashboard open, a day of orders costs the
+ * process no reads and no decoding of the live streams. It starts when the first session
+ * subscribes and stops {@link IDLE_TAIL_MS} after the last one leaves. A session subscribes before
+ * it reads where the streams end, and the tail has settled its own start by then, so whatever is
+ * added afterwards reaches the session through the tail and whatever came before, through replay.
  */
 export class LiveFeed {
   private readonly subscribers = new Set<FeedSubscriber>();
-  private readonly tail: StreamTail;
+  private tail: StreamTail | null = null;
+  /** Settles once the running tail reads from where the streams ended when it started. */
+  private tailStarted: Promise<void> | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private stopped = true;
   private pending: LiveEvent[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly options: { redis: Redis; prefix: string; logger: StreamTailOptions['logger'] },
-  ) {
-    this.tail = new StreamTail({
-      redis: options.redis,
-      prefix: options.prefix,
-      streams: [...liveStreamNames],
-      from: '$',
-      logger: options.logger,
-      onEntries: (entries) => this.gather(entries),
-    });
-  }
+    private readonly options: {
+      redis: Redis;
+      prefix: string;
+      logger: StreamTailOptions['logger'];
+      /** Override of {@link IDLE_TAIL_MS}, for tests. */
+      idleTailMs?: number;
+    },
+  ) {}
 
+  /** Lets sessions subscribe; nothing is read until one does. */
   start(): Promise<void> {
-    return this.tail.start();
+    this.stopped = false;
+    return Promise.resolve();
   }
 
   async stop(): Promise<void> {
-    await this.tail.stop();
+    this.stopped = true;
+    this.clearIdleTimer();
+    await this.stopTail();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     this.pending = [];
   }
 
-  /** Starts handing ticks to `subscriber`; returns how to stop. */
-  subscribe(subscriber: FeedSubscriber): () => void {
+  /** Whether the feed is reading Redis now (someone watches, or did within {@link IDLE_TAIL_MS}). */
+  get tailing(): boolean {
+    return this.tail !== null;
+  }
+
+  /**
+   * Starts handing ticks to `subscriber`; resolves, with how to stop, once the tail is reading, so
+   * every entry added from then on reaches the subscriber.
+   */
+  async subscribe(subscriber: FeedSubscriber): Promise<() => void> {
+    if (this.stopped) throw new Error('the live feed is stopped');
     this.subscribers.add(subscriber);
-    return () => this.subscribers.delete(subscriber);
+    this.clearIdleTimer();
+    try {
+      await this.ensureTail();
+    } catch (error) {
+      this.unsubscribe(subscriber);
+      throw error;
+    }
+    return () => this.unsubscribe(subscriber);
+  }
+
+  private unsubscribe(subscriber: FeedSubscriber): void {
+    if (!this.subscribers.delete(subscriber) || this.subscribers.size > 0 || this.stopped) return;
+    this.clearIdleTimer();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.subscribers.size === 0) void this.stopTail();
+    }, this.options.idleTailMs ?? IDLE_TAIL_MS);
+    this.idleTimer.unref();
+  }
+
+  private ensureTail(): Promise<void> {
+    if (this.tailStarted) return this.tailStarted;
+    const tail = new StreamTail({
+      redis: this.options.redis,
+      prefix: this.options.prefix,
+      streams: [...liveStreamNames],
+      from: '$',
+      logger: this.options.logger,
+      onEntries: (entries) => this.gather(entries),
+    });
+    this.tail = tail;
+    const started = tail.start().catch(async (error: unknown) => {
+      // A tail that could not start (Redis unreachable) is dropped; the next session tries afresh.
+      if (this.tail === tail) {
+        this.tail = null;
+        this.tailStarted = null;
+      }
+      await tail.stop().catch(() => undefined);
+      throw error;
+    });
+    this.tailStarted = started;
+    return started;
+  }
+
+  private async stopTail(): Promise<void> {
+    const tail = this.tail;
+    const started = this.tailStarted;
+    this.tail = null;
+    this.tailStarted = null;
+    if (!tail) return;
+    await started?.catch(() => undefined);
+    await tail.stop();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   /** The id of the last entry of each live stream now ({@link STREAM_START} for an empty one). */

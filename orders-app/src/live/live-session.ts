@@ -34,7 +34,7 @@ const CLOSE_TOO_SLOW = 1013;
 /**
  * One dashboard connection. After authentication it joins the feed, then catches up from where
  * the client says it was, then streams live. Each event goes out at most once and none is skipped:
- * the session subscribes before reading history, holds live ticks while replaying, and from then
+ * the session subscribes (the feed is reading once that resolves) before reading history, holds live ticks while replaying, and from then
  * on passes an entry only if it comes after the last one sent on its stream.
  */
 export class LiveSession implements FeedSubscriber {
@@ -57,7 +57,13 @@ export class LiveSession implements FeedSubscriber {
   async open(resumeFrom: StreamPositions): Promise<void> {
     if (this.phase !== 'authenticating') return;
     this.phase = 'catching_up';
-    this.unsubscribe = this.feed.subscribe(this);
+    const unsubscribe = await this.feed.subscribe(this);
+    // The client may have gone while the feed's tail was starting.
+    if (this.ended()) {
+      unsubscribe();
+      return;
+    }
+    this.unsubscribe = unsubscribe;
     this.pinger = setInterval(() => this.socket.readyState === OPEN && this.socket.ping(), PING_INTERVAL_MS);
     this.pinger.unref();
 

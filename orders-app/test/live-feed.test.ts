@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { streamNames } from '@free-lunch/contracts';
+import { testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { StreamPublisher, type StreamsLogger } from '@free-lunch/streams';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LiveFeed, type FeedTick } from '../src/live/live-feed.js';
+import { statusEvent } from './support/orders-app.js';
+
+const IDLE_TAIL_MS = 100;
+
+const quiet: StreamsLogger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+let redis: Redis;
+let feed: LiveFeed;
+let publisher: StreamPublisher;
+beforeEach(async () => {
+  const prefix = testKeyPrefix();
+  redis = new Redis(testEnv.redisUrl);
+  publisher = new StreamPublisher(redis, { prefix });
+  feed = new LiveFeed({ redis, prefix, logger: quiet, idleTailMs: IDLE_TAIL_MS });
+  await feed.start();
+});
+afterEach(async () => {
+  await feed.stop();
+  await redis.quit();
+});
+
+function collector() {
+  const events: FeedTick['events'][number][] = [];
+  return { events, receive: (tick: FeedTick) => events.push(...tick.events) };
+}
+
+describe('the live feed', () => {
+  it('when no dashboard is open, then it reads nothing; the first subscriber starts the tail and gets what is published after it joined', async () => {
+    await publisher.publish(streamNames.orderStatusChanged, statusEvent(randomUUID(), 'cooking', new Date().toISOString()));
+    expect(feed.tailing).toBe(false);
+
+    const watcher = collector();
+    const unsubscribe = await feed.subscribe(watcher);
+    expect(feed.tailing).toBe(true);
+    const event = statusEvent(randomUUID(), 'delivered', new Date().toISOString());
+    const id = await publisher.publish(streamNames.orderStatusChanged, event);
+
+    await vi.waitFor(() => expect(watcher.events).toEqual([{ stream: streamNames.orderStatusChanged, id, message: event }]));
+    unsubscribe();
+  });
+
+  it('when the last subscriber leaves, then the tail keeps reading for the idle time and then stops', async () => {
+    const unsubscribe = await feed.subscribe(collector());
+    unsubscribe();
+    expect(feed.tailing).toBe(true);
+
+    await vi.waitFor(() => expect(feed.tailing).toBe(false), { timeout: 5 * IDLE_TAIL_MS });
+  });
+
+  it('when a subscriber comes back within the idle time, then the same tail carries on without a gap', async () => {
+    const first = collector();
+    const leave = await feed.subscribe(first);
+    leave();
+    const second = collector();
+    const unsubscribe = await feed.subscribe(second);
+
+    const event = statusEvent(randomUUID(), 'cooking', new Date().toISOString());
+    const id = await publisher.publish(streamNames.orderStatusChanged, event);
+    await vi.waitFor(() => expect(second.events.map((e) => e.id)).toEqual([id]));
+    await new Promise((resolve) => setTimeout(resolve, 2 * IDLE_TAIL_MS));
+    expect(feed.tailing).toBe(true);
+    expect(first.events).toEqual([]);
+    unsubscribe();
+  });
+
+  it('when the feed is stopped, then subscribing is refused', async () => {
+    await feed.stop();
+    await expect(feed.subscribe(collector())).rejects.toThrow(/stopped/);
+  });
+});
