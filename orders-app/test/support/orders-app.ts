@@ -96,6 +96,15 @@ export async function countRows(app: FastifyInstance, table: 'orders' | 'order_t
   return Number(result.rows[0]!.count);
 }
 
+/** Messages waiting in the outbox (enqueueOutbox writes a transaction's messages for a stream as one row). */
+export async function outboxMessages(app: FastifyInstance): Promise<number> {
+  const result = await app.pg.query<{ count: string }>(
+    `SELECT coalesce(sum(CASE WHEN jsonb_typeof(message) = 'array' THEN jsonb_array_length(message) ELSE 1 END), 0) AS count
+       FROM outbox`,
+  );
+  return Number(result.rows[0]!.count);
+}
+
 /** A kitchen status event for `orderId`. */
 export function statusEvent(
   orderId: string,

@@ -13,7 +13,7 @@ export interface OutboxRelayOptions {
   table: string;
   publisher: StreamPublisher;
   logger: StreamsLogger;
-  /** Most rows published per transaction; default 1000. */
+  /** Most rows published per transaction; default 100 (a row holds one transaction's messages for a stream). */
   batchSize?: number;
   /** How often to look for rows nobody announced with wake() (another replica's, a crash's); default 250 ms. */
   pollIntervalMs?: number;
@@ -21,6 +21,16 @@ export interface OutboxRelayOptions {
 
 interface OutboxRow {
   id: string;
+  stream: string;
+  /** One message, or (as enqueueOutbox writes them) an array of messages for the same stream. */
+  message: unknown;
+}
+
+/** One message of a row, with where it came from for a dead letter. */
+interface RowMessage {
+  rowId: string;
+  /** Position in the row's array; null for a row holding a single message. */
+  index: number | null;
   stream: string;
   message: unknown;
 }
@@ -54,7 +64,7 @@ export class OutboxRelay {
     this.table = quoteTable(options.table);
     this.publisher = options.publisher;
     this.logger = options.logger.child({ outbox: options.table });
-    this.batchSize = options.batchSize ?? 1_000;
+    this.batchSize = options.batchSize ?? 100;
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
   }
 
@@ -70,14 +80,14 @@ export class OutboxRelay {
     this.endIdle?.();
   }
 
-  /** Publishes every row committed so far, now; returns how many. Throws if Redis or PostgreSQL fails. */
+  /** Publishes every row committed so far, now; returns how many messages. Throws if Redis or PostgreSQL fails. */
   flush(): Promise<number> {
     return this.serialized(async () => {
       let total = 0;
       for (;;) {
-        const published = await this.relayBatch();
-        total += published;
-        if (published < this.batchSize) return total;
+        const { rows, messages } = await this.relayBatch();
+        total += messages;
+        if (rows < this.batchSize) return total;
       }
     });
   }
@@ -95,7 +105,7 @@ export class OutboxRelay {
       this.wakeRequested = false;
       let published: number;
       try {
-        published = await this.serialized(() => this.relayBatch());
+        published = (await this.serialized(() => this.relayBatch())).rows;
         outages = 0;
       } catch (error) {
         outages += 1;
@@ -128,8 +138,8 @@ export class OutboxRelay {
     });
   }
 
-  /** One transaction: take the oldest unlocked rows, publish them, commit their deletion. Returns how many. */
-  private async relayBatch(): Promise<number> {
+  /** One transaction: take the oldest unlocked rows, publish them, commit their deletion. Returns how many of each. */
+  private async relayBatch(): Promise<{ rows: number; messages: number }> {
     const client = await this.pool.connect();
     let brokenConnection: Error | undefined;
     try {
@@ -149,10 +159,11 @@ export class OutboxRelay {
       });
       // RETURNING follows no particular order; publication follows the ids.
       rows.sort(byId);
-      if (rows.length > 0) await this.publish(rows);
+      const messages = rows.flatMap(rowMessages);
+      if (messages.length > 0) await this.publish(messages);
       await client.query('COMMIT');
-      if (rows.length > 0) this.logger.debug({ count: rows.length }, 'published outbox rows');
-      return rows.length;
+      if (rows.length > 0) this.logger.debug({ rows: rows.length, messages: messages.length }, 'published outbox rows');
+      return { rows: rows.length, messages: messages.length };
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         brokenConnection = rollbackError;
@@ -165,42 +176,48 @@ export class OutboxRelay {
   }
 
   /**
-   * Rows were validated when enqueued, so an invalid one means the contract changed under it. It
-   * goes to its stream's dead letter instead of blocking every row behind it forever.
+   * Messages were validated when enqueued, so an invalid one means the contract changed under it.
+   * It goes to its stream's dead letter instead of blocking every message behind it forever.
    */
-  private async publish(rows: OutboxRow[]): Promise<void> {
-    const toMessage = (row: OutboxRow) => ({ stream: row.stream, message: row.message }) as OutgoingMessage;
+  private async publish(messages: RowMessage[]): Promise<void> {
+    const toOutgoing = (entry: RowMessage) => ({ stream: entry.stream, message: entry.message }) as OutgoingMessage;
     try {
-      await this.publisher.publishMany(rows.map(toMessage));
+      await this.publisher.publishMany(messages.map(toOutgoing));
       return;
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;
     }
-    const valid: OutboxRow[] = [];
+    const valid: RowMessage[] = [];
     const invalid: DeadLetter[] = [];
     const at = new Date().toISOString();
-    for (const row of rows) {
+    for (const entry of messages) {
       try {
-        validateMessage(row.stream as OutgoingMessage['stream'], row.message);
-        valid.push(row);
+        validateMessage(entry.stream as OutgoingMessage['stream'], entry.message);
+        valid.push(entry);
       } catch (error) {
         if (!(error instanceof MalformedMessageError)) throw error;
         invalid.push({
-          stream: row.stream,
+          stream: entry.stream,
           group: this.tableName,
-          messageId: `outbox-${row.id}`,
-          fields: { [MESSAGE_FIELD]: JSON.stringify(row.message) },
+          messageId: entry.index === null ? `outbox-${entry.rowId}` : `outbox-${entry.rowId}-${entry.index}`,
+          fields: { [MESSAGE_FIELD]: JSON.stringify(entry.message) },
           reason: error.message,
           deliveries: 0,
           at,
         });
       }
     }
-    await this.publisher.publishMany(valid.map(toMessage));
+    await this.publisher.publishMany(valid.map(toOutgoing));
     await this.publisher.publishDeadLetters(invalid);
     const deadLettered = invalid.map(({ messageId, reason }) => ({ messageId, reason }));
-    this.logger.error({ rows: deadLettered }, 'dead-lettered outbox rows that no longer match their contract');
+    this.logger.error({ messages: deadLettered }, 'dead-lettered outbox messages that no longer match their contract');
   }
+}
+
+/** A row's messages in order: rows written before rows held arrays carry a single message. */
+function rowMessages(row: OutboxRow): RowMessage[] {
+  if (!Array.isArray(row.message)) return [{ rowId: row.id, index: null, stream: row.stream, message: row.message }];
+  return row.message.map((message: unknown, index) => ({ rowId: row.id, index, stream: row.stream, message }));
 }
 
 /** Outbox ids are bigserial, read as decimal strings: the shorter is the smaller. */

@@ -5,7 +5,9 @@ import type { OutgoingMessage } from './stream-publisher.js';
 /**
  * DDL for a service's outbox table; include it in the service's first migration (the table lands
  * in the schema on the search path). Rows are events committed with the change they announce,
- * waiting for the {@link OutboxRelay} to publish them.
+ * waiting for the {@link OutboxRelay} to publish them. A row's `message` is either one message or,
+ * as {@link enqueueOutbox} writes them, a JSON array of the messages one transaction bound for one
+ * stream: each is still published as an entry of its own.
  */
 export const OUTBOX_TABLE_SQL = `CREATE TABLE outbox (
   id bigserial PRIMARY KEY,
@@ -15,16 +17,25 @@ export const OUTBOX_TABLE_SQL = `CREATE TABLE outbox (
 )`;
 
 /**
- * Validates every message (one invalid → nothing is inserted) and inserts them all in ONE
- * statement, inside the caller's transaction, so they are published only if it commits.
+ * Validates every message (one invalid → nothing is inserted) and inserts them inside the caller's
+ * transaction, so they are published only if it commits: ONE row per stream, holding that stream's
+ * messages in the order given. A transaction that announces 500 orders writes, locks and deletes two
+ * rows instead of a thousand; the relay still publishes one stream entry per message.
  * `table` is the outbox's name, optionally schema-qualified, e.g. `kitchen.outbox`.
  */
 export async function enqueueOutbox(client: pg.ClientBase, table: string, entries: OutgoingMessage[]): Promise<void> {
   if (entries.length === 0) return;
-  const rows = entries.map(({ stream, message }) => ({ s: stream, m: validateMessage(stream, message) }));
+  const byStream = new Map<string, unknown[]>();
+  for (const { stream, message } of entries) {
+    const validated = validateMessage(stream, message);
+    const messages = byStream.get(stream);
+    if (messages) messages.push(validated);
+    else byStream.set(stream, [validated]);
+  }
+  const rows = [...byStream].map(([stream, messages]) => ({ s: stream, m: messages }));
   // One JSON document for the whole batch: a text[] or jsonb[] parameter would have the driver
   // escape every message into an array literal, which costs more than the insert itself.
-  // WITH ORDINALITY + ORDER BY: ids follow the given order, which is the order of publication.
+  // WITH ORDINALITY + ORDER BY: ids follow the order of first appearance, the order of publication.
   // Named, so each connection plans it once: every transaction that changes anything runs it.
   await client.query({
     name: `outbox-enqueue:${table}`,

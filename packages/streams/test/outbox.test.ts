@@ -62,7 +62,16 @@ describe('transactional outbox', () => {
     }
   }
 
+  /** Messages still waiting in the outbox (a row holds one message or an array of them). */
   async function rowsLeft(): Promise<number> {
+    const { rows } = await pool.query<{ count: number }>(
+      `SELECT coalesce(sum(CASE WHEN jsonb_typeof(message) = 'array' THEN jsonb_array_length(message) ELSE 1 END), 0)::int AS count
+         FROM ${table}`,
+    );
+    return rows[0]!.count;
+  }
+
+  async function rowCount(): Promise<number> {
     const { rows } = await pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM ${table}`);
     return rows[0]!.count;
   }
@@ -147,11 +156,38 @@ describe('transactional outbox', () => {
     expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(entries.map((entry) => entry.message));
   });
 
+  it('when a transaction enqueues many messages, then it writes one row per stream, and each message is still an entry of its own', async () => {
+    const entries: OutgoingMessage[] = [
+      ...placedEntries(300),
+      ...Array.from({ length: 200 }, () => ({ stream: streamNames.orderStatusChanged, message: orderCooking() }) as OutgoingMessage),
+    ];
+    await commitOutbox(entries);
+
+    expect(await rowCount()).toBe(2);
+    expect(await relay().flush()).toBe(500);
+    expect(await redis.xlen(placedKey())).toBe(300);
+    expect(await redis.xlen(streamKey(keys.prefix, streamNames.orderStatusChanged))).toBe(200);
+  });
+
+  it('when rows hold one message each, as earlier versions wrote them, then they are published just the same', async () => {
+    const [first, second] = [orderPlaced(), orderPlaced()];
+    for (const message of [first, second]) {
+      await pool.query(`INSERT INTO ${table} (stream, message) VALUES ($1, $2)`, [streamNames.orderPlaced, JSON.stringify(message)]);
+    }
+    const [third] = placedEntries(1);
+    await commitOutbox([third!]);
+
+    expect(await relay().flush()).toBe(3);
+    expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual([first, second, third!.message]);
+    expect(await rowsLeft()).toBe(0);
+  });
+
   it('when two relays run at once, then each row is published exactly once', async () => {
     const entries = placedEntries(3_000);
-    await commitOutbox(entries);
-    const first = relay({ batchSize: 100 });
-    const second = relay({ batchSize: 100 });
+    // Many transactions, so there are many rows for the two relays to share.
+    for (let start = 0; start < entries.length; start += 10) await commitOutbox(entries.slice(start, start + 10));
+    const first = relay({ batchSize: 7 });
+    const second = relay({ batchSize: 7 });
 
     const [byFirst, bySecond] = await Promise.all([first.flush(), second.flush()]);
 
@@ -162,20 +198,20 @@ describe('transactional outbox', () => {
     expect(await rowsLeft()).toBe(0);
   });
 
-  it('when a row no longer matches its contract, then it is dead-lettered and the rows around it are still published', async () => {
-    const [before, after] = [orderPlaced(), orderPlaced()];
+  it('when a message no longer matches its contract, then it is dead-lettered and the messages around it are still published', async () => {
+    const [before, beside, after] = [orderPlaced(), orderPlaced(), orderPlaced()];
     await commitOutbox([{ stream: streamNames.orderPlaced, message: before }]);
+    // A row of three whose middle message an older contract would have accepted.
     await pool.query(`INSERT INTO ${table} (stream, message) VALUES ($1, $2)`, [
       streamNames.orderPlaced,
-      JSON.stringify({ type: 'order.placed', version: 0 }),
+      JSON.stringify([beside, { type: 'order.placed', version: 0 }, after]),
     ]);
-    await commitOutbox([{ stream: streamNames.orderPlaced, message: after }]);
 
-    expect(await relay().flush()).toBe(3);
+    expect(await relay().flush()).toBe(4);
 
-    expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual([before, after]);
+    expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual([before, beside, after]);
     const [letter] = await readDeadLetters(redis, deadLetterKey(keys.prefix, streamNames.orderPlaced));
-    expect(letter).toMatchObject({ stream: streamNames.orderPlaced, group: table, deliveries: 0 });
+    expect(letter).toMatchObject({ stream: streamNames.orderPlaced, group: table, deliveries: 0, messageId: expect.stringMatching(/^outbox-\d+-1$/) });
     expect(letter!.reason).toMatch(/version/);
     expect(await rowsLeft()).toBe(0);
   });
