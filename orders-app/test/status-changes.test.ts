@@ -1,6 +1,8 @@
 import { streamNames, type Order, type PlaceOrdersResponse } from '@free-lunch/contracts';
 import { streamBacklog } from '@free-lunch/streams';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { inTransaction } from '@free-lunch/service-kit';
+import { advanceOrders } from '../src/data/orders.js';
 import { postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
 
 let orders: OrdersAppUnderTest;
@@ -106,5 +108,17 @@ describe('status events from the kitchen', () => {
     expect((await getOrder(id)).status).toBe('cooking');
     const dead = await orders.redis.xlen(`${orders.prefix}${streamNames.orderStatusChanged}.dead-letter`);
     expect(dead).toBe(0);
+  });
+
+  it('when a replica applies a decision made before the order moved on, then the order is not moved back', async () => {
+    const id = await placeOne();
+    await kitchenReports(statusEvent(id, 'delivered', secondsFromNow(3)));
+    await vi.waitFor(async () => expect((await getOrder(id)).status).toBe('delivered'));
+    const { updatedAt } = await getOrder(id);
+
+    // What a replica that read the order while it was still queued would write: cooking, no recipe.
+    await inTransaction(orders.app.pg, (tx) => advanceOrders(tx, [{ orderId: id, status: 'cooking', recipe: null }]));
+
+    expect(await getOrder(id)).toMatchObject({ status: 'delivered', recipe: 'burger', updatedAt });
   });
 });

@@ -133,16 +133,17 @@ export async function countOrdersByStatus(db: pg.Pool): Promise<OrderCounts> {
 // has PostgreSQL parse and plan them once, not on every call.
 
 /**
- * Locks the given orders for the rest of the transaction and returns where each stands. Locking in
- * id order keeps two replicas applying overlapping batches from deadlocking.
+ * Where each of the given orders stands. Read without locking: {@link advanceOrders} re-checks at
+ * write time that it only ever moves an order forward, so a replica applying an overlapping batch
+ * at the same moment cannot move one back, and nothing pays for a row lock per order.
  */
-export async function lockOrderProgress(
-  tx: pg.ClientBase,
+export async function loadOrderProgress(
+  db: pg.ClientBase,
   ids: string[],
 ): Promise<Map<string, OrderProgress>> {
-  const result = await tx.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>({
-    name: 'orders.lock-progress',
-    text: 'SELECT id, status, recipe FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+  const result = await db.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>({
+    name: 'orders.load-progress',
+    text: 'SELECT id, status, recipe FROM orders WHERE id = ANY($1::uuid[])',
     values: [ids],
   });
   return new Map(result.rows.map((row) => [row.id, { status: row.status, recipe: row.recipe }]));
@@ -160,15 +161,26 @@ export async function recordTimeline(tx: pg.ClientBase, lines: TimelineLine[]): 
   });
 }
 
-/** Writes the new status and recipe of orders that moved on; their progress time becomes now. */
+/** A status's place in the lifecycle, in SQL: its position in {@link orderStatuses}. */
+const STATUS_RANK = (column: string) =>
+  `array_position(ARRAY[${orderStatuses.map((status) => `'${status}'`).join(', ')}]::text[], ${column})`;
+
+/**
+ * Writes the new status and recipe of orders that moved on; their progress time becomes now. The
+ * guard is evaluated on the row as it is when written (PostgreSQL re-reads a row another
+ * transaction changed meanwhile), so a status only moves forward and a known recipe stays.
+ */
 export async function advanceOrders(tx: pg.ClientBase, advances: OrderAdvance[]): Promise<void> {
   if (advances.length === 0) return;
   await tx.query({
     name: 'orders.advance',
     text: `UPDATE orders o
-     SET status = a.status, recipe = a.recipe, updated_at = now()
+     SET status = CASE WHEN ${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} THEN a.status ELSE o.status END,
+         recipe = coalesce(o.recipe, a.recipe),
+         updated_at = now()
      FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(id, status, recipe)
-     WHERE o.id = a.id`,
+     WHERE o.id = a.id
+       AND (${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} OR (o.recipe IS NULL AND a.recipe IS NOT NULL))`,
     values: [advances.map((a) => a.orderId), advances.map((a) => a.status), advances.map((a) => a.recipe)],
   });
 }

@@ -1,14 +1,15 @@
 import type { OrderStatusChangedV1 } from '@free-lunch/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import { advanceOrders, lockOrderProgress, recordTimeline } from '../data/orders.js';
+import { advanceOrders, loadOrderProgress, recordTimeline } from '../data/orders.js';
 import { inTransaction } from '@free-lunch/service-kit';
 import { planStatusChanges, type StatusChangePlan } from '../domain/status-changes.js';
 
 /**
- * The kitchen reports progress. A whole batch of reports is applied in one transaction: lock the
- * orders, decide (forward-only, idempotent by order id and status), record every step on the
- * timeline and move the orders on. Applying the same batch twice changes nothing the second time.
+ * The kitchen reports progress. A whole batch of reports is applied in one transaction: read where
+ * the orders stand, decide (forward-only, idempotent by order id and status), record every step on
+ * the timeline and move the orders on (the write re-checks forward-only, so no row is locked to
+ * decide). Applying the same batch twice changes nothing the second time.
  */
 export async function applyStatusChanges(
   deps: { pool: pg.Pool; log: FastifyBaseLogger },
@@ -16,7 +17,7 @@ export async function applyStatusChanges(
 ): Promise<StatusChangePlan> {
   const plan = await inTransaction(deps.pool, async (tx) => {
     const orderIds = [...new Set(events.map((event) => event.orderId))];
-    const current = await lockOrderProgress(tx, orderIds);
+    const current = await loadOrderProgress(tx, orderIds);
     const decided = planStatusChanges(current, events);
     await recordTimeline(tx, decided.timeline);
     await advanceOrders(tx, decided.advances);
