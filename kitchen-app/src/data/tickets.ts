@@ -119,14 +119,15 @@ export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOp
 }
 
 /**
- * The tickets of these orders, locked until the transaction ends (in order-id order, so concurrent
- * batches cannot deadlock): whatever is decided about them cannot be raced by another kitchen.
- * Orders without a ticket are simply absent.
+ * The tickets of these orders as they stand; orders without a ticket are simply absent. Read
+ * without a lock: a ticket's recipe never changes, and its status only moves forward through
+ * updates that re-check it ({@link startCooking}, {@link deliverTickets}), so a decision made on this
+ * read cannot cook or deliver a dish twice even if another kitchen acts on the same ticket.
  */
-export async function lockTickets(tx: pg.ClientBase, orderIds: readonly string[]): Promise<Ticket[]> {
-  const { rows } = await tx.query<TicketRow>({
-    name: 'kitchen.lock-tickets',
-    text: `SELECT ${TICKET_COLUMNS} FROM tickets WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE`,
+export async function loadTickets(db: pg.ClientBase, orderIds: readonly string[]): Promise<Ticket[]> {
+  const { rows } = await db.query<TicketRow>({
+    name: 'kitchen.load-tickets',
+    text: `SELECT ${TICKET_COLUMNS} FROM tickets WHERE order_id = ANY($1::uuid[])`,
     values: [orderIds],
   });
   return rows.map(toTicket);

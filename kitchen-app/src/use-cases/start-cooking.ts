@@ -3,7 +3,7 @@ import { enqueueOutbox } from '@free-lunch/streams';
 import { cookingStartedMessages, dishDeliveredMessages } from '../domain/announcements.js';
 import { triageDispatches, type IgnoredDispatch } from '../domain/ticket.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
-import { deliverTickets, lockTickets, startCooking } from '../data/tickets.js';
+import { deliverTickets, loadTickets, startCooking } from '../data/tickets.js';
 import { inTransaction } from '@free-lunch/service-kit';
 import type { Kitchen } from './kitchen.js';
 
@@ -13,8 +13,8 @@ import type { Kitchen } from './kitchen.js';
  * stove, so the same transaction delivers it too: one commit and one relay batch instead of
  * waking the cook loop for another round of each.
  *
- * Idempotent by order id: a ticket already cooking or delivered is left alone, so a redelivered
- * dispatch changes nothing. A dispatch the kitchen cannot match to a waiting ticket of the same
+ * Idempotent by order id: a ticket already cooking or delivered is left alone (the update itself
+ * only takes tickets still awaiting ingredients), so a redelivered dispatch changes nothing. A dispatch the kitchen cannot match to a waiting ticket of the same
  * recipe is logged, counted and acknowledged, not retried (see `decideOnDispatch`). One
  * transaction for the whole batch.
  */
@@ -23,7 +23,7 @@ export async function startCookingDispatchedTickets(
   dispatches: readonly IngredientsDispatchedV1[],
 ): Promise<void> {
   const { cooking, delivered, ignored } = await inTransaction(kitchen.pool, async (tx) => {
-    const tickets = await lockTickets(tx, dispatches.map((dispatch) => dispatch.orderId));
+    const tickets = await loadTickets(tx, dispatches.map((dispatch) => dispatch.orderId));
     const { toCook, ignored } = triageDispatches(tickets, dispatches);
     const cooking = await startCooking(tx, toCook, kitchen.cookTimeMs);
     const delivered = kitchen.cookTimeMs === 0 ? await deliverTickets(tx, cooking.map((ticket) => ticket.orderId)) : [];
