@@ -36,41 +36,48 @@ const CALLS_PER_ROUND_PER_SLOT = 16;
  */
 const ROUND_WINDOW_MS = 100;
 
+/** A round's market calls, made; what they bought is not in the books until {@link recordRound} commits. */
 export interface PurchaseRound {
   /** Backoff to carry into the next round. */
   backoff: PurchaseBackoff;
-  /** Market calls made (0: nothing was short, or everything short is backing off). */
-  calls: number;
-  unitsBought: number;
+  /** Every call made, in the order started (empty: nothing was short, or everything short is backing off). */
+  attempts: MarketCall[];
   /** When nothing could be asked for now: the earliest moment something may be, if anything is short. */
   nextRetryAt: number | null;
 }
 
 /**
- * One purchase round: work out what the waiting requests lack, decide how many market calls each
- * short ingredient gets, make them (never more than `concurrency` in flight, taking the ingredients
- * in turn), then record every attempt in ONE transaction — the
- * purchase rows, the units added to stock and their ledger rows, a `purchase.recorded` per attempt
- * and a stock snapshot. A zero or a fault adds nothing; it only makes that ingredient wait longer.
- * Nothing here fails an order: a request simply waits for the next round.
+ * The market half of a purchase round: work out what the waiting requests lack, decide how many
+ * market calls each short ingredient gets, and make them (never more than `concurrency` in flight,
+ * taking the ingredients in turn). `notYetRecorded` is what an earlier round bought that is still
+ * being recorded: it is not short any more. Recording is {@link recordRound}, so a round's calls can
+ * go out while the round before it commits. A zero or a fault only makes that ingredient wait longer.
  */
-export async function purchaseShortfalls(deps: PurchaseDeps, backoff: PurchaseBackoff): Promise<PurchaseRound> {
+export async function buyShortfalls(
+  deps: PurchaseDeps,
+  backoff: PurchaseBackoff,
+  notYetRecorded: ReadonlyMap<Ingredient, number> = new Map(),
+): Promise<PurchaseRound> {
   const shortfall = await loadShortfall(deps.pool);
+  for (const [ingredient, units] of notYetRecorded) {
+    const short = (shortfall.get(ingredient) ?? 0) - units;
+    if (short > 0) shortfall.set(ingredient, short);
+    else shortfall.delete(ingredient);
+  }
   const plan = planPurchases(shortfall, backoff, deps.concurrency * CALLS_PER_ROUND_PER_SLOT, Date.now());
-  if (plan.calls.length === 0) return { backoff, calls: 0, unitsBought: 0, nextRetryAt: plan.nextRetryAt };
+  if (plan.calls.length === 0) return { backoff, attempts: [], nextRetryAt: plan.nextRetryAt };
 
   const attempts = await callMarket(deps, callSequence(plan.calls), Date.now() + ROUND_WINDOW_MS);
-  const { bought: unitsBought, dispatched } = await recordRound(deps.pool, attempts);
+  return { backoff: backoffAfterRound(backoff, attempts, Date.now(), deps.backoff), attempts, nextRetryAt: null };
+}
 
-  for (const attempt of attempts) deps.metrics.marketCalls(attempt.outcome, 1);
-  for (const [ingredient, units] of unitsBought) deps.metrics.unitsBought(ingredient, units);
-  for (const [ingredient, units] of dispatched) deps.metrics.unitsDispatched(ingredient, units);
-  return {
-    backoff: backoffAfterRound(backoff, attempts, Date.now(), deps.backoff),
-    calls: attempts.length,
-    unitsBought: [...unitsBought.values()].reduce((sum, units) => sum + units, 0),
-    nextRetryAt: null,
-  };
+/** Units per ingredient that a round's calls sold. */
+export function unitsSold(attempts: readonly MarketCall[]): Map<Ingredient, number> {
+  const bought = new Map<Ingredient, number>();
+  for (const { ingredient, quantitySold } of attempts) {
+    if (quantitySold > 0) bought.set(ingredient, (bought.get(ingredient) ?? 0) + quantitySold);
+  }
+  return bought;
 }
 
 /**
@@ -96,21 +103,19 @@ async function callMarket(
 }
 
 /**
- * Every attempt of a round and the stock it brought, then whatever the waiting requests can now
- * be handed, in one transaction: the stock lock is taken once, and bought units leave for the
+ * The recording half of a round, in ONE transaction: the purchase rows, the units added to stock
+ * and their ledger rows, a `purchase.recorded` per attempt and a stock snapshot, then whatever the
+ * waiting requests can now be handed: the stock lock is taken once, and bought units leave for the
  * kitchen at once instead of waiting for an allocation of their own.
  */
-async function recordRound(
-  pool: pg.Pool,
+export async function recordRound(
+  deps: Pick<PurchaseDeps, 'pool' | 'metrics'>,
   attempts: readonly MarketCall[],
 ): Promise<{ bought: Map<Ingredient, number>; dispatched: Map<Ingredient, number> }> {
-  const bought = new Map<Ingredient, number>();
-  for (const { ingredient, quantitySold } of attempts) {
-    if (quantitySold > 0) bought.set(ingredient, (bought.get(ingredient) ?? 0) + quantitySold);
-  }
+  const bought = unitsSold(attempts);
   // Listed in the order the market answered, so the history reads as it happened.
   const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
-  const dispatched = await inTransaction(pool, async (client) => {
+  const dispatched = await inTransaction(deps.pool, async (client) => {
     const stock = await lockStock(client);
     const purchases = await recordPurchases(client, inOrderAnswered);
     await adjustStock(client, bought);
@@ -124,7 +129,21 @@ async function recordRound(
     await enqueueOutbox(client, OUTBOX_TABLE, events);
     return (await dispatchWhatFits(client, stockAfter)).unitsOut;
   });
+
+  for (const attempt of attempts) deps.metrics.marketCalls(attempt.outcome, 1);
+  for (const [ingredient, units] of bought) deps.metrics.unitsBought(ingredient, units);
+  for (const [ingredient, units] of dispatched) deps.metrics.unitsDispatched(ingredient, units);
   return { bought, dispatched };
+}
+
+/** A round's recording while its transaction runs. */
+interface RecordingInProgress {
+  /** What the round's calls sold, per ingredient. */
+  units: Map<Ingredient, number>;
+  /** The transaction has committed or failed. */
+  done: boolean;
+  /** Resolves once done: true if it committed. */
+  settled: Promise<boolean>;
 }
 
 /** Held by the one replica buying at the market (advisory locks are per database). */
@@ -148,6 +167,12 @@ export class Purchaser {
   #stopped = false;
   #loop: Promise<void> | null = null;
   #backoff: PurchaseBackoff = new Map();
+  /**
+   * The last round's recording while it commits: the next round's calls go out meanwhile, and its
+   * plan counts these units as bought. Settled before the next recording starts, so rounds are
+   * recorded one at a time and in order.
+   */
+  #recording: RecordingInProgress | null = null;
 
   constructor(
     private readonly deps: PurchaseDeps & {
@@ -212,27 +237,69 @@ export class Purchaser {
       this.deps.logger.info('this replica now buys at the market for the warehouse');
       while (!this.#stopped && !lost) await this.#wakeup.sleep(await this.#round());
     } finally {
+      // What the market sold must reach the books before another replica may start buying.
+      await this.#settleRecording();
       // Ending the session releases the advisory lock for a standby.
       await session.end().catch(() => {});
     }
   }
 
-  /** Runs one round; returns how long to wait before the next (0: go on at once). */
+  /**
+   * Plans and makes one round's market calls, then starts recording them without waiting for the
+   * commit: the next round's calls overlap it. Returns how long to wait before the next round
+   * (0: go on at once).
+   */
   async #round(): Promise<number> {
+    let round: PurchaseRound;
     try {
-      const round = await purchaseShortfalls(this.deps, this.#backoff);
-      this.#backoff = round.backoff;
-      if (round.calls > 0) {
-        this.deps.onRecorded();
-        if (round.unitsBought > 0) this.deps.onBought();
-        return 0;
-      }
-      return round.nextRetryAt === null ? IDLE_RECHECK_MS : Math.max(0, round.nextRetryAt - Date.now());
+      // Whatever the previous round bought is short no longer, unless its recording had committed
+      // before the shortfall is read (then the read has it; counting it again would only under-buy
+      // for one round, never over-buy).
+      const recording = this.#recording;
+      const notYetRecorded = recording && !recording.done ? recording.units : undefined;
+      round = await buyShortfalls(this.deps, this.#backoff, notYetRecorded);
     } catch (error) {
-      // If recording failed, whatever the market sold in this round never reached stock or ledger:
-      // the books still balance, the requests wait for the next round.
       this.deps.logger.error({ err: error }, 'purchase round failed; the requests keep waiting');
+      await this.#settleRecording();
       return FAILED_ROUND_PAUSE_MS;
     }
+    this.#backoff = round.backoff;
+    if (round.attempts.length === 0) {
+      // A recording still committing may dispatch, or change what is short: plan again after it.
+      if (this.#recording) return (await this.#settleRecording()) ? 0 : FAILED_ROUND_PAUSE_MS;
+      return round.nextRetryAt === null ? IDLE_RECHECK_MS : Math.max(0, round.nextRetryAt - Date.now());
+    }
+    const previousRecorded = await this.#settleRecording();
+    this.#startRecording(round.attempts);
+    return previousRecorded ? 0 : FAILED_ROUND_PAUSE_MS;
+  }
+
+  #startRecording(attempts: MarketCall[]): void {
+    const recording: RecordingInProgress = { units: unitsSold(attempts), done: false, settled: Promise.resolve(true) };
+    recording.settled = recordRound(this.deps, attempts).then(
+      ({ bought }) => {
+        recording.done = true;
+        this.deps.onRecorded();
+        if (bought.size > 0) this.deps.onBought();
+        return true;
+      },
+      (error: unknown) => {
+        recording.done = true;
+        // Whatever the market sold in that round never reached stock or ledger: the books still
+        // balance, and the requests wait for the next round.
+        this.deps.logger.error({ err: error }, 'recording a purchase round failed; the requests keep waiting');
+        return false;
+      },
+    );
+    this.#recording = recording;
+  }
+
+  /** Waits for the last round's recording, if any; false if it failed. Never throws. */
+  async #settleRecording(): Promise<boolean> {
+    const recording = this.#recording;
+    if (!recording) return true;
+    const ok = await recording.settled;
+    if (this.#recording === recording) this.#recording = null;
+    return ok;
   }
 }
