@@ -45,6 +45,31 @@ describe('the reconciler', () => {
     expect(await reconcileStuckOrders(deps, { stuckForMs: 60_000 })).toBe(3);
   });
 
+  it('when an order stays stuck after a nudge, then each further nudge waits twice as long as the last, and progress starts over', async () => {
+    orders = await startOrdersApp();
+    const [order] = (await postOrders(orders.app, { quantity: 1 })).json<PlaceOrdersResponse>().orders;
+    await orders.app.pg.query("UPDATE orders SET created_at = now() - interval '1 hour', updated_at = now() - interval '1 hour'");
+    const deps = { pool: orders.app.pg, relay: { wake: () => {} } };
+    const nudgeAfter = async (ago: string) => {
+      await orders.app.pg.query(`UPDATE orders SET nudged_at = now() - interval '${ago}'`);
+      return reconcileStuckOrders(deps, { stuckForMs: 60_000 });
+    };
+
+    expect(await reconcileStuckOrders(deps, { stuckForMs: 60_000 })).toBe(1);
+    expect(await nudgeAfter('61 seconds')).toBe(1); // second nudge: one stuckForMs after the first
+    expect(await nudgeAfter('100 seconds')).toBe(0); // third: two of them
+    expect(await nudgeAfter('121 seconds')).toBe(1);
+    expect(await nudgeAfter('200 seconds')).toBe(0); // fourth: four of them
+    expect(await nudgeAfter('241 seconds')).toBe(1);
+
+    // The kitchen reports progress, then nothing for an hour: the first nudge comes after one stuckForMs again.
+    await applyStatusChanges({ pool: orders.app.pg, log: orders.app.log }, [
+      statusEvent(order!.id, 'awaiting_ingredients', new Date().toISOString()),
+    ]);
+    await orders.app.pg.query("UPDATE orders SET updated_at = now() - interval '1 hour'");
+    expect(await nudgeAfter('61 seconds')).toBe(1);
+  });
+
   it('when an order is moving along, then it is not nudged', async () => {
     orders = await startOrdersApp();
     const [order] = (await postOrders(orders.app, { quantity: 1 })).json<PlaceOrdersResponse>().orders;

@@ -177,7 +177,8 @@ export async function advanceOrders(tx: pg.ClientBase, advances: OrderAdvance[])
     text: `UPDATE orders o
      SET status = CASE WHEN ${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} THEN a.status ELSE o.status END,
          recipe = coalesce(o.recipe, a.recipe),
-         updated_at = now()
+         updated_at = now(),
+         nudges = 0
      FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(id, status, recipe)
      WHERE o.id = a.id
        AND (${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} OR (o.recipe IS NULL AND a.recipe IS NOT NULL))`,
@@ -192,28 +193,40 @@ export interface NudgedOrder {
 }
 
 /**
- * Marks up to `limit` unfinished orders that have shown no progress, and have not been nudged, for
- * `stuckForMs` as nudged now, and returns them. SKIP LOCKED lets replicas reconcile side by side
- * without taking the same orders, and without waiting on orders a consumer is updating.
+ * After this many nudges without progress the wait between two stops doubling: an order still
+ * waiting for the market is re-sent every RECONCILE_AFTER_MS × 2^4 (8 minutes by default), so a
+ * second loss of Redis's data is still repaired within minutes.
+ */
+const MAX_NUDGE_DOUBLINGS = 4;
+
+/**
+ * Marks up to `limit` unfinished orders that have shown no progress for `stuckForMs` as nudged now,
+ * and returns them. An order nudged before waits twice as long as last time before the next nudge
+ * (`stuckForMs`, then 2×, 4×, … up to 2^{@link MAX_NUDGE_DOUBLINGS}×): one nudge repairs a lost
+ * message, and an order that is only waiting for a slow market is not re-sent through the whole
+ * pipeline every `stuckForMs`. SKIP LOCKED lets replicas reconcile side by side without taking the
+ * same orders, and without waiting on orders a consumer is updating.
  */
 export async function nudgeStuckOrders(
   tx: pg.ClientBase,
   { stuckForMs, limit }: { stuckForMs: number; limit: number },
 ): Promise<NudgedOrder[]> {
-  const result = await tx.query<{ id: string; created_at: Date }>(
-    `WITH stuck AS (
+  const result = await tx.query<{ id: string; created_at: Date }>({
+    name: 'orders.nudge-stuck',
+    text: `WITH stuck AS (
        SELECT id FROM orders
        WHERE status <> 'delivered'
          AND updated_at < now() - make_interval(secs => $1::float8 / 1000)
-         AND (nudged_at IS NULL OR nudged_at < now() - make_interval(secs => $1::float8 / 1000))
+         AND (nudged_at IS NULL
+              OR nudged_at < now() - make_interval(secs => $1::float8 / 1000 * 2 ^ least(nudges - 1, $3::int)))
        ORDER BY updated_at
        LIMIT $2
        FOR UPDATE SKIP LOCKED
      )
-     UPDATE orders o SET nudged_at = now()
+     UPDATE orders o SET nudged_at = now(), nudges = o.nudges + 1
      FROM stuck WHERE o.id = stuck.id
      RETURNING o.id, o.created_at`,
-    [stuckForMs, limit],
-  );
+    values: [stuckForMs, limit, MAX_NUDGE_DOUBLINGS],
+  });
   return result.rows.map((row) => ({ id: row.id, createdAt: row.created_at.toISOString() }));
 }
