@@ -121,7 +121,7 @@ export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOp
 /**
  * The tickets of these orders as they stand; orders without a ticket are simply absent. Read
  * without a lock: a ticket's recipe never changes, and its status only moves forward through
- * updates that re-check it ({@link startCooking}, {@link deliverTickets}), so a decision made on this
+ * updates that re-check it ({@link startCooking}, {@link cookAndDeliverAtOnce}, {@link deliverReadyTickets}), so a decision made on this
  * read cannot cook or deliver a dish twice even if another kitchen acts on the same ticket.
  */
 export async function loadTickets(db: pg.ClientBase, orderIds: readonly string[]): Promise<Ticket[]> {
@@ -155,6 +155,24 @@ export async function startCooking(
 }
 
 /**
+ * With no cooking time at all: puts these tickets on the stove and takes them off again in one
+ * update (dispatched, ready and delivered now), instead of writing each ticket twice. Tickets no
+ * longer awaiting ingredients are left alone, as in {@link startCooking}.
+ */
+export async function cookAndDeliverAtOnce(tx: pg.ClientBase, orderIds: readonly string[]): Promise<DeliveredTicket[]> {
+  if (orderIds.length === 0) return [];
+  const { rows } = await tx.query<TicketRow>({
+    name: 'kitchen.cook-and-deliver',
+    text: `UPDATE tickets
+        SET status = 'delivered', dispatched_at = now(), ready_at = now(), delivered_at = now()
+      WHERE order_id = ANY($1::uuid[]) AND status = 'awaiting_ingredients'
+      RETURNING ${TICKET_COLUMNS}`,
+    values: [orderIds],
+  });
+  return rows.map((row) => expectStatus(toTicket(row), 'delivered'));
+}
+
+/**
  * Takes up to `limit` dishes whose cooking time is over off the stove, soonest-ready first.
  * SKIP LOCKED lets several kitchens run this at once: each takes different dishes, none waits.
  */
@@ -173,22 +191,6 @@ export async function deliverReadyTickets(tx: pg.ClientBase, limit: number): Pro
       WHERE tickets.order_id = ready.order_id
       RETURNING ${ticketColumnsOf('tickets')}`,
     values: [limit],
-  });
-  return rows.map((row) => expectStatus(toTicket(row), 'delivered'));
-}
-
-/**
- * Takes these dishes off the stove now, whatever their ready time (a cooking time of zero); only
- * tickets still cooking move, so none is delivered twice.
- */
-export async function deliverTickets(tx: pg.ClientBase, orderIds: readonly string[]): Promise<DeliveredTicket[]> {
-  if (orderIds.length === 0) return [];
-  const { rows } = await tx.query<TicketRow>({
-    name: 'kitchen.deliver-tickets',
-    text: `UPDATE tickets SET status = 'delivered', delivered_at = now()
-      WHERE order_id = ANY($1::uuid[]) AND status = 'cooking'
-      RETURNING ${TICKET_COLUMNS}`,
-    values: [orderIds],
   });
   return rows.map((row) => expectStatus(toTicket(row), 'delivered'));
 }

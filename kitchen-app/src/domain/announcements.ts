@@ -72,7 +72,8 @@ export function openingMessages(ticket: TicketWithIngredients): KitchenMessage[]
   return reDriveMessages(ticket);
 }
 
-export function cookingStartedMessages(ticket: CookingTicket): KitchenMessage[] {
+/** Cooking began: also for a dish with no cooking time, delivered in the same breath. */
+export function cookingStartedMessages(ticket: CookingTicket | DeliveredTicket): KitchenMessage[] {
   return [statusChanged(ticket, 'cooking', ticket.dispatchedAt)];
 }
 

@@ -1,17 +1,17 @@
 import type { IngredientsDispatchedV1 } from '@free-lunch/contracts';
 import { enqueueOutbox } from '@free-lunch/streams';
 import { cookingStartedMessages, dishDeliveredMessages } from '../domain/announcements.js';
-import { triageDispatches, type IgnoredDispatch } from '../domain/ticket.js';
+import { triageDispatches, type CookingTicket, type DeliveredTicket, type IgnoredDispatch } from '../domain/ticket.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
-import { deliverTickets, loadTickets, startCooking } from '../data/tickets.js';
+import { cookAndDeliverAtOnce, loadTickets, startCooking } from '../data/tickets.js';
 import { inTransaction } from '@free-lunch/service-kit';
 import type { Kitchen } from './kitchen.js';
 
 /**
  * The warehouse dispatched ingredients: the tickets waiting for them go on the stove, ready
  * COOK_TIME_MS from now. With no cooking time at all the dish is ready the moment it is on the
- * stove, so the same transaction delivers it too: one commit and one relay batch instead of
- * waking the cook loop for another round of each.
+ * stove, so the same update delivers it too: one row version, one commit and one relay batch
+ * instead of waking the cook loop for another round of each.
  *
  * Idempotent by order id: a ticket already cooking or delivered is left alone (the update itself
  * only takes tickets still awaiting ingredients), so a redelivered dispatch changes nothing. A dispatch the kitchen cannot match to a waiting ticket of the same
@@ -25,8 +25,15 @@ export async function startCookingDispatchedTickets(
   const { cooking, delivered, ignored } = await inTransaction(kitchen.pool, async (tx) => {
     const tickets = await loadTickets(tx, dispatches.map((dispatch) => dispatch.orderId));
     const { toCook, ignored } = triageDispatches(tickets, dispatches);
-    const cooking = await startCooking(tx, toCook, kitchen.cookTimeMs);
-    const delivered = kitchen.cookTimeMs === 0 ? await deliverTickets(tx, cooking.map((ticket) => ticket.orderId)) : [];
+    let cooking: Array<CookingTicket | DeliveredTicket>;
+    let delivered: DeliveredTicket[];
+    if (kitchen.cookTimeMs === 0) {
+      delivered = await cookAndDeliverAtOnce(tx, toCook);
+      cooking = delivered;
+    } else {
+      cooking = await startCooking(tx, toCook, kitchen.cookTimeMs);
+      delivered = [];
+    }
     await enqueueOutbox(tx, OUTBOX_TABLE, [
       ...cooking.flatMap(cookingStartedMessages),
       ...delivered.flatMap(dishDeliveredMessages),
