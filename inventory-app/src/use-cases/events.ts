@@ -43,7 +43,7 @@ export function stockChanged(
   };
 }
 
-/** One market attempt for the live view, zeros and faults included. */
-export function purchaseRecorded(purchase: PurchaseRecord): OutgoingMessage {
-  return { stream: streamNames.purchaseRecorded, message: { type: 'purchase.recorded', version: 1, purchase } };
+/** Every market attempt of a round for the live view, zeros and faults included, as one message. */
+export function purchasesRecorded(purchases: PurchaseRecord[]): OutgoingMessage {
+  return { stream: streamNames.purchaseRecorded, message: { type: 'purchases.recorded', version: 2, purchases } };
 }

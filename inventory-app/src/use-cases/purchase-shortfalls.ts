@@ -12,7 +12,7 @@ import type { MarketCall } from '../market/market-client.js';
 import type { InventoryMetrics } from '../metrics.js';
 import { Wakeup } from '../support/wakeup.js';
 import { dispatchWhatFits } from './allocate.js';
-import { OUTBOX_TABLE, purchaseRecorded, stockChanged } from './events.js';
+import { OUTBOX_TABLE, purchasesRecorded, stockChanged } from './events.js';
 
 export interface PurchaseDeps {
   pool: pg.Pool;
@@ -104,7 +104,7 @@ async function callMarket(
 
 /**
  * The recording half of a round, in ONE transaction: the purchase rows, the units added to stock
- * and their ledger rows, a `purchase.recorded` per attempt and a stock snapshot, then whatever the
+ * and their ledger rows, one `purchases.recorded` with every attempt and a stock snapshot, then whatever the
  * waiting requests can now be handed: the stock lock is taken once, and bought units leave for the
  * kitchen at once instead of waiting for an allocation of their own.
  */
@@ -119,7 +119,7 @@ export async function recordRound(
     const stock = await lockStock(client);
     const purchases = await recordPurchases(client, inOrderAnswered);
     await adjustStock(client, bought);
-    const events = purchases.map(purchaseRecorded);
+    const events = [purchasesRecorded(purchases)];
     if (bought.size === 0) {
       await enqueueOutbox(client, OUTBOX_TABLE, events);
       return new Map<Ingredient, number>();

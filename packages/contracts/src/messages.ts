@@ -16,7 +16,7 @@ export const streamNames = {
   orderStatusChanged: 'kitchen.order-status-changed',
   /** inventory → live view: stock levels after a dispatch or a purchase. */
   stockChanged: 'inventory.stock-changed',
-  /** inventory → live view: one market attempt, zeros and faults included. */
+  /** inventory → live view: market attempts, zeros and faults included (v1 one, v2 a round's). */
   purchaseRecorded: 'inventory.purchase-recorded',
 } as const;
 
@@ -108,6 +108,23 @@ export const PurchaseRecordedV1 = z.object({
 export type PurchaseRecordedV1 = z.infer<typeof PurchaseRecordedV1>;
 
 /**
+ * inventory.purchase-recorded v2: every attempt of one purchase round, in the order the market
+ * answered. A busy warehouse makes thousands of calls a second in rounds of up to a few hundred;
+ * one entry per round instead of one per call keeps the live view's stream as small as its news.
+ */
+export const PurchasesRecordedV2 = z.object({
+  type: z.literal('purchases.recorded'),
+  version: z.literal(2),
+  purchases: z.array(PurchaseRecord).min(1),
+});
+export type PurchasesRecordedV2 = z.infer<typeof PurchasesRecordedV2>;
+
+/** The purchases one `inventory.purchase-recorded` entry carries, whichever version it is. */
+export function purchasesOf(message: PurchaseRecordedV1 | PurchasesRecordedV2): PurchaseRecord[] {
+  return message.version === 1 ? [message.purchase] : message.purchases;
+}
+
+/**
  * Every stream with the schema of what may be written to it. A new version of a message is added
  * to its stream's union, so consumers keep reading the old one while producers move on.
  */
@@ -117,7 +134,7 @@ export const streamContracts = {
   [streamNames.ingredientsDispatched]: z.discriminatedUnion('version', [IngredientsDispatchedV1]),
   [streamNames.orderStatusChanged]: z.discriminatedUnion('version', [OrderStatusChangedV1]),
   [streamNames.stockChanged]: z.discriminatedUnion('version', [StockChangedV1]),
-  [streamNames.purchaseRecorded]: z.discriminatedUnion('version', [PurchaseRecordedV1]),
+  [streamNames.purchaseRecorded]: z.discriminatedUnion('version', [PurchaseRecordedV1, PurchasesRecordedV2]),
 } as const;
 
 export type StreamContracts = typeof streamContracts;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   PurchaseRecordedV1,
+  PurchasesRecordedV2,
   StockChangedV1,
   OrderStatusChangedV1,
   streamNames,
@@ -79,7 +80,7 @@ export const LiveEvent = z.discriminatedUnion('stream', [
   z.object({
     stream: z.literal(streamNames.purchaseRecorded),
     id: StreamEntryId,
-    message: PurchaseRecordedV1,
+    message: z.discriminatedUnion('version', [PurchaseRecordedV1, PurchasesRecordedV2]),
   }),
 ]);
 export type LiveEvent = z.infer<typeof LiveEvent>;

@@ -30,6 +30,11 @@ function purchaseEvent(id: string, record: PurchaseRecord): LiveEvent {
   return { stream: 'inventory.purchase-recorded', id, message: { type: 'purchase.recorded', version: 1, purchase: record } };
 }
 
+/** A whole purchase round in one entry, as the warehouse writes them now (v2). */
+function roundEvent(id: string, records: PurchaseRecord[]): LiveEvent {
+  return { stream: 'inventory.purchase-recorded', id, message: { type: 'purchases.recorded', version: 2, purchases: records } };
+}
+
 function placed(n: number, status: OrderStatus = 'queued', recipe: RecipeName | null = null): OrderSummaryItem {
   return { id: orderId(n), status, recipe, createdAt: iso(0), updatedAt: iso(0) };
 }
@@ -128,6 +133,21 @@ describe('the restaurant as the dashboard sees it', () => {
     );
     expect(restaurant.purchases).toHaveLength(limits.purchases);
     expect(restaurant.purchases[0]!.id).toBe(String(limits.purchases + 149));
+  });
+
+  it('when a whole purchase round arrives as one entry, then each of its attempts is listed, after the single ones before it', () => {
+    const restaurant = new Restaurant();
+    receive(restaurant, [
+      purchaseEvent('10-0', purchase(1, 'none')),
+      roundEvent('11-0', [purchase(2, 'sold', 4), purchase(3, 'fault'), purchase(4, 'none')]),
+    ]);
+
+    expect(restaurant.purchases.map((record) => [record.id, record.outcome])).toEqual([
+      ['4', 'none'],
+      ['3', 'fault'],
+      ['2', 'sold'],
+      ['1', 'none'],
+    ]);
   });
 
   it('when an order awaits ingredients, then it is waiting for those the warehouse has fewer of than its recipe needs', () => {

@@ -1,5 +1,6 @@
 import {
   liveStreamNames,
+  purchasesOf,
   statusRank,
   streamNames,
   type Ingredient,
@@ -149,7 +150,7 @@ export class Restaurant {
           this.setStock(event.message.stock, Date.parse(event.message.at));
           break;
         case streamNames.purchaseRecorded:
-          purchases.push(event.message.purchase);
+          purchases.push(...purchasesOf(event.message));
           break;
       }
     }
