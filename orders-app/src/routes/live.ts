@@ -16,7 +16,8 @@ const PROTOCOL = `WebSocket. Authenticate with \`?ticket=\` (from POST /ws-ticke
 \`{"type":"auth","token":"<MANAGER_TOKEN>"}\` first; otherwise one \`{"type":"error","error":"unauthorized"}\`
 message arrives and the socket closes. Then: one \`{"type":"ready","positions":{stream: id}}\`, and
 \`{"type":"events","events":[{stream,id,message}]}\` frames (about one per 100 ms) from
-kitchen.order-status-changed, inventory.stock-changed and inventory.purchase-recorded. To resume without
+kitchen.order-status-changed, inventory.stock-changed and inventory.purchase-recorded (version 2: a whole
+purchase round per entry). To resume without
 gaps, pass the last id seen per stream as \`?from={"<stream>":"<id>"}\` (or \`resumeFrom\` in the auth
 message): everything after it is replayed once, then live events follow.`;
 
