@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createTestDatabase, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKLOG_METRIC, BACKLOG_NAMESPACE } from '../runtime/backlog-contract.js';
@@ -264,6 +264,7 @@ describe.each(images)('the $deployable.name image', ({ deployable, stores }) => 
       expect(await healthCheck(image, deployable.portVariable, port)).not.toBe(0);
     } finally {
       await service.stop();
+      if (env.KEY_PREFIX) await deleteTestKeys(env.KEY_PREFIX);
     }
   }, 120_000);
 

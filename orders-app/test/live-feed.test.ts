@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { streamNames } from '@free-lunch/contracts';
-import { testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { StreamPublisher, type StreamsLogger } from '@free-lunch/streams';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -14,8 +14,9 @@ const quiet: StreamsLogger = { debug() {}, info() {}, warn() {}, error() {}, chi
 let redis: Redis;
 let feed: LiveFeed;
 let publisher: StreamPublisher;
+let prefix: string;
 beforeEach(async () => {
-  const prefix = testKeyPrefix();
+  prefix = testKeyPrefix();
   redis = new Redis(testEnv.redisUrl);
   publisher = new StreamPublisher(redis, { prefix });
   feed = new LiveFeed({ redis, prefix, logger: quiet, idleTailMs: IDLE_TAIL_MS });
@@ -24,6 +25,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await feed.stop();
   await redis.quit();
+  await deleteTestKeys(prefix);
 });
 
 function collector() {

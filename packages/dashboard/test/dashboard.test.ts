@@ -8,7 +8,7 @@ import {
   type PurchasePage,
   type RecipeName,
 } from '@free-lunch/contracts';
-import { createTestDatabase, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { FreeLunchClient, startInProcessStack, type InProcessStack } from '@free-lunch/stack';
 import type { Page, WebSocket as PageWebSocket } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -29,8 +29,10 @@ async function startStack(env: Record<string, string>, market: Parameters<typeof
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
   const managerToken = randomBytes(12).toString('hex');
+  const keyPrefix = testKeyPrefix();
+  cleanups.push(() => deleteTestKeys(keyPrefix));
   const stack: InProcessStack = await startInProcessStack(
-    { databaseUrl: database.url, redisUrl: testEnv.redisUrl, keyPrefix: testKeyPrefix(), managerToken, env },
+    { databaseUrl: database.url, redisUrl: testEnv.redisUrl, keyPrefix, managerToken, env },
     market,
   );
   cleanups.push(() => stack.close());

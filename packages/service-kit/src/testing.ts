@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 /** Where tests find PostgreSQL and Redis: the same variables the services read, with local defaults. */
@@ -43,6 +44,22 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** A Redis key prefix no other test uses, so tests share one Redis without seeing each other. */
 export function testKeyPrefix(): string {
   return `t:${randomBytes(5).toString('hex')}:`;
+}
+
+/** Removes every key under a test's prefix, so a run leaves the shared Redis as it found it. */
+export async function deleteTestKeys(prefix: string): Promise<void> {
+  const redis = new Redis(testEnv.redisUrl, { lazyConnect: true });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export { RedisProxy } from './redis-proxy.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMarketSimulator } from '@free-lunch/market-simulator';
-import { createTestDatabase, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { FreeLunchClient, freePort, startServiceProcess, type ServiceName, type ServiceProcess } from '../src/index.js';
 import { dispatchedByIngredient, unitsForOrders } from './ledger.js';
 
@@ -18,10 +18,12 @@ describe('processes killed mid-burst', () => {
     const market = await startMarketSimulator({ port: 0, logLevel: 'warn', latencyMs: 15, zeroRate: 0.5, seed: 3 });
     cleanups.push(() => market.close());
     const managerToken = randomBytes(12).toString('hex');
+    const keyPrefix = testKeyPrefix();
+    cleanups.push(() => deleteTestKeys(keyPrefix));
     const env = {
       DATABASE_URL: database.url,
       REDIS_URL: testEnv.redisUrl,
-      KEY_PREFIX: testKeyPrefix(),
+      KEY_PREFIX: keyPrefix,
       MANAGER_TOKEN: managerToken,
       MARKET_URL: market.url,
       LOG_LEVEL: 'warn',

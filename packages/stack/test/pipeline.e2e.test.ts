@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { orderStatuses, recipeNames } from '@free-lunch/contracts';
-import { createTestDatabase, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
 import { Redis } from 'ioredis';
 import { FreeLunchClient, startInProcessStack, type InProcessStack } from '../src/index.js';
 import { dispatchedByIngredient, unitsForOrders } from './ledger.js';
@@ -15,6 +15,7 @@ async function startStack(env: Record<string, string>, market: Parameters<typeof
   const database: TestDatabase = await createTestDatabase();
   cleanups.push(() => database.drop());
   const keyPrefix = testKeyPrefix();
+  cleanups.push(() => deleteTestKeys(keyPrefix));
   const managerToken = randomBytes(12).toString('hex');
   const stack: InProcessStack = await startInProcessStack(
     { databaseUrl: database.url, redisUrl: testEnv.redisUrl, keyPrefix, managerToken, env },
