@@ -1,5 +1,5 @@
 import { streamNames, type MessageOf, type StreamName } from '@free-lunch/contracts';
-import { createTestDatabase, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
 import { parseConfig } from '@free-lunch/service-kit';
 import { StreamPublisher, streamKey } from '@free-lunch/streams';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -49,21 +49,11 @@ export async function startOrdersApp(env: Record<string, string> = {}): Promise<
     publisher: new StreamPublisher(redis, { prefix }),
     async close() {
       await app.close();
-      await deleteKeys(redis, prefix);
+      await deleteTestKeys(prefix, redis);
       await redis.quit();
       await db.drop();
     },
   };
-}
-
-/** Removes this test's keys only; the Redis is shared with every other test. */
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 /** POST /orders as the manager. */

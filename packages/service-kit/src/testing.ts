@@ -46,19 +46,21 @@ export function testKeyPrefix(): string {
   return `t:${randomBytes(5).toString('hex')}:`;
 }
 
-/** Removes every key under a test's prefix, so a run leaves the shared Redis as it found it. */
-export async function deleteTestKeys(prefix: string): Promise<void> {
-  const redis = new Redis(testEnv.redisUrl, { lazyConnect: true });
-  await redis.connect();
+/**
+ * Removes every key under a test's prefix, so a run leaves the shared Redis as it found it. Uses
+ * `redis` if given (left open), otherwise a connection of its own.
+ */
+export async function deleteTestKeys(prefix: string, redis?: Redis): Promise<void> {
+  const client = redis ?? new Redis(testEnv.redisUrl);
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
+      if (keys.length > 0) await client.unlink(...keys);
     } while (cursor !== '0');
   } finally {
-    redis.disconnect();
+    if (!redis) client.disconnect();
   }
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DeadLetter, OrderPlacedV1, OrderStatusChangedV1 } from '@free-lunch/contracts';
 import { Redis, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 
 /** Quiet unless TEST_LOG_LEVEL asks otherwise (e.g. `TEST_LOG_LEVEL=debug` when a test misbehaves). */
 export const logger: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -27,14 +27,7 @@ export function isolatedPrefix(): { prefix: string; cleanUp(redis: Redis): Promi
   const prefix = testKeyPrefix();
   return {
     prefix,
-    async cleanUp(redis) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    },
+    cleanUp: (redis) => deleteTestKeys(prefix, redis),
   };
 }
 
