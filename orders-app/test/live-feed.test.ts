@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { streamNames } from '@free-lunch/contracts';
 import { deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
-import { StreamPublisher, type StreamsLogger } from '@free-lunch/streams';
+import { StreamPublisher, StreamTail, type StreamsLogger } from '@free-lunch/streams';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LiveFeed, type FeedTick } from '../src/live/live-feed.js';
@@ -56,20 +56,25 @@ describe('the live feed', () => {
     await vi.waitFor(() => expect(feed.tailing).toBe(false), { timeout: 5 * IDLE_TAIL_MS });
   });
 
-  it('when a subscriber comes back within the idle time, then the same tail carries on without a gap', async () => {
-    const first = collector();
-    const leave = await feed.subscribe(first);
+  it('when a subscriber comes back within the idle time, then it rejoins the running tail; after the idle time a new tail starts', async () => {
+    const tailStarts = vi.spyOn(StreamTail.prototype, 'start');
+    const leave = await feed.subscribe(collector());
     leave();
     const second = collector();
     const unsubscribe = await feed.subscribe(second);
+    await new Promise((resolve) => setTimeout(resolve, 2 * IDLE_TAIL_MS));
 
+    expect(tailStarts).toHaveBeenCalledTimes(1);
+    expect(feed.tailing).toBe(true);
     const event = statusEvent(randomUUID(), 'cooking', new Date().toISOString());
     const id = await publisher.publish(streamNames.orderStatusChanged, event);
     await vi.waitFor(() => expect(second.events.map((e) => e.id)).toEqual([id]));
-    await new Promise((resolve) => setTimeout(resolve, 2 * IDLE_TAIL_MS));
-    expect(feed.tailing).toBe(true);
-    expect(first.events).toEqual([]);
+
     unsubscribe();
+    await vi.waitFor(() => expect(feed.tailing).toBe(false), { timeout: 5 * IDLE_TAIL_MS });
+    (await feed.subscribe(collector()))();
+    expect(tailStarts).toHaveBeenCalledTimes(2);
+    tailStarts.mockRestore();
   });
 
   it('when the feed is stopped, then subscribing is refused', async () => {

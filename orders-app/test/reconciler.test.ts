@@ -62,11 +62,22 @@ describe('the reconciler', () => {
     expect(await nudgeAfter('200 seconds')).toBe(0); // fourth: four of them
     expect(await nudgeAfter('241 seconds')).toBe(1);
 
+    // However often it was nudged, the wait stops growing at 16 × stuckForMs.
+    await orders.app.pg.query('UPDATE orders SET nudges = 12');
+    expect(await nudgeAfter('959 seconds')).toBe(0);
+    expect(await nudgeAfter('961 seconds')).toBe(1);
+
+    // Nudged before the count existed (the migration leaves it 0): the next nudge waits a full stuckForMs.
+    await orders.app.pg.query('UPDATE orders SET nudges = 0');
+    expect(await nudgeAfter('45 seconds')).toBe(0);
+    expect(await nudgeAfter('61 seconds')).toBe(1);
+
     // The kitchen reports progress, then nothing for an hour: the first nudge comes after one stuckForMs again.
     await applyStatusChanges({ pool: orders.app.pg, log: orders.app.log }, [
       statusEvent(order!.id, 'awaiting_ingredients', new Date().toISOString()),
     ]);
     await orders.app.pg.query("UPDATE orders SET updated_at = now() - interval '1 hour'");
+    expect(await nudgeAfter('45 seconds')).toBe(0);
     expect(await nudgeAfter('61 seconds')).toBe(1);
   });
 

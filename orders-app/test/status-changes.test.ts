@@ -3,6 +3,7 @@ import { streamBacklog } from '@free-lunch/streams';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { inTransaction } from '@free-lunch/service-kit';
 import { advanceOrders } from '../src/data/orders.js';
+import { applyStatusChanges } from '../src/use-cases/apply-status-changes.js';
 import { postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
 
 let orders: OrdersAppUnderTest;
@@ -120,5 +121,21 @@ describe('status events from the kitchen', () => {
     await inTransaction(orders.app.pg, (tx) => advanceOrders(tx, [{ orderId: id, status: 'cooking', recipe: null }]));
 
     expect(await getOrder(id)).toMatchObject({ status: 'delivered', recipe: 'burger', updatedAt });
+  });
+
+  it('when two replicas apply overlapping batches listed in opposite orders at once, then neither deadlocks', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push(...(await postOrders(orders.app, { quantity: 500 })).json<PlaceOrdersResponse>().orders.map((order) => order.id));
+    }
+    const deps = { pool: orders.app.pg, log: orders.app.log };
+
+    for (const status of ['awaiting_ingredients', 'cooking', 'delivered'] as const) {
+      const events = ids.map((id) => statusEvent(id, status, secondsFromNow(1)));
+      await Promise.all([applyStatusChanges(deps, events), applyStatusChanges(deps, [...events].reverse())]);
+    }
+
+    const delivered = await orders.app.pg.query<{ count: number }>("SELECT count(*)::int AS count FROM orders WHERE status = 'delivered'");
+    expect(delivered.rows[0]!.count).toBe(2_000);
   });
 });

@@ -109,13 +109,13 @@ async function callMarket(
  * kitchen at once instead of waiting for an allocation of their own.
  */
 export async function recordRound(
-  deps: Pick<PurchaseDeps, 'pool' | 'metrics'>,
+  pool: pg.Pool,
   attempts: readonly MarketCall[],
 ): Promise<{ bought: Map<Ingredient, number>; dispatched: Map<Ingredient, number> }> {
   const bought = unitsSold(attempts);
   // Listed in the order the market answered, so the history reads as it happened.
   const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
-  const dispatched = await inTransaction(deps.pool, async (client) => {
+  const dispatched = await inTransaction(pool, async (client) => {
     const stock = await lockStock(client);
     const purchases = await recordPurchases(client, inOrderAnswered);
     await adjustStock(client, bought);
@@ -129,10 +129,6 @@ export async function recordRound(
     await enqueueOutbox(client, OUTBOX_TABLE, events);
     return (await dispatchWhatFits(client, stockAfter)).unitsOut;
   });
-
-  for (const attempt of attempts) deps.metrics.marketCalls(attempt.outcome, 1);
-  for (const [ingredient, units] of bought) deps.metrics.unitsBought(ingredient, units);
-  for (const [ingredient, units] of dispatched) deps.metrics.unitsDispatched(ingredient, units);
   return { bought, dispatched };
 }
 
@@ -237,7 +233,9 @@ export class Purchaser {
       this.deps.logger.info('this replica now buys at the market for the warehouse');
       while (!this.#stopped && !lost) await this.#wakeup.sleep(await this.#round());
     } finally {
-      // What the market sold must reach the books before another replica may start buying.
+      // What the market sold must reach the books before another replica may start buying. (If the
+      // session broke rather than stopped, the lock is gone already; then a round still recording
+      // here may overlap a new purchaser's first: more market traffic, never a miscount.)
       await this.#settleRecording();
       // Ending the session releases the advisory lock for a standby.
       await session.end().catch(() => {});
@@ -275,23 +273,35 @@ export class Purchaser {
   }
 
   #startRecording(attempts: MarketCall[]): void {
-    const recording: RecordingInProgress = { units: unitsSold(attempts), done: false, settled: Promise.resolve(true) };
-    recording.settled = recordRound(this.deps, attempts).then(
-      ({ bought }) => {
-        recording.done = true;
-        this.deps.onRecorded();
-        if (bought.size > 0) this.deps.onBought();
-        return true;
-      },
-      (error: unknown) => {
-        recording.done = true;
-        // Whatever the market sold in that round never reached stock or ledger: the books still
-        // balance, and the requests wait for the next round.
-        this.deps.logger.error({ err: error }, 'recording a purchase round failed; the requests keep waiting');
-        return false;
-      },
-    );
+    const units = unitsSold(attempts);
+    const recording: RecordingInProgress = { units, done: false, settled: this.#record(attempts, () => (recording.done = true)) };
     this.#recording = recording;
+  }
+
+  /** Records a round; true once committed, false if it failed. Never rejects. */
+  async #record(attempts: MarketCall[], markDone: () => void): Promise<boolean> {
+    let recorded: Awaited<ReturnType<typeof recordRound>>;
+    try {
+      recorded = await recordRound(this.deps.pool, attempts);
+    } catch (error) {
+      // Whatever the market sold in that round never reached stock or ledger: the books still
+      // balance, and the requests wait for the next round.
+      this.deps.logger.error({ err: error }, 'recording a purchase round failed; the requests keep waiting');
+      return false;
+    } finally {
+      markDone();
+    }
+    try {
+      const { metrics } = this.deps;
+      for (const attempt of attempts) metrics.marketCalls(attempt.outcome, 1);
+      for (const [ingredient, units] of recorded.bought) metrics.unitsBought(ingredient, units);
+      for (const [ingredient, units] of recorded.dispatched) metrics.unitsDispatched(ingredient, units);
+      this.deps.onRecorded();
+      if (recorded.bought.size > 0) this.deps.onBought();
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'a purchase round was recorded, but announcing it failed');
+    }
+    return true;
   }
 
   /** Waits for the last round's recording, if any; false if it failed. Never throws. */

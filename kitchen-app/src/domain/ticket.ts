@@ -37,7 +37,8 @@ export type Ticket = AwaitingTicket | CookingTicket | DeliveredTicket;
 export type TicketWithIngredients = Ticket & { ingredients: readonly IngredientQuantity[] };
 
 /**
- * The only two moves a ticket makes. The data layer applies a move only to tickets still in its
+ * The moves a ticket makes (with no cooking time the two happen in one update, from awaiting
+ * ingredients straight to delivered). The data layer applies a move only to tickets still in its
  * `from` status, so a duplicate or late message can neither move a ticket twice nor backwards.
  */
 export const ticketTransitions = {

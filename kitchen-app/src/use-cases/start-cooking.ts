@@ -14,9 +14,9 @@ import type { Kitchen } from './kitchen.js';
  * instead of waking the cook loop for another round of each.
  *
  * Idempotent by order id: a ticket already cooking or delivered is left alone (the update itself
- * only takes tickets still awaiting ingredients), so a redelivered dispatch changes nothing. A dispatch the kitchen cannot match to a waiting ticket of the same
- * recipe is logged, counted and acknowledged, not retried (see `decideOnDispatch`). One
- * transaction for the whole batch.
+ * only takes tickets still awaiting ingredients), so a redelivered dispatch changes nothing. A
+ * dispatch the kitchen cannot match to a waiting ticket of the same recipe is logged, counted and
+ * acknowledged, not retried (see `decideOnDispatch`). One transaction for the whole batch.
  */
 export async function startCookingDispatchedTickets(
   kitchen: Kitchen,

@@ -218,7 +218,7 @@ export async function nudgeStuckOrders(
        WHERE status <> 'delivered'
          AND updated_at < now() - make_interval(secs => $1::float8 / 1000)
          AND (nudged_at IS NULL
-              OR nudged_at < now() - make_interval(secs => $1::float8 / 1000 * 2 ^ least(nudges - 1, $3::int)))
+              OR nudged_at < now() - make_interval(secs => $1::float8 / 1000 * 2 ^ greatest(least(nudges - 1, $3::int), 0)))
        ORDER BY updated_at
        LIMIT $2
        FOR UPDATE SKIP LOCKED

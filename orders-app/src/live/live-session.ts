@@ -34,8 +34,9 @@ const CLOSE_TOO_SLOW = 1013;
 /**
  * One dashboard connection. After authentication it joins the feed, then catches up from where
  * the client says it was, then streams live. Each event goes out at most once and none is skipped:
- * the session subscribes (the feed is reading once that resolves) before reading history, holds live ticks while replaying, and from then
- * on passes an entry only if it comes after the last one sent on its stream.
+ * the session subscribes (the feed is reading once that resolves) before reading history, holds
+ * live ticks while replaying, and from then on passes an entry only if it comes after the last one
+ * sent on its stream.
  */
 export class LiveSession implements FeedSubscriber {
   private phase: 'authenticating' | 'catching_up' | 'live' | 'ended' = 'authenticating';

@@ -19,8 +19,10 @@ export async function applyStatusChanges(
     const orderIds = [...new Set(events.map((event) => event.orderId))];
     const current = await loadOrderProgress(tx, orderIds);
     const decided = planStatusChanges(current, events);
-    await recordTimeline(tx, decided.timeline);
-    await advanceOrders(tx, decided.advances);
+    // Written in order-id order: replicas applying overlapping batches take the row locks in the
+    // same order, so they queue instead of deadlocking.
+    await recordTimeline(tx, [...decided.timeline].sort((a, b) => byOrderId(a, b) || compare(a.status, b.status)));
+    await advanceOrders(tx, [...decided.advances].sort(byOrderId));
     return decided;
   });
 
@@ -31,4 +33,12 @@ export async function applyStatusChanges(
       'status changes for orders this service never placed; ignored');
   }
   return plan;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byOrderId(a: { orderId: string }, b: { orderId: string }): number {
+  return compare(a.orderId, b.orderId);
 }

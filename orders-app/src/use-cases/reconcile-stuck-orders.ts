@@ -12,7 +12,8 @@ const NUDGE_BATCH = 1_000;
  * Re-announces every unfinished order that has made no progress for `stuckForMs`. Redis may have
  * lost a message anywhere along the pipeline; the kitchen answers a repeated `order.placed` by
  * re-driving whatever step the order is stuck at, so this one nudge repairs all of them.
- * Each order is nudged at most once per `stuckForMs`. Returns how many orders were nudged.
+ * An order that stays stuck waits twice as long before each further nudge (see `nudgeStuckOrders`).
+ * Returns how many orders were nudged.
  */
 export async function reconcileStuckOrders(
   deps: { pool: pg.Pool; relay: { wake(): void } },

@@ -13,7 +13,7 @@ export interface OutboxRelayOptions {
   table: string;
   publisher: StreamPublisher;
   logger: StreamsLogger;
-  /** Most rows published per transaction; default 100 (a row holds one transaction's messages for a stream). */
+  /** Most rows published per transaction; default 50 (a row holds up to MAX_MESSAGES_PER_ROW messages). */
   batchSize?: number;
   /** How often to look for rows nobody announced with wake() (another replica's, a crash's); default 250 ms. */
   pollIntervalMs?: number;
@@ -64,7 +64,7 @@ export class OutboxRelay {
     this.table = quoteTable(options.table);
     this.publisher = options.publisher;
     this.logger = options.logger.child({ outbox: options.table });
-    this.batchSize = options.batchSize ?? 100;
+    this.batchSize = options.batchSize ?? 50;
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
   }
 

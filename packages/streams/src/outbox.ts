@@ -16,12 +16,17 @@ export const OUTBOX_TABLE_SQL = `CREATE TABLE outbox (
   created_at timestamptz NOT NULL DEFAULT now()
 )`;
 
+/** Most messages one outbox row holds, so a relay batch of rows stays a bounded number of messages. */
+export const MAX_MESSAGES_PER_ROW = 100;
+
 /**
  * Validates every message (one invalid → nothing is inserted) and inserts them inside the caller's
- * transaction, so they are published only if it commits: ONE row per stream, holding that stream's
- * messages in the order given. A transaction that announces 500 orders writes, locks and deletes two
- * rows instead of a thousand; the relay still publishes one stream entry per message.
- * `table` is the outbox's name, optionally schema-qualified, e.g. `kitchen.outbox`.
+ * transaction, so they are published only if it commits: one row per stream (per
+ * {@link MAX_MESSAGES_PER_ROW} messages), holding that stream's messages in the order given. A
+ * transaction announcing 500 orders writes, locks and deletes ten rows instead of a thousand; the
+ * relay still publishes one stream entry per message. Messages for different streams are grouped by
+ * stream, so their relative order across streams is not kept (no consumer relies on it: each stream
+ * is read on its own). `table` is the outbox's name, optionally schema-qualified, e.g. `kitchen.outbox`.
  */
 export async function enqueueOutbox(client: pg.ClientBase, table: string, entries: OutgoingMessage[]): Promise<void> {
   if (entries.length === 0) return;
@@ -32,7 +37,12 @@ export async function enqueueOutbox(client: pg.ClientBase, table: string, entrie
     if (messages) messages.push(validated);
     else byStream.set(stream, [validated]);
   }
-  const rows = [...byStream].map(([stream, messages]) => ({ s: stream, m: messages }));
+  const rows: Array<{ s: string; m: unknown[] }> = [];
+  for (const [stream, messages] of byStream) {
+    for (let start = 0; start < messages.length; start += MAX_MESSAGES_PER_ROW) {
+      rows.push({ s: stream, m: messages.slice(start, start + MAX_MESSAGES_PER_ROW) });
+    }
+  }
   // One JSON document for the whole batch: a text[] or jsonb[] parameter would have the driver
   // escape every message into an array literal, which costs more than the insert itself.
   // WITH ORDINALITY + ORDER BY: ids follow the order of first appearance, the order of publication.

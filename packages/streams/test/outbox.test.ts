@@ -107,9 +107,10 @@ describe('transactional outbox', () => {
         ? { stream: streamNames.orderStatusChanged, message: orderCooking() }
         : { stream: streamNames.orderPlaced, message: orderPlaced() },
     );
-    await commitOutbox(entries);
+    // Several transactions, and batches of a few rows, so the flush takes many batches.
+    for (let start = 0; start < entries.length; start += 500) await commitOutbox(entries.slice(start, start + 500));
 
-    expect(await relay({ batchSize: 1_000 }).flush()).toBe(2_500);
+    expect(await relay({ batchSize: 3 }).flush()).toBe(2_500);
 
     const published = (stream: string) => entries.filter((entry) => entry.stream === stream).map((entry) => entry.message);
     expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(published(streamNames.orderPlaced));
@@ -156,14 +157,14 @@ describe('transactional outbox', () => {
     expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(entries.map((entry) => entry.message));
   });
 
-  it('when a transaction enqueues many messages, then it writes one row per stream, and each message is still an entry of its own', async () => {
+  it('when a transaction enqueues many messages, then it writes one row per stream and hundred messages, and each message is still an entry of its own', async () => {
     const entries: OutgoingMessage[] = [
       ...placedEntries(300),
       ...Array.from({ length: 200 }, () => ({ stream: streamNames.orderStatusChanged, message: orderCooking() }) as OutgoingMessage),
     ];
     await commitOutbox(entries);
 
-    expect(await rowCount()).toBe(2);
+    expect(await rowCount()).toBe(3 + 2);
     expect(await relay().flush()).toBe(500);
     expect(await redis.xlen(placedKey())).toBe(300);
     expect(await redis.xlen(streamKey(keys.prefix, streamNames.orderStatusChanged))).toBe(200);
