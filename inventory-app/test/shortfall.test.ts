@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadShortfall } from '../src/data/requests.js';
+import { MarketClient } from '../src/market/market-client.js';
+import { buyShortfalls, type PurchaseRound } from '../src/use-cases/purchase-shortfalls.js';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
 let warehouse: TestWarehouse;
@@ -32,5 +34,31 @@ describe('the shortfall the purchaser buys for', () => {
     const { rows } = await warehouse.app.pg.query<{ units: number }>('SELECT sum(units)::int AS units FROM pending_needs');
     expect(rows[0]!.units).toBe(0);
     expect((await warehouse.audit()).ok).toBe(true);
+  });
+});
+
+describe('a purchase round planned while the last one is still being recorded', () => {
+  it('when units bought are not in the books yet, then the round does not buy them again', async () => {
+    warehouse = await TestWarehouse.open({ market: { zeroRate: 1 } });
+    const [first, second, third] = [ingredientsRequest('pizza'), ingredientsRequest('pizza'), ingredientsRequest('pizza')];
+    await warehouse.request(first!, second!, third!);
+    // 5 cheese and 5 tomatoes on hand serve the first pizza; the other two need 4 cheese and 6
+    // tomatoes against the 3 and 2 left.
+    await vi.waitFor(async () => expect(await shortfall()).toEqual({ cheese: 1, tomato: 4 }), { timeout: 10_000 });
+    const market = new MarketClient({ url: warehouse.market.url, concurrency: 4, timeoutMs: 2_000, maxQuantity: 1_000 });
+    const deps = { pool: warehouse.app.pg, market, concurrency: 4, backoff: { baseMs: 10, maxMs: 100 } };
+    const callsPer = (round: PurchaseRound) =>
+      round.attempts.reduce<Record<string, number>>((calls, { ingredient }) => ({ ...calls, [ingredient]: (calls[ingredient] ?? 0) + 1 }), {});
+
+    try {
+      const covered = await buyShortfalls(deps, new Map(), new Map([['cheese', 1], ['tomato', 4]]));
+      expect(covered.attempts).toEqual([]);
+
+      const partly = await buyShortfalls(deps, new Map(), new Map([['cheese', 1], ['tomato', 1]]));
+      // A sale is at least one unit, so a round makes at most as many calls as units still short.
+      expect(callsPer(partly)).toEqual({ tomato: 3 });
+    } finally {
+      await market.close();
+    }
   });
 });

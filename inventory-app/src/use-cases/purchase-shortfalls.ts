@@ -54,7 +54,7 @@ export interface PurchaseRound {
  * go out while the round before it commits. A zero or a fault only makes that ingredient wait longer.
  */
 export async function buyShortfalls(
-  deps: PurchaseDeps,
+  deps: Pick<PurchaseDeps, 'pool' | 'market' | 'concurrency' | 'backoff'>,
   backoff: PurchaseBackoff,
   notYetRecorded: ReadonlyMap<Ingredient, number> = new Map(),
 ): Promise<PurchaseRound> {
