@@ -47,8 +47,11 @@ async function report(): Promise<void> {
   }
 }
 
+// Listening before the first report: a stop that comes right after it must end the process cleanly,
+// not through the signal's default action.
+const stopRequested = Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
 await report();
 const timer = setInterval(() => void report(), config.BACKLOG_INTERVAL_MS);
-await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+await stopRequested;
 clearInterval(timer);
 redis.disconnect();
