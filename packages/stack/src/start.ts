@@ -3,10 +3,19 @@
  * points at a real market) and the three services as separate processes sharing one environment,
  * prints where to look once every service is ready, and stops everything on Ctrl-C.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import concurrently, { type ConcurrentlyCommandInput } from 'concurrently';
+import {
+  createConcurrently,
+  KillOnSignal,
+  KillOthers,
+  LogError,
+  LogExit,
+  Logger,
+  LogOutput,
+  type ConcurrentlyCommandInput,
+} from 'concurrently';
 import { waitUntilReady } from './readiness.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -62,10 +71,23 @@ if (!process.env.MARKET_URL) {
   });
 }
 
-const { result } = concurrently(commands, {
-  prefix: 'name',
-  killOthersOn: ['failure', 'success'],
-  raw: false,
+// Each process runs in a process group of its own, so Ctrl-C at the terminal reaches this script
+// alone and the services get exactly one signal, forwarded below: a second one would make them skip
+// their graceful shutdown (close-with-grace exits at once on a repeated signal).
+const logger = new Logger({ prefixFormat: 'name' });
+const abortController = new AbortController();
+const { result } = createConcurrently(commands, {
+  logger,
+  outputStream: process.stdout,
+  abortSignal: abortController.signal,
+  spawn: (command, options) => spawn('/bin/sh', ['-c', command], { ...options, detached: true }),
+  controllers: [
+    new LogError({ logger }),
+    new LogOutput({ logger }),
+    new LogExit({ logger }),
+    new KillOnSignal({ process, abortController }),
+    new KillOthers({ logger, conditions: ['failure', 'success'], killSignal: undefined, abortController }),
+  ],
 });
 
 waitUntilReady(services.map((service) => `http://127.0.0.1:${service.port}/ready`))
