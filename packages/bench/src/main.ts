@@ -19,7 +19,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { compareWithBaseline, readBaseline, writeBaseline } from './baseline.js';
 import type { LoadPlan } from './load-plan.js';
 import { formatSummary } from './report.js';
-import { BenchFailure, runBench, type BenchHooks, type BenchResult, type BenchSettings } from './run-bench.js';
+import { BenchFailure, medianRunOf, runBench, type BenchHooks, type BenchResult, type BenchSettings } from './run-bench.js';
 
 const DEFAULT_BASELINE = fileURLToPath(new URL('../baseline.json', import.meta.url));
 /** Where `pnpm bench` was run from (pnpm runs scripts from the workspace root). */
@@ -74,6 +74,7 @@ const program = new Command('pnpm bench')
   .option('--db-setting <name=value>', 'PostgreSQL setting for the run\'s database (repeatable), e.g. log_min_duration_statement=0', dbSetting, {})
   .option('--profile <service...>', 'write a CPU profile of these services (orders, kitchen, inventory, market) when they stop')
   .option('--profile-dir <dir>', 'where --profile writes .cpuprofile files', join(tmpdir(), 'free-lunch-bench-profiles'))
+  .option('--runs <n>', 'run this many times, each on a fresh stack, and report the median run (burst: by throughput; steady: by p99)', wholeNumber(1), 1)
   .option('--keep', 'keep the database and Redis keys afterwards, to look at them', false)
   .option('--json', 'print the result as one JSON object, the last line of stdout', false)
   .option('--check [baseline]', "run with the baseline's arguments and fail on a regression (default packages/bench/baseline.json)")
@@ -102,6 +103,7 @@ interface CliOptions {
   profile?: string[];
   profileDir: string;
   keep: boolean;
+  runs: number;
   json: boolean;
   check?: string | true;
   tolerance?: number;
@@ -166,7 +168,14 @@ async function main(): Promise<number> {
 
   let result: BenchResult;
   try {
-    result = await runBench(settings, hooks);
+    const results: BenchResult[] = [];
+    for (let run = 1; run <= options.runs; run += 1) {
+      if (options.runs > 1) log(`\nrun ${run} of ${options.runs}`);
+      const one = await runBench(settings, hooks);
+      if (options.runs > 1) log(formatSummary(one));
+      results.push(one);
+    }
+    result = results.length > 1 ? medianRunOf(results) : results[0]!;
   } catch (error) {
     const message = error instanceof BenchFailure ? error.message : (error as Error).stack ?? String(error);
     log(`\nbenchmark failed: ${message}`);

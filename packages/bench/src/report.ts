@@ -32,7 +32,18 @@ export function formatSummary(result: BenchResult): string {
     `  CPU (s)          ${perProcess(result.cpuSeconds)}`,
     `  machine          ${result.machine.cpus} cores, ${busyShare(result)} busy during the run (everything on it, ` +
       `the benchmark's own stack included); load average ${result.machine.loadAverage1m} at the end`,
+    ...(result.runs ? [runsLine(result)] : []),
   ].join('\n');
+}
+
+/** Every run's key figure; the figures above are the median run's. */
+function runsLine(result: BenchResult): string {
+  const runs = result.runs!;
+  const figures =
+    result.mode === 'steady'
+      ? runs.map((run) => `p99 ${ms(run.latencyMs.p99)}`)
+      : runs.map((run) => `${number.format(run.ordersPerSecond)} orders/s`);
+  return `  runs             ${figures.join(' · ')}  (the figures above are the median run's, of ${runs.length})`;
 }
 
 function busyShare(result: BenchResult): string {

@@ -5,7 +5,7 @@ import { BenchStack, type BenchStackOptions } from './bench-stack.js';
 import { plannedOrders, warmupPlan, type LoadPlan } from './load-plan.js';
 import { placeOrders } from './order-placer.js';
 import { ProcessSampler, type MachineUsage } from './process-sampler.js';
-import { percentiles, round, type Percentiles } from './statistics.js';
+import { medianBy, percentiles, round, type Percentiles } from './statistics.js';
 
 /** Everything one run is made of. */
 export interface BenchSettings extends Omit<BenchStackOptions, 'log'> {
@@ -55,6 +55,27 @@ export interface BenchResult {
   };
   machine: { cpus: number; loadAverage1m: number };
   at: string;
+  /**
+   * With `--runs N` (N > 1): the key figures of every run, in the order run. The rest of the result
+   * is the median run's: by throughput for a burst, by p99 latency for a steady run.
+   */
+  runs?: Array<{ ordersPerSecond: number; latencyMs: Percentiles; auditOk: boolean }>;
+}
+
+/** The figure `--runs` takes the median of: throughput for a burst, p99 latency for a steady run. */
+export function medianRunOf(results: readonly BenchResult[]): BenchResult {
+  const median =
+    results[0]?.mode === 'steady'
+      ? medianBy(results, (run) => run.latencyMs.p99)
+      : medianBy(results, (run) => run.ordersPerSecond);
+  return {
+    ...median,
+    runs: results.map(({ ordersPerSecond, latencyMs: { p50, p95, p99 }, auditOk }) => ({
+      ordersPerSecond,
+      latencyMs: { p50, p95, p99 },
+      auditOk,
+    })),
+  };
 }
 
 export interface BenchHooks {

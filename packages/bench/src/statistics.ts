@@ -29,3 +29,13 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
+
+/**
+ * Of several runs, the one whose `key` is the median (the lower middle for an even count): a
+ * whole run, so every figure reported beside it comes from that same run.
+ */
+export function medianBy<T>(runs: readonly T[], key: (run: T) => number): T {
+  if (runs.length === 0) throw new Error('no runs');
+  const sorted = [...runs].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
