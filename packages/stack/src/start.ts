@@ -3,7 +3,7 @@
  * points at a real market) and the three services as separate processes sharing one environment,
  * prints where to look once every service is ready, and stops everything on Ctrl-C.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
@@ -80,7 +80,10 @@ const { result } = createConcurrently(commands, {
   logger,
   outputStream: process.stdout,
   abortSignal: abortController.signal,
-  spawn: (command, options) => spawn('/bin/sh', ['-c', command], { ...options, detached: true }),
+  // (Windows has no process groups to speak of: there concurrently's own spawn is kept.)
+  ...(process.platform !== 'win32' && {
+    spawn: (command: string, options: SpawnOptions) => spawn('/bin/sh', ['-c', command], { ...options, detached: true }),
+  }),
   controllers: [
     new LogError({ logger }),
     new LogOutput({ logger }),
