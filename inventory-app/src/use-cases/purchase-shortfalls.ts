@@ -108,7 +108,7 @@ async function callMarket(
  * waiting requests can now be handed: the stock lock is taken once, and bought units leave for the
  * kitchen at once instead of waiting for an allocation of their own.
  */
-export async function recordRound(
+async function recordRound(
   pool: pg.Pool,
   attempts: readonly MarketCall[],
 ): Promise<{ bought: Map<Ingredient, number>; dispatched: Map<Ingredient, number> }> {
