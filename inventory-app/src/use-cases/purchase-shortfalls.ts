@@ -72,7 +72,7 @@ export async function buyShortfalls(
 }
 
 /** Units per ingredient that a round's calls sold. */
-export function unitsSold(attempts: readonly MarketCall[]): Map<Ingredient, number> {
+function unitsSold(attempts: readonly MarketCall[]): Map<Ingredient, number> {
   const bought = new Map<Ingredient, number>();
   for (const { ingredient, quantitySold } of attempts) {
     if (quantitySold > 0) bought.set(ingredient, (bought.get(ingredient) ?? 0) + quantitySold);
