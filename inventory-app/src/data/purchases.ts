@@ -63,6 +63,21 @@ export async function recordPurchases(
   return rows.map(toRecord);
 }
 
+/**
+ * Marks purchase rounds as recorded, inside the transaction that records them; returns the ids not
+ * recorded before. A round already there was recorded by an attempt that committed although its
+ * caller saw it fail, and must not be recorded again.
+ */
+export async function claimRounds(client: pg.ClientBase, roundIds: readonly string[]): Promise<Set<string>> {
+  if (roundIds.length === 0) return new Set();
+  const { rows } = await client.query<{ id: string }>({
+    name: 'inventory.claim-rounds',
+    text: 'INSERT INTO purchase_rounds (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING RETURNING id',
+    values: [roundIds],
+  });
+  return new Set(rows.map((row) => row.id));
+}
+
 /** Up to `limit` attempts, newest first, older than the purchase `beforeId` when given. */
 export async function listPurchases(
   db: pg.Pool | pg.ClientBase,

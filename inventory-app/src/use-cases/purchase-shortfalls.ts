@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Ingredient } from '@free-lunch/contracts';
 import { enqueueOutbox } from '@free-lunch/streams';
 import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
 import type { BackoffSettings } from '../domain/backoff.js';
 import { backoffAfterRound, callSequence, planPurchases, type PurchaseBackoff } from '../domain/purchase-plan.js';
-import { recordPurchases } from '../data/purchases.js';
+import { claimRounds, recordPurchases } from '../data/purchases.js';
 import { loadShortfall, NEW_REQUESTS_CHANNEL } from '../data/requests.js';
 import { adjustStock, lockStock } from '../data/stock.js';
 import { inTransaction } from '@free-lunch/service-kit';
@@ -36,7 +37,7 @@ const CALLS_PER_ROUND_PER_SLOT = 16;
  */
 const ROUND_WINDOW_MS = 100;
 
-/** A round's market calls, made; what they bought is not in the books until {@link recordRound} commits. */
+/** A round's market calls, made; what they bought is not in the books until {@link recordRounds} commits. */
 export interface PurchaseRound {
   /** Backoff to carry into the next round. */
   backoff: PurchaseBackoff;
@@ -50,7 +51,7 @@ export interface PurchaseRound {
  * The market half of a purchase round: work out what the waiting requests lack, decide how many
  * market calls each short ingredient gets, and make them (never more than `concurrency` in flight,
  * taking the ingredients in turn). `notYetRecorded` is what an earlier round bought that is still
- * being recorded: it is not short any more. Recording is {@link recordRound}, so a round's calls can
+ * being recorded: it is not short any more. Recording is {@link recordRounds}, so a round's calls can
  * go out while the round before it commits. A zero or a fault only makes that ingredient wait longer.
  */
 export async function buyShortfalls(
@@ -102,39 +103,48 @@ async function callMarket(
   return attempts;
 }
 
+/** A round's market calls under the id that makes recording them idempotent. */
+interface RoundToRecord {
+  id: string;
+  attempts: MarketCall[];
+}
+
 /**
- * The recording half of a round, in ONE transaction: the purchase rows, the units added to stock
- * and their ledger rows, one `purchases.recorded` with every attempt and a stock snapshot, then whatever the
- * waiting requests can now be handed: the stock lock is taken once, and bought units leave for the
- * kitchen at once instead of waiting for an allocation of their own.
+ * The recording half of one or more rounds, in ONE transaction: the purchase rows, the units added
+ * to stock and their ledger rows, one `purchases.recorded` with every attempt and a stock snapshot,
+ * then whatever the waiting requests can now be handed: the stock lock is taken once, and bought
+ * units leave for the kitchen at once instead of waiting for an allocation of their own. Rounds
+ * recorded before (see {@link claimRounds}) are skipped.
  */
-async function recordRound(
+async function recordRounds(
   pool: pg.Pool,
-  attempts: readonly MarketCall[],
-): Promise<{ bought: Map<Ingredient, number>; dispatched: Map<Ingredient, number> }> {
-  const bought = unitsSold(attempts);
-  // Listed in the order the market answered, so the history reads as it happened.
-  const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
-  const dispatched = await inTransaction(pool, async (client) => {
+  rounds: readonly RoundToRecord[],
+): Promise<{ attempts: MarketCall[]; bought: Map<Ingredient, number>; dispatched: Map<Ingredient, number> }> {
+  return inTransaction(pool, async (client) => {
     const stock = await lockStock(client);
+    const unseen = await claimRounds(client, rounds.map((round) => round.id));
+    const attempts = rounds.filter((round) => unseen.has(round.id)).flatMap((round) => round.attempts);
+    const bought = unitsSold(attempts);
+    if (attempts.length === 0) return { attempts, bought, dispatched: new Map<Ingredient, number>() };
+    // Listed in the order the market answered, so the history reads as it happened.
+    const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
     const purchases = await recordPurchases(client, inOrderAnswered);
     await adjustStock(client, bought);
     const events = [purchasesRecorded(purchases)];
     if (bought.size === 0) {
       await enqueueOutbox(client, OUTBOX_TABLE, events);
-      return new Map<Ingredient, number>();
+      return { attempts, bought, dispatched: new Map<Ingredient, number>() };
     }
     const stockAfter = new Map([...stock].map(([ingredient, units]) => [ingredient, units + (bought.get(ingredient) ?? 0)]));
     events.push(stockChanged('purchase', stockAfter, new Date()));
     await enqueueOutbox(client, OUTBOX_TABLE, events);
-    return (await dispatchWhatFits(client, stockAfter)).unitsOut;
+    return { attempts, bought, dispatched: (await dispatchWhatFits(client, stockAfter)).unitsOut };
   });
-  return { bought, dispatched };
 }
 
-/** A round's recording while its transaction runs. */
+/** A recording while its transaction runs. */
 interface RecordingInProgress {
-  /** What the round's calls sold, per ingredient. */
+  /** What the rounds being recorded sold, per ingredient. */
   units: Map<Ingredient, number>;
   /** The transaction has committed or failed. */
   done: boolean;
@@ -169,6 +179,12 @@ export class Purchaser {
    * recorded one at a time and in order.
    */
   #recording: RecordingInProgress | null = null;
+  /**
+   * Rounds whose recording failed (PostgreSQL unreachable, say). What the market sold in them is
+   * ours, so they are recorded again with the next recording, until they are in the books; their
+   * units count as bought when planning meanwhile.
+   */
+  #unrecorded: RoundToRecord[] = [];
 
   constructor(
     private readonly deps: PurchaseDeps & {
@@ -236,64 +252,82 @@ export class Purchaser {
       // What the market sold must reach the books before another replica may start buying. (If the
       // session broke rather than stopped, the lock is gone already; then a round still recording
       // here may overlap a new purchaser's first: more market traffic, never a miscount.)
-      await this.#settleRecording();
+      await this.#recordBeforeLeaving();
       // Ending the session releases the advisory lock for a standby.
       await session.end().catch(() => {});
     }
   }
 
   /**
-   * Plans and makes one round's market calls, then starts recording them without waiting for the
-   * commit: the next round's calls overlap it. Returns how long to wait before the next round
-   * (0: go on at once).
+   * Plans and makes one round's market calls, then starts recording them (with any round whose
+   * recording failed) without waiting for the commit: the next round's calls overlap it. Returns
+   * how long to wait before the next round (0: go on at once).
    */
   async #round(): Promise<number> {
     let round: PurchaseRound;
     try {
-      // Whatever the previous round bought is short no longer, unless its recording had committed
-      // before the shortfall is read (then the read has it; counting it again would only under-buy
-      // for one round, never over-buy).
-      const recording = this.#recording;
-      const notYetRecorded = recording && !recording.done ? recording.units : undefined;
-      round = await buyShortfalls(this.deps, this.#backoff, notYetRecorded);
+      round = await buyShortfalls(this.deps, this.#backoff, this.#unitsNotYetRecorded());
     } catch (error) {
       this.deps.logger.error({ err: error }, 'purchase round failed; the requests keep waiting');
       await this.#settleRecording();
       return FAILED_ROUND_PAUSE_MS;
     }
     this.#backoff = round.backoff;
-    if (round.attempts.length === 0) {
-      // A recording still committing may dispatch, or change what is short: plan again after it.
-      if (this.#recording) return (await this.#settleRecording()) ? 0 : FAILED_ROUND_PAUSE_MS;
+    const wasRecording = this.#recording !== null;
+    const previousRecorded = await this.#settleRecording();
+    if (round.attempts.length === 0 && this.#unrecorded.length === 0) {
+      // A recording that was still committing may have dispatched, or changed what is short: plan
+      // again at once.
+      if (wasRecording) return 0;
       return round.nextRetryAt === null ? IDLE_RECHECK_MS : Math.max(0, round.nextRetryAt - Date.now());
     }
-    const previousRecorded = await this.#settleRecording();
     this.#startRecording(round.attempts);
     return previousRecorded ? 0 : FAILED_ROUND_PAUSE_MS;
   }
 
+  /**
+   * What was bought but is not in the books yet: the recording in progress, and rounds waiting to
+   * be recorded again. Not short any more. (A recording that committed before the shortfall was
+   * read is in the read already; counting it again would only under-buy for one round, never
+   * over-buy.)
+   */
+  #unitsNotYetRecorded(): Map<Ingredient, number> {
+    const recording = this.#recording;
+    const units = unitsSold(this.#unrecorded.flatMap((round) => round.attempts));
+    if (recording && !recording.done) {
+      for (const [ingredient, n] of recording.units) units.set(ingredient, (units.get(ingredient) ?? 0) + n);
+    }
+    return units;
+  }
+
+  /** Starts recording the rounds that failed to record before, and this one if it made calls. */
   #startRecording(attempts: MarketCall[]): void {
-    const units = unitsSold(attempts);
-    const recording: RecordingInProgress = { units, done: false, settled: this.#record(attempts, () => (recording.done = true)) };
+    const rounds = [...this.#unrecorded];
+    if (attempts.length > 0) rounds.push({ id: randomUUID(), attempts });
+    this.#unrecorded = [];
+    const units = unitsSold(rounds.flatMap((round) => round.attempts));
+    const recording: RecordingInProgress = { units, done: false, settled: this.#record(rounds, () => (recording.done = true)) };
     this.#recording = recording;
   }
 
-  /** Records a round; true once committed, false if it failed. Never rejects. */
-  async #record(attempts: MarketCall[], markDone: () => void): Promise<boolean> {
-    let recorded: Awaited<ReturnType<typeof recordRound>>;
+  /** Records rounds; true once committed, false if it failed (they are then kept to record again). Never rejects. */
+  async #record(rounds: RoundToRecord[], markDone: () => void): Promise<boolean> {
+    let recorded: Awaited<ReturnType<typeof recordRounds>>;
     try {
-      recorded = await recordRound(this.deps.pool, attempts);
+      recorded = await recordRounds(this.deps.pool, rounds);
     } catch (error) {
-      // Whatever the market sold in that round never reached stock or ledger: the books still
-      // balance, and the requests wait for the next round.
-      this.deps.logger.error({ err: error }, 'recording a purchase round failed; the requests keep waiting');
+      // Nothing of it reached stock or ledger, so the books balance; what the market sold is
+      // recorded with the next recording, and the requests wait until then.
+      this.#unrecorded = [...rounds, ...this.#unrecorded];
+      const units = Object.fromEntries(unitsSold(rounds.flatMap((round) => round.attempts)));
+      this.deps.logger.error({ err: error, units }, 'recording a purchase round failed; it is recorded again with the next');
       return false;
     } finally {
       markDone();
     }
     try {
       const { metrics } = this.deps;
-      for (const attempt of attempts) metrics.marketCalls(attempt.outcome, 1);
+      for (const attempt of recorded.attempts) metrics.marketCalls(attempt.outcome, 1);
       for (const [ingredient, units] of recorded.bought) metrics.unitsBought(ingredient, units);
       for (const [ingredient, units] of recorded.dispatched) metrics.unitsDispatched(ingredient, units);
       this.deps.onRecorded();
@@ -302,6 +336,20 @@ export class Purchaser {
       this.deps.logger.error({ err: error }, 'a purchase round was recorded, but announcing it failed');
     }
     return true;
+  }
+
+  /**
+   * Before leadership ends: the recording in progress is settled and rounds that failed to record
+   * get one more try. Whatever still fails stays with this replica, recorded when it next leads;
+   * if it never does, the log says which units the market sold that the books lack.
+   */
+  async #recordBeforeLeaving(): Promise<void> {
+    await this.#settleRecording();
+    if (this.#unrecorded.length === 0) return;
+    this.#startRecording([]);
+    if (await this.#settleRecording()) return;
+    const units = Object.fromEntries(unitsSold(this.#unrecorded.flatMap((round) => round.attempts)));
+    this.deps.logger.error({ units }, 'units bought at the market are not in the books yet; this replica records them when it buys again');
   }
 
   /** Waits for the last round's recording, if any; false if it failed. Never throws. */
