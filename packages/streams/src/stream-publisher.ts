@@ -15,7 +15,7 @@ export interface StreamPublisherOptions {
   maxLength?: number;
 }
 
-/** Writes validated messages to streams; many at once go out in one pipeline. */
+/** Writes validated messages to streams; many at once go out in one round trip. */
 export class StreamPublisher {
   private readonly prefix: string;
   private readonly maxLength: number;
@@ -37,7 +37,12 @@ export class StreamPublisher {
 
   /**
    * Validates every message first (one invalid → nothing is written), then appends them all in one
-   * pipeline. Returns the entry ids in the order given; throws if any append failed.
+   * round trip. Returns the entry ids in the order given; throws if any append failed.
+   *
+   * The appends go in one MULTI/EXEC, not a bare pipeline: Redis hands new entries to a blocked
+   * XREADGROUP after each command it runs, so with a pipeline a waiting consumer would wake on the
+   * first entry alone, handle a batch of one, and (with several consumers) another would wake on the
+   * second. Inside MULTI/EXEC it wakes once every entry is there and reads them as one batch.
    */
   async publishMany(entries: OutgoingMessage[]): Promise<string[]> {
     if (entries.length === 0) return [];
@@ -45,9 +50,9 @@ export class StreamPublisher {
       key: this.key(stream),
       fields: encodeMessage(stream, message as MessageOf<typeof stream>),
     }));
-    const pipeline = this.redis.pipeline();
-    for (const { key, fields } of encoded) pipeline.xadd(key, ...this.xaddArgs(fields));
-    return collectReplies(await pipeline.exec(), 'XADD') as string[];
+    const transaction = this.redis.multi();
+    for (const { key, fields } of encoded) transaction.xadd(key, ...this.xaddArgs(fields));
+    return collectReplies(await transaction.exec(), 'XADD') as string[];
   }
 
   /** Appends dead letters to their streams' dead-letter streams, in one pipeline. */

@@ -94,6 +94,20 @@ describe('StreamConsumer', () => {
     expect(batches).toEqual([[first.orderId], trickle.map((m) => m.orderId)]);
   });
 
+  it('when a batch of messages is published while the consumer waits, then it wakes once and handles them as one batch', async () => {
+    const batches: string[][] = [];
+    await startConsumer(async (messages) => {
+      batches.push(messages.map((m) => m.message.orderId));
+    });
+    // Long enough for the consumer to be waiting inside a blocked XREADGROUP.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const orderIds = await publishOrders(50);
+
+    await vi.waitFor(() => expect(batches.flat()).toHaveLength(50), { timeout: 5_000 });
+    expect(batches).toEqual([orderIds]);
+  });
+
   it('when orders are waiting, then the consumer hands them over as one batch, in order, and acks them', async () => {
     const orderIds = await publishOrders(10);
     const batches: Placed[][] = [];
