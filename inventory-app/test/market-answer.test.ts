@@ -26,6 +26,13 @@ describe('readMarketAnswer', () => {
     expect(answer.quantitySold).toBe(0);
     expect(answer.error).toMatch(reason);
   });
+
+  it('when the market answers with a NUL character, then the fault quotes it without one (PostgreSQL text cannot hold it)', () => {
+    const answer = readMarketAnswer(500, 'oops\u0000', 1000);
+    expect(answer.outcome).toBe('fault');
+    expect(answer.error).toMatch(/^HTTP 500: oops/);
+    expect(answer.error).not.toContain('\u0000');
+  });
 });
 
 describe('purchase cursor', () => {

@@ -10,16 +10,18 @@ afterEach(async () => {
 const REFUSALS = 3;
 
 describe('a purchase round whose recording fails', () => {
-  it('when PostgreSQL refuses the first recordings, then what the market sold in those rounds still reaches the books, once, and every request is served', async () => {
+  it('when PostgreSQL cannot take the first recordings, then what the market sold in those rounds still reaches the books, once, and every request is served', async () => {
     warehouse = await TestWarehouse.open({ market: { zeroRate: 0 } });
     const db = warehouse.app.pg;
-    // The first recordings fail as they would with the database gone mid-round. A sequence, not a
-    // table, counts them: the failed transaction rolls back, nextval does not.
+    // The first recordings fail as they would with the database restarting mid-round. A sequence,
+    // not a table, counts them: the failed transaction rolls back, nextval does not.
     await db.query(`
       CREATE SEQUENCE recording_attempts;
       CREATE FUNCTION refuse_first_recordings() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF nextval('recording_attempts') <= ${REFUSALS} THEN RAISE EXCEPTION 'refused by the test'; END IF;
+        IF nextval('recording_attempts') <= ${REFUSALS} THEN
+          RAISE EXCEPTION 'the database is starting up (the test)' USING ERRCODE = 'cannot_connect_now';
+        END IF;
         RETURN NULL;
       END $$;
       CREATE TRIGGER refuse_first_recordings BEFORE INSERT ON purchases
@@ -50,6 +52,74 @@ describe('a purchase round whose recording fails', () => {
       },
       { timeout: 10_000 },
     );
+    expect((await warehouse.audit()).ok).toBe(true);
+  });
+
+  it('when PostgreSQL refuses a round itself, then that round is given up and the rounds after it are still recorded', async () => {
+    warehouse = await TestWarehouse.open({ market: { zeroRate: 0 } });
+    const db = warehouse.app.pg;
+    // A refusal about the data, not the connection: trying again would fail the same way.
+    await db.query(`
+      CREATE SEQUENCE recording_attempts;
+      CREATE FUNCTION refuse_first_recording() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('recording_attempts') = 1 THEN RAISE EXCEPTION 'refused by the test'; END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER refuse_first_recording BEFORE INSERT ON purchases
+        FOR EACH STATEMENT EXECUTE FUNCTION refuse_first_recording();
+    `);
+
+    const pizzas = Array.from({ length: 6 }, () => ingredientsRequest('pizza'));
+    await warehouse.request(...pizzas);
+
+    await vi.waitFor(async () => expect(await warehouse.dispatched()).toHaveLength(pizzas.length), { timeout: 15_000 });
+    const market = (await (await fetch(`${warehouse.market.baseUrl}/stats`)).json()) as { totals: { calls: number } };
+    const { rows } = await db.query<{ calls: number }>('SELECT count(*)::int AS calls FROM purchases');
+    // The refused round's calls are missing from the history, and only those: later rounds went in.
+    expect(rows[0]!.calls).toBeGreaterThan(0);
+    expect(rows[0]!.calls).toBeLessThan(market.totals.calls);
+    expect((await warehouse.audit()).ok).toBe(true);
+  });
+
+  it('when PostgreSQL refuses a recording of several rounds, then each is recorded alone and none is lost', async () => {
+    warehouse = await TestWarehouse.open({ market: { zeroRate: 0 } });
+    const db = warehouse.app.pg;
+    // Two recordings the database cannot take; then a refusal of the recording that carries the
+    // rounds kept from them together with a new one; then nothing.
+    await db.query(`
+      CREATE SEQUENCE recording_attempts;
+      CREATE FUNCTION refuse_recordings() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE attempt bigint := nextval('recording_attempts');
+      BEGIN
+        IF attempt <= 2 THEN RAISE EXCEPTION 'starting up (the test)' USING ERRCODE = 'cannot_connect_now'; END IF;
+        IF attempt = 3 THEN RAISE EXCEPTION 'refused by the test'; END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER refuse_recordings BEFORE INSERT ON purchases
+        FOR EACH STATEMENT EXECUTE FUNCTION refuse_recordings();
+    `);
+    const attempts = async () =>
+      Number((await db.query<{ n: string }>('SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM recording_attempts')).rows[0]!.n);
+
+    const first = Array.from({ length: 6 }, () => ingredientsRequest('pizza'));
+    await warehouse.request(...first);
+    // While the purchaser pauses after the second failure, more pizzas make a new round of calls,
+    // recorded together with the round kept so far.
+    await vi.waitFor(async () => expect(await attempts()).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 10 });
+    const second = Array.from({ length: 6 }, () => ingredientsRequest('pizza'));
+    await warehouse.request(...second);
+
+    await vi.waitFor(async () => expect(await warehouse.dispatched()).toHaveLength(12), { timeout: 15_000 });
+    await vi.waitFor(
+      async () => {
+        const market = (await (await fetch(`${warehouse.market.baseUrl}/stats`)).json()) as { totals: { calls: number } };
+        const { rows } = await db.query<{ calls: number }>('SELECT count(*)::int AS calls FROM purchases');
+        expect(rows[0]!.calls).toBe(market.totals.calls);
+      },
+      { timeout: 10_000 },
+    );
+    expect(await attempts()).toBeGreaterThan(3);
     expect((await warehouse.audit()).ok).toBe(true);
   });
 });

@@ -9,9 +9,13 @@ export interface MarketAnswer {
   error: string | null;
 }
 
-/** A call that brought nothing usable: it is recorded, retried later, and adds nothing to stock. */
+/**
+ * A call that brought nothing usable: it is recorded, retried later, and adds nothing to stock. The
+ * reason may quote what the market sent; PostgreSQL text cannot hold a NUL character, so it is
+ * replaced rather than let a market's garbage make the purchase unrecordable.
+ */
 export function marketFault(error: string): MarketAnswer {
-  return { outcome: 'fault', quantitySold: 0, error };
+  return { outcome: 'fault', quantitySold: 0, error: error.replaceAll('\u0000', '\uFFFD') };
 }
 
 const SNIPPET_LENGTH = 80;

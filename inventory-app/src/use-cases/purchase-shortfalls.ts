@@ -103,6 +103,21 @@ async function callMarket(
   return attempts;
 }
 
+/** Most rounds in one recording: rounds kept through a long outage are recorded a batch at a time. */
+const MAX_ROUNDS_PER_RECORDING = 20;
+
+/**
+ * Whether a failed transaction may succeed if tried again: PostgreSQL was unreachable or went away
+ * (no SQLSTATE at all, or class 08), is shutting down or starting (57P), ran short of resources
+ * (53), or rolled the transaction back for a conflict (40). Anything else is about the statement or
+ * its data, and would fail the same way again.
+ */
+function isTransientDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return ['08', '53', '40'].includes(code.slice(0, 2)) || code.startsWith('57P');
+}
+
 /** A round's market calls under the id that makes recording them idempotent. */
 interface RoundToRecord {
   id: string;
@@ -165,8 +180,8 @@ const FAILED_ROUND_PAUSE_MS = 1_000;
  * Buys shortfalls in rounds, on exactly one replica at a time. Each replica tries to take a
  * PostgreSQL advisory lock on a connection of its own; the one that gets it purchases, the others
  * stand by and retry. If the purchaser dies its connection drops, PostgreSQL releases the lock and a
- * standby takes over. Two purchasers would double the market traffic, not corrupt anything: every
- * round is recorded on its own.
+ * standby takes over. Two purchasers would double the market traffic, not corrupt anything: each
+ * recording is its own transaction, and a round is recorded once whoever records it.
  */
 export class Purchaser {
   readonly #wakeup = new Wakeup();
@@ -174,15 +189,15 @@ export class Purchaser {
   #loop: Promise<void> | null = null;
   #backoff: PurchaseBackoff = new Map();
   /**
-   * The last round's recording while it commits: the next round's calls go out meanwhile, and its
-   * plan counts these units as bought. Settled before the next recording starts, so rounds are
-   * recorded one at a time and in order.
+   * The recording in progress while it commits: the next round's calls go out meanwhile, and its
+   * plan counts these units as bought. Settled before the next recording starts, so recordings run
+   * one at a time and in order.
    */
   #recording: RecordingInProgress | null = null;
   /**
-   * Rounds whose recording failed (PostgreSQL unreachable, say). What the market sold in them is
-   * ours, so they are recorded again with the next recording, until they are in the books; their
-   * units count as bought when planning meanwhile.
+   * Rounds whose recording failed because PostgreSQL could not take it (unreachable, restarting).
+   * What the market sold in them is ours, so they are recorded again with the next recording, oldest
+   * first, until they are in the books; their units count as bought when planning meanwhile.
    */
   #unrecorded: RoundToRecord[] = [];
 
@@ -242,6 +257,9 @@ export class Purchaser {
       while (!this.#stopped && !lost) {
         const { rows } = await session.query<{ leader: boolean }>(PURCHASER_LOCK_SQL);
         if (rows[0]?.leader) break;
+        // Rounds bought while this replica led and not recorded then are still ours to record; a
+        // recording needs no leadership (it is idempotent, and the stock lock orders it).
+        if (this.#unrecorded.length > 0) await this.#recordUnrecorded();
         await this.#wakeup.sleep(STANDBY_RETRY_MS);
       }
       if (this.#stopped || lost) return;
@@ -300,31 +318,51 @@ export class Purchaser {
     return units;
   }
 
-  /** Starts recording the rounds that failed to record before, and this one if it made calls. */
+  /**
+   * Starts recording the rounds that failed to record before, oldest first, and this one if it made
+   * calls: at most {@link MAX_ROUNDS_PER_RECORDING} in one transaction, the rest wait their turn.
+   */
   #startRecording(attempts: MarketCall[]): void {
-    const rounds = [...this.#unrecorded];
-    if (attempts.length > 0) rounds.push({ id: randomUUID(), attempts });
-    this.#unrecorded = [];
+    if (attempts.length > 0) this.#unrecorded.push({ id: randomUUID(), attempts });
+    const rounds = this.#unrecorded.splice(0, MAX_ROUNDS_PER_RECORDING);
     const units = unitsSold(rounds.flatMap((round) => round.attempts));
     const recording: RecordingInProgress = { units, done: false, settled: this.#record(rounds, () => (recording.done = true)) };
     this.#recording = recording;
   }
 
-  /** Records rounds; true once committed, false if it failed (they are then kept to record again). Never rejects. */
+  /**
+   * Records rounds; true once all of them are in the books. Never rejects. When PostgreSQL cannot
+   * take the recording (unreachable, restarting), the rounds are kept to record again. When it
+   * refuses the data, one round may be at fault: each is then recorded alone, so the others still
+   * reach the books, and a round refused on its own is given up (logged with its units) rather
+   * than block every recording after it.
+   */
   async #record(rounds: RoundToRecord[], markDone: () => void): Promise<boolean> {
-    let recorded: Awaited<ReturnType<typeof recordRounds>>;
     try {
-      recorded = await recordRounds(this.deps.pool, rounds);
-    } catch (error) {
-      // Nothing of it reached stock or ledger, so the books balance; what the market sold is
-      // recorded with the next recording, and the requests wait until then.
-      this.#unrecorded = [...rounds, ...this.#unrecorded];
-      const units = Object.fromEntries(unitsSold(rounds.flatMap((round) => round.attempts)));
-      this.deps.logger.error({ err: error, units }, 'recording a purchase round failed; it is recorded again with the next');
-      return false;
+      try {
+        await this.#commitRecording(rounds);
+        return true;
+      } catch (error) {
+        if (isTransientDatabaseError(error) || rounds.length === 1) return this.#recordingFailed(rounds, error);
+        this.deps.logger.warn({ err: error, rounds: rounds.length }, 'recording purchase rounds failed; recording each alone');
+      }
+      let allRecorded = true;
+      for (const round of rounds) {
+        try {
+          await this.#commitRecording([round]);
+        } catch (error) {
+          allRecorded = this.#recordingFailed([round], error) && allRecorded;
+        }
+      }
+      return allRecorded;
     } finally {
       markDone();
     }
+  }
+
+  /** One transaction for `rounds`, then the metrics and wake-ups. Throws if the transaction fails. */
+  async #commitRecording(rounds: RoundToRecord[]): Promise<void> {
+    const recorded = await recordRounds(this.deps.pool, rounds);
     try {
       const { metrics } = this.deps;
       for (const attempt of recorded.attempts) metrics.marketCalls(attempt.outcome, 1);
@@ -335,6 +373,31 @@ export class Purchaser {
     } catch (error) {
       this.deps.logger.error({ err: error }, 'a purchase round was recorded, but announcing it failed');
     }
+  }
+
+  /** Keeps rounds to record again if the failure may pass, or gives them up. Returns false. */
+  #recordingFailed(rounds: RoundToRecord[], error: unknown): false {
+    // Nothing of it reached stock or ledger, so the books balance either way.
+    const units = Object.fromEntries(unitsSold(rounds.flatMap((round) => round.attempts)));
+    if (isTransientDatabaseError(error)) {
+      this.#unrecorded = [...rounds, ...this.#unrecorded];
+      this.deps.logger.error({ err: error, units }, 'recording a purchase round failed; it is recorded again with the next');
+    } else {
+      this.deps.logger.error(
+        { err: error, units, calls: rounds.reduce((n, round) => n + round.attempts.length, 0) },
+        'PostgreSQL refused a purchase round; its calls and units are not in the books',
+      );
+    }
+    return false;
+  }
+
+  /** Records the rounds kept from failed recordings, now; true if none is left. */
+  async #recordUnrecorded(): Promise<boolean> {
+    await this.#settleRecording();
+    while (this.#unrecorded.length > 0) {
+      this.#startRecording([]);
+      if (!(await this.#settleRecording())) return false;
+    }
     return true;
   }
 
@@ -344,12 +407,9 @@ export class Purchaser {
    * if it never does, the log says which units the market sold that the books lack.
    */
   async #recordBeforeLeaving(): Promise<void> {
-    await this.#settleRecording();
-    if (this.#unrecorded.length === 0) return;
-    this.#startRecording([]);
-    if (await this.#settleRecording()) return;
+    if (await this.#recordUnrecorded()) return;
     const units = Object.fromEntries(unitsSold(this.#unrecorded.flatMap((round) => round.attempts)));
-    this.deps.logger.error({ units }, 'units bought at the market are not in the books yet; this replica records them when it buys again');
+    this.deps.logger.error({ units }, 'units bought at the market are not in the books yet; this replica records them as soon as it can');
   }
 
   /** Waits for the last round's recording, if any; false if it failed. Never throws. */
