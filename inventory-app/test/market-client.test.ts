@@ -1,4 +1,6 @@
 import { startMarketSimulator, type RunningMarketSimulator } from '@free-lunch/market-simulator';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MarketClient } from '../src/market/market-client.js';
 
@@ -44,11 +46,49 @@ describe('MarketClient', () => {
     expect(call.error).toMatch(reason);
   });
 
-  it('when the market hangs past the deadline, then the call is a timeout fault', async () => {
+  it('when the market hangs past the deadline, then the call is a timeout fault, on time', async () => {
     const buyer = await marketThat({ failureRate: 1, faultKinds: ['timeout'], hangMs: 5_000 }, 150);
+    const startedAt = performance.now();
     const call = await buyer.buy('meat');
+    const tookMs = performance.now() - startedAt;
     expect(call).toMatchObject({ outcome: 'fault', quantitySold: 0 });
     expect(call.error).toMatch(/no answer within 150 ms/);
+    // Deadlines are shared by calls starting within 50 ms of each other, so one may run that much longer.
+    expect(tookMs).toBeGreaterThanOrEqual(145);
+    expect(tookMs).toBeLessThan(150 + 50 + 150);
+  });
+
+  it('when the market sends its answer a byte at a time past the deadline, then the call is a timeout fault, not a sale', async () => {
+    // A stall the simulator cannot play: headers at once, then a body dribbled out slowly.
+    const dribbler = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const body = [...'{"quantitySold":3}'];
+      const timer = setInterval(() => {
+        const next = body.shift();
+        if (next === undefined) {
+          clearInterval(timer);
+          response.end();
+        } else {
+          response.write(next);
+        }
+      }, 40);
+      response.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => dribbler.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = dribbler.address() as AddressInfo;
+      client = new MarketClient({ url: `http://127.0.0.1:${port}/buy`, concurrency: 1, timeoutMs: 200, maxQuantity: 1000 });
+      const startedAt = performance.now();
+      const call = await client.buy('onion');
+      expect(call).toMatchObject({ outcome: 'fault', quantitySold: 0 });
+      expect(call.error).toMatch(/no answer within 200 ms/);
+      expect(performance.now() - startedAt).toBeLessThan(200 + 50 + 150);
+    } finally {
+      await client?.close();
+      client = undefined;
+      dribbler.closeAllConnections();
+      await new Promise((resolve) => dribbler.close(resolve));
+    }
   });
 
   it('when nothing listens at the market address, then the call is a fault, not an exception', async () => {
