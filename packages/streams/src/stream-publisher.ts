@@ -1,5 +1,5 @@
 import type { DeadLetter, MessageOf, StreamName } from '@free-lunch/contracts';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { encodeMessage } from './codec.js';
 import { deadLetterArgs } from './dead-letter.js';
 import { deadLetterKey, streamKey } from './keys.js';
@@ -15,7 +15,27 @@ export interface StreamPublisherOptions {
   maxLength?: number;
 }
 
-/** Writes validated messages to streams; many at once go out in one round trip. */
+/**
+ * Most appends in one MULTI/EXEC: as many as a consumer reads at once by default (its batch size),
+ * so a large relay batch wakes consumers with full batches without holding Redis for long.
+ */
+const MAX_ENTRIES_PER_TRANSACTION = 500;
+
+/**
+ * Runs a MULTI/EXEC. When Redis refused a command while queueing it, EXEC answers only that the
+ * transaction was discarded; the refusal itself becomes the error's cause.
+ */
+async function execTransaction(transaction: ChainableCommander): Promise<Array<[Error | null, unknown]> | null> {
+  try {
+    return await transaction.exec();
+  } catch (error) {
+    const first = (error as { previousErrors?: unknown[] }).previousErrors?.[0];
+    if (first instanceof Error) throw new Error(`${(error as Error).message} (${first.message})`, { cause: first });
+    throw error;
+  }
+}
+
+/** Writes validated messages to streams; many at once go out in one round trip per 500. */
 export class StreamPublisher {
   private readonly prefix: string;
   private readonly maxLength: number;
@@ -36,8 +56,8 @@ export class StreamPublisher {
   }
 
   /**
-   * Validates every message first (one invalid → nothing is written), then appends them all in one
-   * round trip. Returns the entry ids in the order given; throws if any append failed.
+   * Validates every message first (one invalid → nothing is written), then appends them in one
+   * round trip per 500. Returns the entry ids in the order given; throws if any append failed.
    *
    * The appends go in one MULTI/EXEC, not a bare pipeline: Redis hands new entries to a blocked
    * XREADGROUP after each command it runs, so with a pipeline a waiting consumer would wake on the
@@ -50,9 +70,16 @@ export class StreamPublisher {
       key: this.key(stream),
       fields: encodeMessage(stream, message as MessageOf<typeof stream>),
     }));
-    const transaction = this.redis.multi();
-    for (const { key, fields } of encoded) transaction.xadd(key, ...this.xaddArgs(fields));
-    return collectReplies(await transaction.exec(), 'XADD') as string[];
+    const ids: string[] = [];
+    // In transactions of at most MAX_ENTRIES_PER_TRANSACTION: Redis serves nobody else while it runs one.
+    for (let start = 0; start < encoded.length; start += MAX_ENTRIES_PER_TRANSACTION) {
+      const transaction = this.redis.multi();
+      for (const { key, fields } of encoded.slice(start, start + MAX_ENTRIES_PER_TRANSACTION)) {
+        transaction.xadd(key, ...this.xaddArgs(fields));
+      }
+      ids.push(...(collectReplies(await execTransaction(transaction), 'XADD') as string[]));
+    }
+    return ids;
   }
 
   /** Appends dead letters to their streams' dead-letter streams, in one pipeline. */

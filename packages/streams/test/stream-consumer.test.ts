@@ -96,10 +96,13 @@ describe('StreamConsumer', () => {
 
   it('when a batch of messages is published while the consumer waits, then it wakes once and handles them as one batch', async () => {
     const batches: string[][] = [];
-    await startConsumer(async (messages) => {
-      batches.push(messages.map((m) => m.message.orderId));
-    });
-    // Long enough for the consumer to be waiting inside a blocked XREADGROUP.
+    // One long blocked read, so the batch lands while the consumer waits (stop() cuts it short).
+    await startConsumer(
+      async (messages) => {
+        batches.push(messages.map((m) => m.message.orderId));
+      },
+      { blockMs: 5_000, claimIntervalMs: 60_000 },
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const orderIds = await publishOrders(50);

@@ -49,6 +49,14 @@ describe('StreamPublisher', () => {
     expect(ids).toEqual([placedEntries[0]!.id, cookingEntries[0]!.id, placedEntries[1]!.id, cookingEntries[1]!.id, placedEntries[2]!.id]);
   });
 
+  it('when more messages go out at once than one Redis transaction takes, then all are appended in order', async () => {
+    const placed = Array.from({ length: 1_234 }, () => orderPlaced());
+    const ids = await publisher.publishMany(placed.map((message) => ({ stream: streamNames.orderPlaced, message })));
+    const entries = await readMessages(redis, streamKey(keys.prefix, streamNames.orderPlaced));
+    expect(entries.map((entry) => entry.message)).toEqual(placed);
+    expect(ids).toEqual(entries.map((entry) => entry.id));
+  });
+
   it('when one of many messages is invalid, then publishMany writes none of them', async () => {
     await expect(
       publisher.publishMany([
