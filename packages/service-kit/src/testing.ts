@@ -15,6 +15,9 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** How long `drop()` waits for connections still closing before it ends them. */
+const DROP_GRACE_MS = 1_000;
+
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `fl_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: testEnv.databaseUrl });
@@ -33,6 +36,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       const client = new pg.Client({ connectionString: testEnv.databaseUrl });
       await client.connect();
       try {
+        // A pool's end() resolves before its connections have closed. Terminating one that is still
+        // closing (FORCE) sends its client an error nobody listens for any more, which fails the
+        // test run as an uncaught exception: give them a moment to go first.
+        for (let waited = 0; waited < DROP_GRACE_MS; waited += 20) {
+          const { rows } = await client.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+            [name],
+          );
+          if (rows[0]!.n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await client.end();
