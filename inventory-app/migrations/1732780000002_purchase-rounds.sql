@@ -9,6 +9,9 @@ CREATE TABLE purchase_rounds (
   recorded_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Only recent ids matter (a round is retried from memory, within minutes): old ones are pruned.
+CREATE INDEX purchase_rounds_by_age ON purchase_rounds (recorded_at);
+
 -- Down Migration
 
 DROP TABLE purchase_rounds;

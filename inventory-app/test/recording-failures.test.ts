@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { claimRounds, pruneRounds } from '../src/data/purchases.js';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
 let warehouse: TestWarehouse;
@@ -121,5 +123,25 @@ describe('a purchase round whose recording fails', () => {
     );
     expect(await attempts()).toBeGreaterThan(3);
     expect((await warehouse.audit()).ok).toBe(true);
+  });
+});
+
+describe('the ids of recorded purchase rounds', () => {
+  it('when a round is claimed again, then it is not new; when its id is older than the cut-off, then pruning forgets it and only it', async () => {
+    warehouse = await TestWarehouse.open();
+    const db = warehouse.app.pg;
+    const [old, recent] = [randomUUID(), randomUUID()];
+    const client = await db.connect();
+    try {
+      expect([...(await claimRounds(client, [old, recent]))].sort()).toEqual([old, recent].sort());
+      expect([...(await claimRounds(client, [old, recent]))]).toEqual([]);
+    } finally {
+      client.release();
+    }
+    await db.query(`UPDATE purchase_rounds SET recorded_at = now() - interval '2 days' WHERE id = $1`, [old]);
+
+    expect(await pruneRounds(db, new Date(Date.now() - 24 * 60 * 60_000))).toBe(1);
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM purchase_rounds WHERE id = ANY($1::uuid[])', [[old, recent]]);
+    expect(rows.map((row) => row.id)).toEqual([recent]);
   });
 });

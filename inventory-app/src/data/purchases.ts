@@ -78,6 +78,15 @@ export async function claimRounds(client: pg.ClientBase, roundIds: readonly stri
   return new Set(rows.map((row) => row.id));
 }
 
+/**
+ * Forgets rounds recorded before `before`: a retry of one that old cannot come (rounds wait for a
+ * retry in the purchaser's memory). Returns how many were removed.
+ */
+export async function pruneRounds(db: pg.Pool | pg.ClientBase, before: Date): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM purchase_rounds WHERE recorded_at < $1', [before]);
+  return rowCount ?? 0;
+}
+
 /** Up to `limit` attempts, newest first, older than the purchase `beforeId` when given. */
 export async function listPurchases(
   db: pg.Pool | pg.ClientBase,

@@ -5,7 +5,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
 import type { BackoffSettings } from '../domain/backoff.js';
 import { backoffAfterRound, callSequence, planPurchases, type PurchaseBackoff } from '../domain/purchase-plan.js';
-import { claimRounds, recordPurchases } from '../data/purchases.js';
+import { claimRounds, pruneRounds, recordPurchases } from '../data/purchases.js';
 import { loadShortfall, NEW_REQUESTS_CHANNEL } from '../data/requests.js';
 import { adjustStock, lockStock } from '../data/stock.js';
 import { inTransaction } from '@free-lunch/service-kit';
@@ -102,6 +102,10 @@ async function callMarket(
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, sequence.length) }, worker));
   return attempts;
 }
+
+/** How long a recorded round's id is kept to recognise a retry, and how often older ones are pruned. */
+const ROUND_IDS_KEPT_MS = 24 * 60 * 60_000;
+const ROUND_IDS_PRUNED_EVERY_MS = 60 * 60_000;
 
 /** Most rounds in one recording: rounds kept through a long outage are recorded a batch at a time. */
 const MAX_ROUNDS_PER_RECORDING = 20;
@@ -200,6 +204,8 @@ export class Purchaser {
    * first, until they are in the books; their units count as bought when planning meanwhile.
    */
   #unrecorded: RoundToRecord[] = [];
+  /** When this replica last pruned old round ids (0: not yet). */
+  #prunedAt = 0;
 
   constructor(
     private readonly deps: PurchaseDeps & {
@@ -363,6 +369,7 @@ export class Purchaser {
   /** One transaction for `rounds`, then the metrics and wake-ups. Throws if the transaction fails. */
   async #commitRecording(rounds: RoundToRecord[]): Promise<void> {
     const recorded = await recordRounds(this.deps.pool, rounds);
+    if (Date.now() - this.#prunedAt >= ROUND_IDS_PRUNED_EVERY_MS) this.#pruneRoundIds();
     try {
       const { metrics } = this.deps;
       for (const attempt of recorded.attempts) metrics.marketCalls(attempt.outcome, 1);
@@ -373,6 +380,17 @@ export class Purchaser {
     } catch (error) {
       this.deps.logger.error({ err: error }, 'a purchase round was recorded, but announcing it failed');
     }
+  }
+
+  /** Forgets round ids older than {@link ROUND_IDS_KEPT_MS}, in the background; a failure waits for the next time. */
+  #pruneRoundIds(): void {
+    this.#prunedAt = Date.now();
+    pruneRounds(this.deps.pool, new Date(Date.now() - ROUND_IDS_KEPT_MS)).then(
+      (pruned) => {
+        if (pruned > 0) this.deps.logger.debug({ pruned }, 'pruned old purchase round ids');
+      },
+      (error: unknown) => this.deps.logger.warn({ err: error }, 'pruning old purchase round ids failed'),
+    );
   }
 
   /** Keeps rounds to record again if the failure may pass, or gives them up. Returns false. */
