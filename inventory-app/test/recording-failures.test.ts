@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { claimRounds, pruneRounds } from '../src/data/purchases.js';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
@@ -8,36 +9,60 @@ afterEach(async () => {
   await warehouse?.close();
 });
 
-/** How many recordings of purchases PostgreSQL refuses before it accepts them. */
-const REFUSALS = 3;
+/**
+ * Has PostgreSQL answer recording attempt n (1, 2, …) with what `verdict` says for it: a PL/pgSQL
+ * statement that may RAISE, with the attempt's number in `attempt`. A sequence, not a table,
+ * counts them: a failed transaction rolls back, nextval does not.
+ */
+async function judgeRecordings(db: pg.Pool, verdict: string): Promise<void> {
+  await db.query(`
+    CREATE SEQUENCE recording_attempts;
+    CREATE FUNCTION judge_recording() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE attempt bigint := nextval('recording_attempts');
+    BEGIN
+      ${verdict}
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER judge_recording BEFORE INSERT ON purchases FOR EACH STATEMENT EXECUTE FUNCTION judge_recording();
+  `);
+}
+
+/** As PostgreSQL answers while it restarts: worth trying again. */
+const CANNOT_TAKE_IT = `RAISE EXCEPTION 'the database is starting up (the test)' USING ERRCODE = 'cannot_connect_now';`;
+/** A refusal about the statement or its data: trying again would fail the same way. */
+const REFUSE_IT = `RAISE EXCEPTION 'refused by the test';`;
+
+/** Recording attempts PostgreSQL has judged so far. */
+async function recordingAttempts(db: pg.Pool): Promise<number> {
+  const { rows } = await db.query<{ n: string }>('SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM recording_attempts');
+  return Number(rows[0]!.n);
+}
+
+/** Market calls the market counted, and those in the purchase history. */
+async function callsCounted(db: pg.Pool): Promise<{ byMarket: number; inBooks: number }> {
+  const market = (await (await fetch(`${warehouse.market.baseUrl}/stats`)).json()) as { totals: { calls: number } };
+  const { rows } = await db.query<{ calls: number }>('SELECT count(*)::int AS calls FROM purchases');
+  return { byMarket: market.totals.calls, inBooks: rows[0]!.calls };
+}
+
+/** Publishes pizzas: 5 cheese and 5 tomatoes on hand serve the first, the rest need the market. */
+async function orderPizzas(count: number): Promise<void> {
+  await warehouse.request(...Array.from({ length: count }, () => ingredientsRequest('pizza')));
+}
+
+const allDispatched = (count: number) =>
+  vi.waitFor(async () => expect(await warehouse.dispatched()).toHaveLength(count), { timeout: 15_000 });
 
 describe('a purchase round whose recording fails', () => {
   it('when PostgreSQL cannot take the first recordings, then what the market sold in those rounds still reaches the books, once, and every request is served', async () => {
     warehouse = await TestWarehouse.open({ market: { zeroRate: 0 } });
     const db = warehouse.app.pg;
-    // The first recordings fail as they would with the database restarting mid-round. A sequence,
-    // not a table, counts them: the failed transaction rolls back, nextval does not.
-    await db.query(`
-      CREATE SEQUENCE recording_attempts;
-      CREATE FUNCTION refuse_first_recordings() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF nextval('recording_attempts') <= ${REFUSALS} THEN
-          RAISE EXCEPTION 'the database is starting up (the test)' USING ERRCODE = 'cannot_connect_now';
-        END IF;
-        RETURN NULL;
-      END $$;
-      CREATE TRIGGER refuse_first_recordings BEFORE INSERT ON purchases
-        FOR EACH STATEMENT EXECUTE FUNCTION refuse_first_recordings();
-    `);
+    await judgeRecordings(db, `IF attempt <= 3 THEN ${CANNOT_TAKE_IT} END IF;`);
 
-    // 5 cheese and 5 tomatoes on hand serve the first pizza; the other five need the market.
-    const pizzas = Array.from({ length: 6 }, () => ingredientsRequest('pizza'));
-    await warehouse.request(...pizzas);
+    await orderPizzas(6);
 
-    await vi.waitFor(async () => expect(await warehouse.dispatched()).toHaveLength(pizzas.length), { timeout: 15_000 });
-    const { rows: attempts } = await db.query<{ last_value: string }>('SELECT last_value FROM recording_attempts');
-    expect(Number(attempts[0]!.last_value)).toBeGreaterThan(REFUSALS);
-
+    await allDispatched(6);
+    expect(await recordingAttempts(db)).toBeGreaterThan(3);
     // Every unit and every call the market counted is in the books (a round planned before the last
     // dispatch may still be recording, hence the wait).
     await vi.waitFor(
@@ -60,27 +85,15 @@ describe('a purchase round whose recording fails', () => {
   it('when PostgreSQL refuses a round itself, then that round is given up and the rounds after it are still recorded', async () => {
     warehouse = await TestWarehouse.open({ market: { zeroRate: 0 } });
     const db = warehouse.app.pg;
-    // A refusal about the data, not the connection: trying again would fail the same way.
-    await db.query(`
-      CREATE SEQUENCE recording_attempts;
-      CREATE FUNCTION refuse_first_recording() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF nextval('recording_attempts') = 1 THEN RAISE EXCEPTION 'refused by the test'; END IF;
-        RETURN NULL;
-      END $$;
-      CREATE TRIGGER refuse_first_recording BEFORE INSERT ON purchases
-        FOR EACH STATEMENT EXECUTE FUNCTION refuse_first_recording();
-    `);
+    await judgeRecordings(db, `IF attempt = 1 THEN ${REFUSE_IT} END IF;`);
 
-    const pizzas = Array.from({ length: 6 }, () => ingredientsRequest('pizza'));
-    await warehouse.request(...pizzas);
+    await orderPizzas(6);
 
-    await vi.waitFor(async () => expect(await warehouse.dispatched()).toHaveLength(pizzas.length), { timeout: 15_000 });
-    const market = (await (await fetch(`${warehouse.market.baseUrl}/stats`)).json()) as { totals: { calls: number } };
-    const { rows } = await db.query<{ calls: number }>('SELECT count(*)::int AS calls FROM purchases');
+    await allDispatched(6);
+    const calls = await callsCounted(db);
     // The refused round's calls are missing from the history, and only those: later rounds went in.
-    expect(rows[0]!.calls).toBeGreaterThan(0);
-    expect(rows[0]!.calls).toBeLessThan(market.totals.calls);
+    expect(calls.inBooks).toBeGreaterThan(0);
+    expect(calls.inBooks).toBeLessThan(calls.byMarket);
     expect((await warehouse.audit()).ok).toBe(true);
   });
 
@@ -89,39 +102,23 @@ describe('a purchase round whose recording fails', () => {
     const db = warehouse.app.pg;
     // Two recordings the database cannot take; then a refusal of the recording that carries the
     // rounds kept from them together with a new one; then nothing.
-    await db.query(`
-      CREATE SEQUENCE recording_attempts;
-      CREATE FUNCTION refuse_recordings() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE attempt bigint := nextval('recording_attempts');
-      BEGIN
-        IF attempt <= 2 THEN RAISE EXCEPTION 'starting up (the test)' USING ERRCODE = 'cannot_connect_now'; END IF;
-        IF attempt = 3 THEN RAISE EXCEPTION 'refused by the test'; END IF;
-        RETURN NULL;
-      END $$;
-      CREATE TRIGGER refuse_recordings BEFORE INSERT ON purchases
-        FOR EACH STATEMENT EXECUTE FUNCTION refuse_recordings();
-    `);
-    const attempts = async () =>
-      Number((await db.query<{ n: string }>('SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM recording_attempts')).rows[0]!.n);
+    await judgeRecordings(db, `IF attempt <= 2 THEN ${CANNOT_TAKE_IT} END IF; IF attempt = 3 THEN ${REFUSE_IT} END IF;`);
 
-    const first = Array.from({ length: 6 }, () => ingredientsRequest('pizza'));
-    await warehouse.request(...first);
+    await orderPizzas(6);
     // While the purchaser pauses after the second failure, more pizzas make a new round of calls,
     // recorded together with the round kept so far.
-    await vi.waitFor(async () => expect(await attempts()).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 10 });
-    const second = Array.from({ length: 6 }, () => ingredientsRequest('pizza'));
-    await warehouse.request(...second);
+    await vi.waitFor(async () => expect(await recordingAttempts(db)).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 10 });
+    await orderPizzas(6);
 
-    await vi.waitFor(async () => expect(await warehouse.dispatched()).toHaveLength(12), { timeout: 15_000 });
+    await allDispatched(12);
     await vi.waitFor(
       async () => {
-        const market = (await (await fetch(`${warehouse.market.baseUrl}/stats`)).json()) as { totals: { calls: number } };
-        const { rows } = await db.query<{ calls: number }>('SELECT count(*)::int AS calls FROM purchases');
-        expect(rows[0]!.calls).toBe(market.totals.calls);
+        const calls = await callsCounted(db);
+        expect(calls.inBooks).toBe(calls.byMarket);
       },
       { timeout: 10_000 },
     );
-    expect(await attempts()).toBeGreaterThan(3);
+    expect(await recordingAttempts(db)).toBeGreaterThan(3);
     expect((await warehouse.audit()).ok).toBe(true);
   });
 });
