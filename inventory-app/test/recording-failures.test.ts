@@ -50,6 +50,11 @@ async function orderPizzas(count: number): Promise<void> {
   await warehouse.request(...Array.from({ length: count }, () => ingredientsRequest('pizza')));
 }
 
+/** Publishes salads: whatever pizzas made the warehouse buy, they need lettuce it has too little of. */
+async function orderSalads(count: number): Promise<void> {
+  await warehouse.request(...Array.from({ length: count }, () => ingredientsRequest('salad')));
+}
+
 const allDispatched = (count: number) =>
   vi.waitFor(async () => expect(await warehouse.dispatched()).toHaveLength(count), { timeout: 15_000 });
 
@@ -105,10 +110,10 @@ describe('a purchase round whose recording fails', () => {
     await judgeRecordings(db, `IF attempt <= 2 THEN ${CANNOT_TAKE_IT} END IF; IF attempt = 3 THEN ${REFUSE_IT} END IF;`);
 
     await orderPizzas(6);
-    // While the purchaser pauses after the second failure, more pizzas make a new round of calls,
-    // recorded together with the round kept so far.
+    // While the purchaser pauses after the second failure, salads make a new round of calls (for
+    // lettuce, which the pizzas' rounds never bought), recorded together with the round kept so far.
     await vi.waitFor(async () => expect(await recordingAttempts(db)).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 10 });
-    await orderPizzas(6);
+    await orderSalads(6);
 
     await allDispatched(12);
     await vi.waitFor(
@@ -119,6 +124,12 @@ describe('a purchase round whose recording fails', () => {
       { timeout: 10_000 },
     );
     expect(await recordingAttempts(db)).toBeGreaterThan(3);
+    // Recorded each alone: no two rounds went into the books in the same transaction.
+    const { rows } = await db.query<{ rounds: number; transactions: number }>(
+      'SELECT count(*)::int AS rounds, count(DISTINCT recorded_at)::int AS transactions FROM purchase_rounds',
+    );
+    expect(rows[0]!.rounds).toBeGreaterThanOrEqual(2);
+    expect(rows[0]!.transactions).toBe(rows[0]!.rounds);
     expect((await warehouse.audit()).ok).toBe(true);
   });
 });

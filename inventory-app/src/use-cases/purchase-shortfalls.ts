@@ -110,16 +110,25 @@ const ROUND_IDS_PRUNED_EVERY_MS = 60 * 60_000;
 /** Most rounds in one recording: rounds kept through a long outage are recorded a batch at a time. */
 const MAX_ROUNDS_PER_RECORDING = 20;
 
+/** SQLSTATEs outside the classes below that also pass: lock timeout, read-only after a failover. */
+const TRANSIENT_SQLSTATES = new Set(['55P03', '25006']);
+
 /**
- * Whether a failed transaction may succeed if tried again: PostgreSQL was unreachable or went away
- * (no SQLSTATE at all, or class 08), is shutting down or starting (57P), ran short of resources
- * (53), or rolled the transaction back for a conflict (40). Anything else is about the statement or
- * its data, and would fail the same way again.
+ * Whether a failed transaction may succeed if tried again. From PostgreSQL: the connection failed
+ * (class 08), it is shutting down, starting or cancelled the statement (57), ran short of resources
+ * (53), rolled the transaction back for a conflict (40), timed out on a lock or is read-only for a
+ * failover. From the socket: any system error (EPIPE, ECONNRESET…), and pg's own word that the
+ * connection ended. Anything else is about the statement, its data or the code, and would fail the
+ * same way again.
  */
 function isTransientDatabaseError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
-  return ['08', '53', '40'].includes(code.slice(0, 2)) || code.startsWith('57P');
+  if (error instanceof pg.DatabaseError) {
+    const code = error.code ?? '';
+    return ['08', '57', '53', '40'].includes(code.slice(0, 2)) || TRANSIENT_SQLSTATES.has(code);
+  }
+  if (!(error instanceof Error)) return false;
+  if ('syscall' in error || 'errno' in error) return true;
+  return /connection (terminated|ended|timeout)|not queryable|timeout exceeded when trying to connect/i.test(error.message);
 }
 
 /** A round's market calls under the id that makes recording them idempotent. */
@@ -344,12 +353,17 @@ export class Purchaser {
    * than block every recording after it.
    */
   async #record(rounds: RoundToRecord[], markDone: () => void): Promise<boolean> {
+    /** Rounds to record again, in their order. */
+    const kept: RoundToRecord[] = [];
     try {
       try {
         await this.#commitRecording(rounds);
         return true;
       } catch (error) {
-        if (isTransientDatabaseError(error) || rounds.length === 1) return this.#recordingFailed(rounds, error);
+        if (isTransientDatabaseError(error) || rounds.length === 1) {
+          this.#recordingFailed(rounds, error, kept);
+          return false;
+        }
         this.deps.logger.warn({ err: error, rounds: rounds.length }, 'recording purchase rounds failed; recording each alone');
       }
       let allRecorded = true;
@@ -357,11 +371,13 @@ export class Purchaser {
         try {
           await this.#commitRecording([round]);
         } catch (error) {
-          allRecorded = this.#recordingFailed([round], error) && allRecorded;
+          this.#recordingFailed([round], error, kept);
+          allRecorded = false;
         }
       }
       return allRecorded;
     } finally {
+      this.#unrecorded = [...kept, ...this.#unrecorded];
       markDone();
     }
   }
@@ -393,12 +409,12 @@ export class Purchaser {
     );
   }
 
-  /** Keeps rounds to record again if the failure may pass, or gives them up. Returns false. */
-  #recordingFailed(rounds: RoundToRecord[], error: unknown): false {
+  /** Adds rounds to `kept` to record again if the failure may pass, or gives them up. */
+  #recordingFailed(rounds: RoundToRecord[], error: unknown, kept: RoundToRecord[]): void {
     // Nothing of it reached stock or ledger, so the books balance either way.
     const units = Object.fromEntries(unitsSold(rounds.flatMap((round) => round.attempts)));
     if (isTransientDatabaseError(error)) {
-      this.#unrecorded = [...rounds, ...this.#unrecorded];
+      kept.push(...rounds);
       this.deps.logger.error({ err: error, units }, 'recording a purchase round failed; it is recorded again with the next');
     } else {
       this.deps.logger.error(
@@ -406,15 +422,16 @@ export class Purchaser {
         'PostgreSQL refused a purchase round; its calls and units are not in the books',
       );
     }
-    return false;
   }
 
-  /** Records the rounds kept from failed recordings, now; true if none is left. */
+  /** Records the rounds kept from failed recordings, now, for as long as that makes progress; true if none is left. */
   async #recordUnrecorded(): Promise<boolean> {
     await this.#settleRecording();
     while (this.#unrecorded.length > 0) {
+      const before = this.#unrecorded.length;
       this.#startRecording([]);
-      if (!(await this.#settleRecording())) return false;
+      await this.#settleRecording();
+      if (this.#unrecorded.length >= before) return false;
     }
     return true;
   }

@@ -57,7 +57,9 @@ export class StreamPublisher {
 
   /**
    * Validates every message first (one invalid → nothing is written), then appends them in one
-   * round trip per 500. Returns the entry ids in the order given; throws if any append failed.
+   * round trip per 500. Returns the entry ids in the order given; throws if any append failed, in
+   * which case earlier round trips' entries stay appended (a relay then publishes them again, which
+   * consumers absorb: delivery is at least once).
    *
    * The appends go in one MULTI/EXEC, not a bare pipeline: Redis hands new entries to a blocked
    * XREADGROUP after each command it runs, so with a pipeline a waiting consumer would wake on the
