@@ -137,6 +137,11 @@ interface RoundToRecord {
   attempts: MarketCall[];
 }
 
+/** Units per ingredient that the calls of these rounds sold. */
+function unitsOfRounds(rounds: readonly RoundToRecord[]): Map<Ingredient, number> {
+  return unitsSold(rounds.flatMap((round) => round.attempts));
+}
+
 /**
  * The recording half of one or more rounds, in ONE transaction: the purchase rows, the units added
  * to stock and their ledger rows, one `purchases.recorded` with every attempt and a stock snapshot,
@@ -326,7 +331,7 @@ export class Purchaser {
    */
   #unitsNotYetRecorded(): Map<Ingredient, number> {
     const recording = this.#recording;
-    const units = unitsSold(this.#unrecorded.flatMap((round) => round.attempts));
+    const units = unitsOfRounds(this.#unrecorded);
     if (recording && !recording.done) {
       for (const [ingredient, n] of recording.units) units.set(ingredient, (units.get(ingredient) ?? 0) + n);
     }
@@ -340,7 +345,7 @@ export class Purchaser {
   #startRecording(attempts: MarketCall[]): void {
     if (attempts.length > 0) this.#unrecorded.push({ id: randomUUID(), attempts });
     const rounds = this.#unrecorded.splice(0, MAX_ROUNDS_PER_RECORDING);
-    const units = unitsSold(rounds.flatMap((round) => round.attempts));
+    const units = unitsOfRounds(rounds);
     const recording: RecordingInProgress = { units, done: false, settled: this.#record(rounds, () => (recording.done = true)) };
     this.#recording = recording;
   }
@@ -412,7 +417,7 @@ export class Purchaser {
   /** Adds rounds to `kept` to record again if the failure may pass, or gives them up. */
   #recordingFailed(rounds: RoundToRecord[], error: unknown, kept: RoundToRecord[]): void {
     // Nothing of it reached stock or ledger, so the books balance either way.
-    const units = Object.fromEntries(unitsSold(rounds.flatMap((round) => round.attempts)));
+    const units = Object.fromEntries(unitsOfRounds(rounds));
     if (isTransientDatabaseError(error)) {
       kept.push(...rounds);
       this.deps.logger.error({ err: error, units }, 'recording a purchase round failed; it is recorded again with the next');
@@ -443,7 +448,7 @@ export class Purchaser {
    */
   async #recordBeforeLeaving(): Promise<void> {
     if (await this.#recordUnrecorded()) return;
-    const units = Object.fromEntries(unitsSold(this.#unrecorded.flatMap((round) => round.attempts)));
+    const units = Object.fromEntries(unitsOfRounds(this.#unrecorded));
     this.deps.logger.error({ units }, 'units bought at the market are not in the books yet; this replica records them as soon as it can');
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -45,7 +46,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
             [name],
           );
           if (rows[0]!.n === 0) break;
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          await delay(20);
         }
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
