@@ -18,9 +18,14 @@ export function validateMessage<S extends StreamName>(stream: S, message: unknow
   return result.data as MessageOf<S>;
 }
 
+/** Validates a message and returns the JSON an entry carries in its {@link MESSAGE_FIELD} field. */
+export function serializeMessage<S extends StreamName>(stream: S, message: MessageOf<S>): string {
+  return JSON.stringify(validateMessage(stream, message));
+}
+
 /** Validates a message and returns the entry's fields (`['m', json]`) for XADD. */
 export function encodeMessage<S extends StreamName>(stream: S, message: MessageOf<S>): string[] {
-  return [MESSAGE_FIELD, JSON.stringify(validateMessage(stream, message))];
+  return [MESSAGE_FIELD, serializeMessage(stream, message)];
 }
 
 /** Reads a message out of an entry's fields; throws {@link MalformedMessageError} if it is not one. */

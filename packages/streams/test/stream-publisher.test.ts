@@ -67,6 +67,26 @@ describe('StreamPublisher', () => {
     expect(await redis.exists(streamKey(keys.prefix, streamNames.orderPlaced))).toBe(0);
   });
 
+  it('when Redis has forgotten its scripts (a restart, a failover), then publishMany still appends', async () => {
+    await publisher.publishMany([{ stream: streamNames.orderPlaced, message: orderPlaced() }]);
+    await redis.script('FLUSH');
+    const later = orderPlaced();
+    const [id] = await publisher.publishMany([{ stream: streamNames.orderPlaced, message: later }]);
+    const entries = await readMessages(redis, streamKey(keys.prefix, streamNames.orderPlaced));
+    expect(entries).toHaveLength(2);
+    expect(entries[1]).toEqual({ id, message: later });
+  });
+
+  it('when Redis refuses an append, then publishMany rejects with its reason', async () => {
+    await redis.set(streamKey(keys.prefix, streamNames.orderStatusChanged), 'not a stream');
+    await expect(
+      publisher.publishMany([
+        { stream: streamNames.orderPlaced, message: orderPlaced() },
+        { stream: streamNames.orderStatusChanged, message: orderCooking() },
+      ]),
+    ).rejects.toThrow(/WRONGTYPE/);
+  });
+
   it('when a stream grows past maxLength, then it is trimmed to about that length', async () => {
     const small = new StreamPublisher(redis, { prefix: keys.prefix, maxLength: 10 });
     const messages = Array.from({ length: 1000 }, () => ({ stream: streamNames.orderPlaced, message: orderPlaced() }));
