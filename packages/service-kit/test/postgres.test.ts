@@ -62,6 +62,22 @@ describe('postgresPlugin', () => {
     expect(rows).toEqual([{ name: 'pizza', schema: 'kitchen' }]);
   });
 
+  it('when the server drops a connection the app holds, then only that connection is lost: the process carries on and the pool serves the next query', async () => {
+    const database = await useDatabase();
+    const app = await startApp(database.url);
+    const client = await app.pg.connect();
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const ended = new Promise((resolve) => client.once('end', resolve));
+
+    // As a restart or failover does; the client is checked out, where the pool does not listen for its errors.
+    await inspect(database.url, `SELECT pg_terminate_backend(${rows[0]!.pid})`);
+    await ended;
+
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+    client.release(true);
+    expect((await app.pg.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
   it('when the database does not exist yet, then it is created', async () => {
     const name = `fl_test_missing_${process.pid}_${Date.now()}`;
     const url = new URL(testEnv.databaseUrl);

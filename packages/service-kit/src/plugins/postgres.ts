@@ -37,6 +37,12 @@ export const postgresPlugin = fp<PostgresOptions>(
     // An idle connection the server drops (restart, failover) emits here; unhandled, it kills the
     // process. The pool replaces it on next use.
     pool.on('error', (error) => app.log.warn({ err: error }, 'idle postgres connection lost'));
+    // A connection the server drops while it is in use emits on its client, which the pool does not
+    // listen to while the client is checked out: unhandled, that too would end the process. The
+    // query in flight fails with the same error, so whoever holds the client hears of it anyway.
+    pool.on('connect', (client) => {
+      client.on('error', (error) => app.log.debug({ err: error }, 'postgres connection lost while in use'));
+    });
     app.decorate('pg', pool);
     app.addHook('onClose', () => pool.end());
   },
