@@ -2,11 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { claimRounds, pruneRounds } from '../src/data/purchases.js';
+import { PostgresProxy, testEnv } from '@free-lunch/service-kit/testing';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
 let warehouse: TestWarehouse;
+/** For a test whose warehouse reaches PostgreSQL through a proxy: closed after the warehouse. */
+let proxy: PostgresProxy | undefined;
 afterEach(async () => {
   await warehouse?.close();
+  await proxy?.close();
+  proxy = undefined;
 });
 
 /**
@@ -75,6 +80,29 @@ describe('a purchase round whose recording fails', () => {
     expect(await recordingAttempts(db)).toBeGreaterThan(3);
     // Every unit and every call the market counted is in the books (a round planned before the last
     // dispatch may still be recording, hence the wait).
+    await vi.waitFor(
+      async () => {
+        const counted = await callsCounted(db);
+        expect(counted.unitsByMarket).toBeGreaterThan(0);
+        expect({ calls: counted.inBooks, units: counted.unitsInBooks }).toEqual({ calls: counted.byMarket, units: counted.unitsByMarket });
+      },
+      { timeout: 10_000 },
+    );
+    expect((await warehouse.audit()).ok).toBe(true);
+  });
+
+  it('when the connection drops after PostgreSQL committed a recording, before the purchaser heard, then recording it again adds nothing twice', async () => {
+    const through = await PostgresProxy.start(testEnv.databaseUrl);
+    proxy = through;
+    warehouse = await TestWarehouse.open({ market: { zeroRate: 0 }, databaseUrl: (url) => through.url(url) });
+    const db = warehouse.app.pg;
+    // A recording transaction claims its rounds' ids: the first one to do so loses its COMMIT's answer.
+    through.loseCommitAnswerOf('inventory.claim-rounds');
+
+    await orderPizzas(6);
+
+    await allDispatched(6);
+    expect(through.commitAnswersLost).toBe(1);
     await vi.waitFor(
       async () => {
         const counted = await callsCounted(db);

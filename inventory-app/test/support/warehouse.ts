@@ -21,6 +21,8 @@ export interface WarehouseOptions {
   market?: MarketSimulatorOptions;
   /** Extra inventory-app environment, e.g. `{ MARKET_TIMEOUT_MS: '200' }`. */
   env?: Record<string, string>;
+  /** How the app reaches its test database, given that database's URL; e.g. through a proxy. */
+  databaseUrl?: (url: string) => string;
 }
 
 /** A request the kitchen would send; a fresh order id unless one is given. */
@@ -58,7 +60,8 @@ export class TestWarehouse {
     const prefix = testKeyPrefix();
     const market = await startMarketSimulator({ logLevel: 'silent', seed: 42, ...options.market });
     const redis = new Redis(testEnv.redisUrl);
-    const warehouse = new TestWarehouse(await startApp(database, prefix, market, options.env), market, database, prefix, redis);
+    const env = options.databaseUrl ? { DATABASE_URL: options.databaseUrl(database.url), ...options.env } : options.env;
+    const warehouse = new TestWarehouse(await startApp(database, prefix, market, env), market, database, prefix, redis);
     return warehouse;
   }
 

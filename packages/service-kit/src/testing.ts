@@ -79,4 +79,5 @@ export async function deleteTestKeys(prefix: string, redis?: Redis): Promise<voi
   }
 }
 
+export { PostgresProxy } from './postgres-proxy.js';
 export { RedisProxy } from './redis-proxy.js';
