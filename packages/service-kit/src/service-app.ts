@@ -41,6 +41,7 @@ export async function createServiceApp(
     schema: identity.schema,
     migrationsDir: fileURLToPath(new URL('migrations', identity.root)),
     poolSize: config.DB_POOL_SIZE,
+    applicationName: identity.service,
   });
   await app.register(redisPlugin, { url: config.REDIS_URL });
   return app;

@@ -17,6 +17,8 @@ export interface PostgresOptions {
   migrationsDir: string;
   /** Most connections the pool opens; default 10. */
   poolSize?: number;
+  /** Names the pool's sessions in `pg_stat_activity` and the server's logs, e.g. `kitchen-app`. */
+  applicationName?: string;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -26,14 +28,19 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
  * offers `app.pg`, a pool whose connections work inside that schema. The pool ends on close.
  */
 export const postgresPlugin = fp<PostgresOptions>(
-  async (app, { connectionString, schema, migrationsDir, poolSize = 10 }) => {
+  async (app, { connectionString, schema, migrationsDir, poolSize = 10, applicationName }) => {
     // The schema goes into a connection option and into SQL, where it cannot be a bind parameter.
     if (!IDENTIFIER.test(schema)) throw new Error(`Schema name ${JSON.stringify(schema)} is not a plain SQL identifier`);
 
     await ensureDatabase(connectionString);
     await migrate(connectionString, schema, migrationsDir, app.log.child({ component: 'migrations' }));
 
-    const pool = new pg.Pool({ connectionString, max: poolSize, options: `-c search_path=${schema}` });
+    const pool = new pg.Pool({
+      connectionString,
+      max: poolSize,
+      options: `-c search_path=${schema}`,
+      ...(applicationName ? { application_name: applicationName } : {}),
+    });
     // An idle connection the server drops (restart, failover) emits here; unhandled, it kills the
     // process. The pool replaces it on next use.
     pool.on('error', (error) => app.log.warn({ err: error }, 'idle postgres connection lost'));
