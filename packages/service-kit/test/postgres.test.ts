@@ -18,9 +18,9 @@ async function useDatabase(): Promise<TestDatabase> {
   return database;
 }
 
-async function startApp(connectionString: string, schema = 'kitchen'): Promise<FastifyInstance> {
+async function startApp(connectionString: string, schema = 'kitchen', applicationName?: string): Promise<FastifyInstance> {
   const app = Fastify();
-  await app.register(postgresPlugin, { connectionString, schema, migrationsDir, poolSize: 2 });
+  await app.register(postgresPlugin, { connectionString, schema, migrationsDir, poolSize: 2, applicationName });
   cleanups.push(() => app.close());
   await app.ready();
   return app;
@@ -76,6 +76,14 @@ describe('postgresPlugin', () => {
     await expect(client.query('SELECT 1')).rejects.toThrow();
     client.release(true);
     expect((await app.pg.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('when the service names itself, then its sessions carry that name for pg_stat_activity', async () => {
+    const database = await useDatabase();
+    const app = await startApp(database.url, 'kitchen', 'kitchen-app');
+
+    const { rows } = await app.pg.query<{ name: string }>('SELECT application_name AS name FROM pg_stat_activity WHERE pid = pg_backend_pid()');
+    expect(rows).toEqual([{ name: 'kitchen-app' }]);
   });
 
   it('when the database does not exist yet, then it is created', async () => {
