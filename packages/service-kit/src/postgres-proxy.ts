@@ -4,10 +4,12 @@ import net from 'node:net';
 const ENCRYPTION_REQUESTS = new Set([80877103, 80877104]);
 
 /**
- * A TCP proxy in front of a PostgreSQL server that can lose the server's answer to a COMMIT: the
- * transaction commits, then the connection drops before the client hears so. That is the one
- * failure a retry must not turn into doing the work twice, and no other fault shows it: a client
- * whose connection breaks on COMMIT cannot tell a lost transaction from a committed one.
+ * A TCP proxy in front of a PostgreSQL server, for the faults a test cannot cause on the server
+ * every other test shares. It can be unplugged, as a restart or failover takes PostgreSQL away from
+ * every client at once; and it can lose the server's answer to a COMMIT: the transaction commits,
+ * then the connection drops before the client hears so. That is the one failure a retry must not
+ * turn into doing the work twice, and no other fault shows it: a client whose connection breaks on
+ * COMMIT cannot tell a lost transaction from a committed one.
  *
  * It reads what clients send (the message framing of the v3 protocol, nothing more) and forwards
  * every byte unchanged; only a connection it cuts loses anything.
@@ -54,7 +56,8 @@ export class PostgresProxy {
     return this.lost;
   }
 
-  async close(): Promise<void> {
+  /** Refuses new connections and drops the open ones, as a PostgreSQL restarting or failing over does. */
+  async unplug(): Promise<void> {
     const server = this.server;
     this.server = null;
     for (const socket of this.sockets) socket.destroy();
@@ -62,12 +65,21 @@ export class PostgresProxy {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   }
 
+  /** Accepts connections again, on the same port. */
+  async plugIn(): Promise<void> {
+    if (!this.server) await this.listen();
+  }
+
+  async close(): Promise<void> {
+    await this.unplug();
+  }
+
   private listen(): Promise<void> {
     const server = net.createServer((client) => this.relay(client));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
+      server.listen(this.port, '127.0.0.1', () => {
         this.port = (server.address() as net.AddressInfo).port;
         resolve();
       });
