@@ -103,6 +103,9 @@ describe('a purchase round whose recording fails', () => {
 
     await allDispatched(6);
     expect(through.commitAnswersLost).toBe(1);
+    // The purchaser records a round whose commit it never heard of with its next recording: once that
+    // has committed, the books must match the market, not hold the round twice.
+    await vi.waitFor(() => expect(through.commitsAfterTheLoss).toBeGreaterThan(0), { timeout: 10_000 });
     await vi.waitFor(
       async () => {
         const counted = await callsCounted(db);

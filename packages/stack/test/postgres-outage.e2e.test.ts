@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMarketSimulator } from '@free-lunch/market-simulator';
 import { createTestDatabase, deleteTestKeys, PostgresProxy, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
@@ -43,18 +44,21 @@ describe('PostgreSQL going away mid-burst', () => {
     const client = new FreeLunchClient({ orders: orders!.url, kitchen: kitchen!.url, inventory: inventory!.url }, managerToken);
 
     const placed = await client.placeOrders(300);
-    let counts = await client.summary();
-    while (counts.delivered < 20) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      counts = await client.summary();
-    }
-    expect(counts.delivered).toBeLessThan(300);
-    await proxy.unplug();
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    await proxy.plugIn();
+    const midBurst = await client.waitForDelivered(20, { timeoutMs: 30_000 });
+    expect(midBurst.delivered).toBeLessThan(300);
+    expect(proxy.unplug()).toBeGreaterThan(0);
+    await delay(3_000);
+    proxy.plugIn();
 
-    await client.waitForDelivered(300, { timeoutMs: 90_000 });
-    expect(services.map((service) => service.child.exitCode)).toEqual([null, null, null]);
+    // A service that dies fails the test at once, with its output, rather than after the delivery timeout.
+    const exited = new Promise<never>((_, reject) => {
+      for (const service of services) {
+        service.child.once('exit', (code, signal) =>
+          reject(new Error(`${service.name} exited (${code ?? signal}):\n${service.output().slice(-2_000)}`)),
+        );
+      }
+    });
+    await Promise.race([client.waitForDelivered(300, { timeoutMs: 90_000 }), exited]);
     const delivered = await client.allOrders('delivered');
     expect(delivered.map((order) => order.id).sort()).toEqual(placed.map((order) => order.id).sort());
     const audit = await client.audit();
