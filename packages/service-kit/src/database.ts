@@ -14,6 +14,8 @@ const DUPLICATE_DATABASE = new Set(['42P04', '23505']);
  */
 export async function ensureDatabase(connectionString: string): Promise<void> {
   const probe = new pg.Client({ connectionString });
+  // A connection dropped under a client is also reported as an 'error' event; the awaited call fails anyway.
+  probe.on('error', () => undefined);
   try {
     await probe.connect();
     return;
@@ -28,6 +30,7 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
   const maintenance = new URL(connectionString);
   maintenance.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: maintenance.toString() });
+  admin.on('error', () => undefined);
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
@@ -49,8 +52,21 @@ export async function migrate(
   dir: string,
   logger: FastifyBaseLogger,
 ): Promise<void> {
+  // A client of our own rather than a URL: one node-pg-migrate opened would have no listener for a
+  // connection dropped mid-migration, and that 'error' event would end the process unhandled.
+  const client = new pg.Client({ connectionString });
+  client.on('error', () => undefined); // the migration's own query fails with it
+  await client.connect();
+  try {
+    await runMigrations(client, schema, dir, logger);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function runMigrations(client: pg.Client, schema: string, dir: string, logger: FastifyBaseLogger): Promise<void> {
   await runner({
-    databaseUrl: connectionString,
+    dbClient: client,
     dir,
     // node-pg-migrate anchors it (^…$): skip dotfiles and anything not .sql, such as a README.
     ignorePattern: String.raw`(\..*|.*(?<!\.sql))`,
