@@ -1,3 +1,19 @@
+import type { ChainableCommander } from 'ioredis';
+
+/**
+ * Runs a MULTI/EXEC. When Redis refused a command while queueing it, EXEC answers only that the
+ * transaction was discarded; the refusal itself becomes the error's cause.
+ */
+export async function execTransaction(transaction: ChainableCommander): Promise<Array<[Error | null, unknown]> | null> {
+  try {
+    return await transaction.exec();
+  } catch (error) {
+    const first = (error as { previousErrors?: unknown[] }).previousErrors?.[0];
+    if (first instanceof Error) throw new Error(`${(error as Error).message} (${first.message})`, { cause: first });
+    throw error;
+  }
+}
+
 /** The replies of a pipeline or MULTI, or one error saying how many of its commands failed and why. */
 export function collectReplies(results: Array<[Error | null, unknown]> | null, command: string): unknown[] {
   // exec() answers null only when a MULTI was discarded by WATCH, which is never used here.

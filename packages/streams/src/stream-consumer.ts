@@ -6,7 +6,7 @@ import { decodeMessage, fieldsToRecord } from './codec.js';
 import { deadLetterArgs } from './dead-letter.js';
 import { deadLetterKey, streamKey } from './keys.js';
 import { MalformedMessageError } from './malformed-message-error.js';
-import { collectReplies, isGroupMissing } from './redis-replies.js';
+import { collectReplies, execTransaction, isGroupMissing } from './redis-replies.js';
 import type { StreamMetrics } from './stream-metrics.js';
 
 /** A message handed to a consumer's handler. */
@@ -374,7 +374,7 @@ export class StreamConsumer<S extends StreamName> {
       transaction.xadd(this.deadLetterKey, ...deadLetterArgs(letter));
     }
     transaction.xack(this.key, this.group, ...ids);
-    collectReplies(await transaction.exec(), 'XADD/XACK');
+    collectReplies(await execTransaction(transaction), 'XADD/XACK');
     if (casualties.length > 0) {
       const messages = casualties.map(({ id, reason }) => ({ id, reason }));
       this.logger.error({ messages }, 'moved messages to the dead letter');
