@@ -10,6 +10,7 @@ export class RedisProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private readonly target = new URL(testEnv.redisUrl);
+  private stalled = false;
   port = 0;
 
   static async start(): Promise<RedisProxy> {
@@ -37,6 +38,14 @@ export class RedisProxy {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   }
 
+  /**
+   * From now on new connections are accepted and never answered, as by a Redis that hangs; open
+   * ones carry on. A client that reconnects now stays half-way, connected but never ready.
+   */
+  stallNewConnections(): void {
+    this.stalled = true;
+  }
+
   /** Accepts connections again, on the same port. */
   async plugIn(): Promise<void> {
     if (!this.server) await this.listen();
@@ -48,6 +57,11 @@ export class RedisProxy {
 
   private listen(): Promise<void> {
     const server = net.createServer((client) => {
+      if (this.stalled) {
+        this.sockets.add(client);
+        client.on('error', () => client.destroy());
+        return;
+      }
       const upstream = net.connect(Number(this.target.port || 6379), this.target.hostname);
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);

@@ -93,6 +93,8 @@ export class StreamConsumer<S extends StreamName> {
   /** The blocking connection's client id, so stop() can cut a read short with CLIENT UNBLOCK. */
   private readerId: number | null = null;
   private loop: Promise<void> | null = null;
+  /** The loop is waiting on a read of new messages. */
+  private reading = false;
   private groupMissing = false;
   private nextClaimAt = 0;
 
@@ -150,8 +152,17 @@ export class StreamConsumer<S extends StreamName> {
     this.stopping.abort();
     if (!this.loop || !this.reader) return;
     if (this.reader.status !== 'ready') {
-      // No read can complete without a connection; dropping it ends the wait at once.
+      // No read can complete without a connection, so it is dropped. A read that ioredis holds to
+      // send again once it has reconnected is then never settled (dropping the connection rejects
+      // only the commands it has queued or sent): a loop parked in one is not waited for. Nothing
+      // is lost with it: whatever Redis handed that read before the connection broke stays pending,
+      // and another member reclaims it.
       this.reader.disconnect();
+      if (this.reading) {
+        await this.leaveGroupIfNothingPending();
+        this.logger.info('stopped consuming (a read waiting for the connection was abandoned)');
+        return;
+      }
     } else if (this.readerId !== null) {
       // Ends a blocked read as if it timed out: nothing was delivered by it, so nothing is left behind.
       await this.redis.client('UNBLOCK', this.readerId, 'TIMEOUT').catch(() => undefined);
@@ -224,13 +235,18 @@ export class StreamConsumer<S extends StreamName> {
     const reader = this.reader!;
     // Wake up in time for the next reclaim instead of blocking past it (BLOCK 0 would mean forever).
     const blockMs = Math.max(1, Math.min(this.blockMs, this.nextClaimAt - Date.now()));
-    const reply = await reader.xreadgroup(
-      'GROUP', this.group, this.consumer,
-      'COUNT', this.batchSize,
-      'BLOCK', blockMs,
-      'STREAMS', this.key, '>',
-    );
-    return (reply?.[0]?.[1] ?? []) as RawEntry[];
+    this.reading = true;
+    try {
+      const reply = await reader.xreadgroup(
+        'GROUP', this.group, this.consumer,
+        'COUNT', this.batchSize,
+        'BLOCK', blockMs,
+        'STREAMS', this.key, '>',
+      );
+      return (reply?.[0]?.[1] ?? []) as RawEntry[];
+    } finally {
+      this.reading = false;
+    }
   }
 
   /**

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { RedisProxy } from '@free-lunch/service-kit/testing';
 import { streamNames } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
@@ -289,6 +291,48 @@ describe('StreamConsumer', () => {
     await proxy.plugIn();
 
     await vi.waitFor(() => expect(handled).toEqual([...before, ...during]), { timeout: 15_000 });
+  });
+
+  it('when stopped while its reading connection hangs half-way through reconnecting, then stop() still returns', async () => {
+    const proxy = await RedisProxy.start();
+    const name = `stalled-reader-${randomUUID()}`;
+    // The name goes to the consumer's reading connection too (a duplicate), so it can be found and cut.
+    const proxied = proxy.client({ retryStrategy: () => 50, connectionName: name });
+    proxied.on('error', () => undefined);
+    cleanups.push(async () => {
+      proxied.disconnect();
+      await proxy.unplug();
+    });
+    const handled: string[] = [];
+    const consumer = new StreamConsumer({
+      redis: proxied,
+      prefix: keys.prefix,
+      stream,
+      group,
+      consumer: 'member-behind-stalled-proxy',
+      handleBatch: async (messages) => {
+        handled.push(...messages.map((m) => m.message.orderId));
+      },
+      logger,
+      blockMs: 5_000,
+    });
+    await consumer.start();
+    const first = await publishOrders(1);
+    await vi.waitFor(() => expect(handled).toEqual(first), { timeout: 5_000 });
+    // Blocked in its next read: cut that connection; it reconnects into a Redis that never answers,
+    // with the read held to be sent again once the connection is ready.
+    const blockedReader = async () =>
+      ((await redis.client('LIST')) as string)
+        .split('\n')
+        .find((line) => line.includes(` name=${name} `) && line.includes(' cmd=xreadgroup'))
+        ?.match(/^id=(\d+)/)?.[1];
+    await vi.waitFor(async () => expect(await blockedReader()).toBeDefined(), { timeout: 5_000 });
+    proxy.stallNewConnections();
+    await redis.client('KILL', 'ID', (await blockedReader())!);
+    await delay(300);
+
+    const stopped = await Promise.race([consumer.stop().then(() => 'stopped'), delay(3_000).then(() => 'still stopping')]);
+    expect(stopped).toBe('stopped');
   });
 
   it('when stopped in the middle of a batch, then the batch finishes and is acked, and the member leaves the group', async () => {
