@@ -40,6 +40,8 @@ export class StreamTail {
   private readonly stopping = new AbortController();
   private reader: Redis | null = null;
   private loop: Promise<void> | null = null;
+  /** The loop is waiting on a read. */
+  private reading = false;
 
   constructor(private readonly options: StreamTailOptions) {
     this.logger = options.logger.child({ tail: options.streams });
@@ -62,7 +64,9 @@ export class StreamTail {
     this.stopping.abort();
     // A tail holds no delivery state, so cutting a blocked read short loses nothing.
     this.reader?.disconnect();
-    await this.loop;
+    // A read that ioredis holds to send again once it has reconnected is never settled after the
+    // connection is dropped: a loop parked in a read is not waited for.
+    if (!this.reading) await this.loop;
   }
 
   /**
@@ -90,11 +94,14 @@ export class StreamTail {
     while (!this.stopping.signal.aborted) {
       try {
         const keys = [...this.positions.keys()];
+        this.reading = true;
         const reply = await this.reader!.xread(
           'COUNT', READ_COUNT,
           'BLOCK', this.blockMs,
           'STREAMS', ...keys, ...keys.map((key) => this.positions.get(key)!),
-        );
+        ).finally(() => {
+          this.reading = false;
+        });
         outages = 0;
         if (reply) this.deliver(reply as Array<[string, Array<[string, string[]]>]>);
       } catch (error) {

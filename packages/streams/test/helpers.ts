@@ -68,3 +68,15 @@ export function deferred(): { promise: Promise<void>; resolve(): void } {
   });
   return { promise, resolve };
 }
+
+/**
+ * The id of the connection named `name` while it is blocked in `command` (e.g. `xreadgroup`), from
+ * CLIENT LIST; undefined while there is none. Other tests' connections are told apart by the name.
+ */
+export async function blockedConnection(redis: Redis, name: string, command: string): Promise<string | undefined> {
+  const clients = (await redis.client('LIST')) as string;
+  return clients
+    .split('\n')
+    .find((line) => line.includes(` name=${name} `) && line.includes(` cmd=${command} `))
+    ?.match(/^id=(\d+)/)?.[1];
+}

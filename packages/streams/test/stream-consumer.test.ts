@@ -14,6 +14,7 @@ import {
   type StreamMetrics,
 } from '../src/index.js';
 import {
+  blockedConnection,
   deferred,
   groupInfo,
   isolatedPrefix,
@@ -321,11 +322,7 @@ describe('StreamConsumer', () => {
     await vi.waitFor(() => expect(handled).toEqual(first), { timeout: 5_000 });
     // Blocked in its next read: cut that connection; it reconnects into a Redis that never answers,
     // with the read held to be sent again once the connection is ready.
-    const blockedReader = async () =>
-      ((await redis.client('LIST')) as string)
-        .split('\n')
-        .find((line) => line.includes(` name=${name} `) && line.includes(' cmd=xreadgroup'))
-        ?.match(/^id=(\d+)/)?.[1];
+    const blockedReader = () => blockedConnection(redis, name, 'xreadgroup');
     await vi.waitFor(async () => expect(await blockedReader()).toBeDefined(), { timeout: 5_000 });
     proxy.stallNewConnections();
     await redis.client('KILL', 'ID', (await blockedReader())!);

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { streamNames } from '@free-lunch/contracts';
+import { RedisProxy } from '@free-lunch/service-kit/testing';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StreamPublisher, StreamTail, streamKey, type TailEntry } from '../src/index.js';
-import { isolatedPrefix, logger, orderCooking, orderPlaced, redisClient } from './helpers.js';
+import { blockedConnection, isolatedPrefix, logger, orderCooking, orderPlaced, redisClient } from './helpers.js';
 
 describe('StreamTail', () => {
   let redis: Redis;
@@ -74,5 +77,30 @@ describe('StreamTail', () => {
     await publisher.publish(streamNames.orderPlaced, good);
 
     await vi.waitFor(() => expect(seen.map((entry) => entry.message)).toEqual([good]), { timeout: 5_000 });
+  });
+  it('when stopped while its connection hangs half-way through reconnecting, then stop() still returns', async () => {
+    const proxy = await RedisProxy.start();
+    const name = `stalled-tail-${randomUUID()}`;
+    const proxied = proxy.client({ retryStrategy: () => 50, connectionName: name });
+    proxied.on('error', () => undefined);
+    const tail = new StreamTail({
+      redis: proxied,
+      prefix: keys.prefix,
+      streams: [streamNames.orderPlaced],
+      onEntries: () => undefined,
+      logger,
+      blockMs: 5_000,
+    });
+    await tail.start();
+    await vi.waitFor(async () => expect(await blockedConnection(redis, name, 'xread')).toBeDefined(), { timeout: 5_000 });
+    // The blocked read's connection is cut; it reconnects into a Redis that never answers, holding the read.
+    proxy.stallNewConnections();
+    await redis.client('KILL', 'ID', (await blockedConnection(redis, name, 'xread'))!);
+    await delay(300);
+
+    const stopped = await Promise.race([tail.stop().then(() => 'stopped'), delay(3_000).then(() => 'still stopping')]);
+    expect(stopped).toBe('stopped');
+    proxied.disconnect();
+    await proxy.unplug();
   });
 });
