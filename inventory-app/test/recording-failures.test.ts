@@ -55,6 +55,21 @@ async function callsCounted(db: pg.Pool): Promise<{ byMarket: number; inBooks: n
   return { byMarket: market.totals.calls, inBooks: rows[0]!.calls, unitsByMarket: market.totals.unitsSold, unitsInBooks: rows[0]!.units };
 }
 
+/**
+ * Waits until every call and unit the market counted is in the books, no more and no fewer (a round
+ * planned before the last dispatch may still be recording, hence the wait).
+ */
+function booksMatchMarket(db: pg.Pool): Promise<void> {
+  return vi.waitFor(
+    async () => {
+      const counted = await callsCounted(db);
+      expect(counted.unitsByMarket).toBeGreaterThan(0);
+      expect({ calls: counted.inBooks, units: counted.unitsInBooks }).toEqual({ calls: counted.byMarket, units: counted.unitsByMarket });
+    },
+    { timeout: 10_000 },
+  );
+}
+
 /** Publishes pizzas: 5 cheese and 5 tomatoes on hand serve the first, the rest need the market. */
 async function orderPizzas(count: number): Promise<void> {
   await warehouse.request(...Array.from({ length: count }, () => ingredientsRequest('pizza')));
@@ -78,16 +93,7 @@ describe('a purchase round whose recording fails', () => {
 
     await allDispatched(6);
     expect(await recordingAttempts(db)).toBeGreaterThan(3);
-    // Every unit and every call the market counted is in the books (a round planned before the last
-    // dispatch may still be recording, hence the wait).
-    await vi.waitFor(
-      async () => {
-        const counted = await callsCounted(db);
-        expect(counted.unitsByMarket).toBeGreaterThan(0);
-        expect({ calls: counted.inBooks, units: counted.unitsInBooks }).toEqual({ calls: counted.byMarket, units: counted.unitsByMarket });
-      },
-      { timeout: 10_000 },
-    );
+    await booksMatchMarket(db);
     expect((await warehouse.audit()).ok).toBe(true);
   });
 
@@ -106,14 +112,7 @@ describe('a purchase round whose recording fails', () => {
     // The purchaser records a round whose commit it never heard of with its next recording: once that
     // has committed, the books must match the market, not hold the round twice.
     await vi.waitFor(() => expect(through.commitsAfterTheLoss).toBeGreaterThan(0), { timeout: 10_000 });
-    await vi.waitFor(
-      async () => {
-        const counted = await callsCounted(db);
-        expect(counted.unitsByMarket).toBeGreaterThan(0);
-        expect({ calls: counted.inBooks, units: counted.unitsInBooks }).toEqual({ calls: counted.byMarket, units: counted.unitsByMarket });
-      },
-      { timeout: 10_000 },
-    );
+    await booksMatchMarket(db);
     expect((await warehouse.audit()).ok).toBe(true);
   });
 

@@ -72,6 +72,36 @@ describe('StreamConsumer', () => {
     return consumer;
   }
 
+  /**
+   * A started consumer whose every connection goes through a proxy of its own, and the order ids it
+   * has handled. The proxy and client are cleaned up after the test; stopping the consumer is the
+   * test's to arrange.
+   */
+  async function consumerBehindProxy({ blockMs, connectionName }: { blockMs: number; connectionName?: string }) {
+    const proxy = await RedisProxy.start();
+    const proxied = proxy.client({ retryStrategy: () => 50, connectionName });
+    proxied.on('error', () => undefined); // outages are the point of these tests
+    cleanups.push(async () => {
+      proxied.disconnect();
+      await proxy.unplug();
+    });
+    const handled: string[] = [];
+    const consumer = new StreamConsumer({
+      redis: proxied,
+      prefix: keys.prefix,
+      stream,
+      group,
+      consumer: `member-behind-proxy-${cleanups.length}`,
+      handleBatch: async (messages) => {
+        handled.push(...messages.map((m) => m.message.orderId));
+      },
+      logger,
+      blockMs,
+    });
+    await consumer.start();
+    return { proxy, proxied, consumer, handled };
+  }
+
   async function publishOrders(count: number): Promise<string[]> {
     const messages = Array.from({ length: count }, () => orderPlaced());
     await publisher.publishMany(messages.map((message) => ({ stream, message })));
@@ -261,27 +291,7 @@ describe('StreamConsumer', () => {
   });
 
   it('when Redis is unreachable for a while, then the consumer carries on once it is back', async () => {
-    const proxy = await RedisProxy.start();
-    const proxied = proxy.client({ retryStrategy: () => 50 });
-    proxied.on('error', () => undefined); // the outage is the point of this test
-    cleanups.push(async () => {
-      proxied.disconnect();
-      await proxy.unplug();
-    });
-    const handled: string[] = [];
-    const consumer = new StreamConsumer({
-      redis: proxied,
-      prefix: keys.prefix,
-      stream,
-      group,
-      consumer: 'member-behind-proxy',
-      handleBatch: async (messages) => {
-        handled.push(...messages.map((m) => m.message.orderId));
-      },
-      logger,
-      blockMs: 100,
-    });
-    await consumer.start();
+    const { proxy, proxied, consumer, handled } = await consumerBehindProxy({ blockMs: 100 });
     cleanups.push(() => consumer.stop());
     const before = await publishOrders(2);
     await vi.waitFor(() => expect(handled).toEqual(before), { timeout: 5_000 });
@@ -295,29 +305,9 @@ describe('StreamConsumer', () => {
   });
 
   it('when stopped while its reading connection hangs half-way through reconnecting, then stop() still returns', async () => {
-    const proxy = await RedisProxy.start();
     const name = `stalled-reader-${randomUUID()}`;
     // The name goes to the consumer's reading connection too (a duplicate), so it can be found and cut.
-    const proxied = proxy.client({ retryStrategy: () => 50, connectionName: name });
-    proxied.on('error', () => undefined);
-    cleanups.push(async () => {
-      proxied.disconnect();
-      await proxy.unplug();
-    });
-    const handled: string[] = [];
-    const consumer = new StreamConsumer({
-      redis: proxied,
-      prefix: keys.prefix,
-      stream,
-      group,
-      consumer: 'member-behind-stalled-proxy',
-      handleBatch: async (messages) => {
-        handled.push(...messages.map((m) => m.message.orderId));
-      },
-      logger,
-      blockMs: 5_000,
-    });
-    await consumer.start();
+    const { proxy, consumer, handled } = await consumerBehindProxy({ blockMs: 5_000, connectionName: name });
     const first = await publishOrders(1);
     await vi.waitFor(() => expect(handled).toEqual(first), { timeout: 5_000 });
     // Blocked in its next read: cut that connection; it reconnects into a Redis that never answers,

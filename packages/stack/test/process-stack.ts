@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { startMarketSimulator } from '@free-lunch/market-simulator';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { FreeLunchClient, freePort, startServiceProcess, type ServiceName, type ServiceProcess } from '../src/index.js';
+
+export interface ProcessStack {
+  /** Starts a service as a process of its own on a free port; it is stopped after the test. */
+  start(name: ServiceName): Promise<ServiceProcess>;
+  /** The public API of these processes. */
+  client(services: Record<'orders' | 'kitchen' | 'inventory', ServiceProcess>): FreeLunchClient;
+}
+
+/**
+ * What a test of processes in trouble needs: a database and key prefix of its own, a slow, stingy
+ * market that keeps a burst in flight long enough for the trouble to land in it, quick reclaims, and
+ * the services' environment. Whatever it opens goes on `cleanups`, for the test's afterEach to undo
+ * in reverse.
+ */
+export async function processStack(
+  cleanups: Array<() => Promise<void>>,
+  {
+    seed,
+    databaseUrl = (url) => url,
+    env: extraEnv = {},
+  }: {
+    seed: number;
+    /** How the services reach their database, given its URL; e.g. through a proxy. */
+    databaseUrl?: (url: string) => string;
+    env?: Record<string, string>;
+  },
+): Promise<ProcessStack> {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const market = await startMarketSimulator({ port: 0, logLevel: 'warn', latencyMs: 15, zeroRate: 0.5, seed });
+  cleanups.push(() => market.close());
+  const managerToken = randomBytes(12).toString('hex');
+  const keyPrefix = testKeyPrefix();
+  cleanups.push(() => deleteTestKeys(keyPrefix));
+  const env = {
+    DATABASE_URL: databaseUrl(database.url),
+    REDIS_URL: testEnv.redisUrl,
+    KEY_PREFIX: keyPrefix,
+    MANAGER_TOKEN: managerToken,
+    MARKET_URL: market.url,
+    LOG_LEVEL: 'warn',
+    COOK_TIME_MS: '300',
+    CLAIM_IDLE_MS: '1500',
+    RECONCILE_AFTER_MS: '10000',
+    ...extraEnv,
+  };
+  return {
+    async start(name) {
+      const service = await startServiceProcess(name, await freePort(), env);
+      cleanups.push(() => service.stop());
+      return service;
+    },
+    client: ({ orders, kitchen, inventory }) =>
+      new FreeLunchClient({ orders: orders.url, kitchen: kitchen.url, inventory: inventory.url }, managerToken),
+  };
+}
