@@ -163,9 +163,14 @@ export class StreamConsumer<S extends StreamName> {
         this.logger.info('stopped consuming (a read waiting for the connection was abandoned)');
         return;
       }
-    } else if (this.readerId !== null) {
+    } else {
       // Ends a blocked read as if it timed out: nothing was delivered by it, so nothing is left behind.
-      await this.redis.client('UNBLOCK', this.readerId, 'TIMEOUT').catch(() => undefined);
+      const unblocked = this.readerId === null ? 0 : await this.redis.client('UNBLOCK', this.readerId, 'TIMEOUT').catch(() => 0);
+      // None: the read has not reached Redis yet, or the id is stale (after a reconnect, CLIENT ID
+      // waits behind the read ioredis sent again). Dropping the connection ends the read instead of
+      // waiting out its BLOCK; should Redis hand it entries at that very moment, they stay pending
+      // and are reclaimed.
+      if (unblocked === 0 && this.reading) this.reader.disconnect();
     }
     await this.loop;
     await this.leaveGroupIfNothingPending();

@@ -322,6 +322,30 @@ describe('StreamConsumer', () => {
     expect(stopped).toBe('stopped');
   });
 
+  it('when stopped after its reading connection came back, then it stops at once rather than waiting out the read', async () => {
+    const name = `reconnected-reader-${randomUUID()}`;
+    const { consumer, handled } = await consumerBehindProxy({ blockMs: 5_000, connectionName: name });
+    const first = await publishOrders(1);
+    await vi.waitFor(() => expect(handled).toEqual(first), { timeout: 5_000 });
+    const blockedReader = () => blockedConnection(redis, name, 'xreadgroup');
+    await vi.waitFor(async () => expect(await blockedReader()).toBeDefined(), { timeout: 5_000 });
+    const before = await blockedReader();
+    // Its read is cut; the connection comes back and sends the read again.
+    await redis.client('KILL', 'ID', before!);
+    await vi.waitFor(
+      async () => {
+        const now = await blockedReader();
+        expect(now).toBeDefined();
+        expect(now).not.toBe(before);
+      },
+      { timeout: 5_000 },
+    );
+
+    const startedAt = Date.now();
+    await consumer.stop();
+    expect(Date.now() - startedAt).toBeLessThan(2_500);
+  });
+
   it('when stopped in the middle of a batch, then the batch finishes and is acked, and the member leaves the group', async () => {
     await publishOrders(3);
     const inKitchen = deferred();
