@@ -93,8 +93,9 @@ export class StreamConsumer<S extends StreamName> {
   /** The blocking connection's client id, so stop() can cut a read short with CLIENT UNBLOCK. */
   private readerId: number | null = null;
   private loop: Promise<void> | null = null;
-  /** The loop is waiting on a read of new messages. */
-  private reading = false;
+  /** Settles (with no messages) once stop() has given up the read in flight. */
+  private readonly readAbandoned: Promise<null>;
+  private abandonRead!: () => void;
   private groupMissing = false;
   private nextClaimAt = 0;
 
@@ -112,6 +113,9 @@ export class StreamConsumer<S extends StreamName> {
     this.claimIdleMs = options.claimIdleMs ?? 30_000;
     this.claimIntervalMs = options.claimIntervalMs ?? Math.min(this.claimIdleMs, 5_000);
     this.maxDeliveries = options.maxDeliveries ?? 5;
+    this.readAbandoned = new Promise((resolve) => {
+      this.abandonRead = () => resolve(null);
+    });
   }
 
   private get stopped(): boolean {
@@ -130,6 +134,10 @@ export class StreamConsumer<S extends StreamName> {
     // Asked on 'ready' rather than beside every read: a command sent while a reconnect is half-way
     // can be dropped without an answer, and a read must never wait on it.
     const reader = this.reader;
+    // An id outlives its connection, and after a Redis restart may be another client's.
+    reader.on('close', () => {
+      this.readerId = null;
+    });
     reader.on('ready', () => {
       reader.client('ID').then(
         (id) => {
@@ -151,26 +159,19 @@ export class StreamConsumer<S extends StreamName> {
   private async shutdown(): Promise<void> {
     this.stopping.abort();
     if (!this.loop || !this.reader) return;
-    if (this.reader.status !== 'ready') {
-      // No read can complete without a connection, so it is dropped. A read that ioredis holds to
-      // send again once it has reconnected is then never settled (dropping the connection rejects
-      // only the commands it has queued or sent): a loop parked in one is not waited for. Nothing
-      // is lost with it: whatever Redis handed that read before the connection broke stays pending,
-      // and another member reclaims it.
+    // Ends a blocked read as if it timed out: nothing was delivered by it, so nothing is left behind.
+    const unblocked =
+      this.reader.status === 'ready' && this.readerId !== null
+        ? await this.redis.client('UNBLOCK', this.readerId, 'TIMEOUT').catch(() => 0)
+        : 0;
+    if (unblocked === 0) {
+      // No read was unblocked: the reader is reconnecting, its read has not reached Redis yet, or its
+      // id is stale (after a reconnect, CLIENT ID waits behind the read ioredis sent again). The
+      // connection is dropped instead, and the loop stops waiting for its read: ioredis never settles
+      // a read it holds to send again once reconnected. Should Redis have handed that read entries,
+      // they stay pending on this member and another one reclaims them.
       this.reader.disconnect();
-      if (this.reading) {
-        await this.leaveGroupIfNothingPending();
-        this.logger.info('stopped consuming (a read waiting for the connection was abandoned)');
-        return;
-      }
-    } else {
-      // Ends a blocked read as if it timed out: nothing was delivered by it, so nothing is left behind.
-      const unblocked = this.readerId === null ? 0 : await this.redis.client('UNBLOCK', this.readerId, 'TIMEOUT').catch(() => 0);
-      // None: the read has not reached Redis yet, or the id is stale (after a reconnect, CLIENT ID
-      // waits behind the read ioredis sent again). Dropping the connection ends the read instead of
-      // waiting out its BLOCK; should Redis hand it entries at that very moment, they stay pending
-      // and are reclaimed.
-      if (unblocked === 0 && this.reading) this.reader.disconnect();
+      this.abandonRead();
     }
     await this.loop;
     await this.leaveGroupIfNothingPending();
@@ -240,18 +241,17 @@ export class StreamConsumer<S extends StreamName> {
     const reader = this.reader!;
     // Wake up in time for the next reclaim instead of blocking past it (BLOCK 0 would mean forever).
     const blockMs = Math.max(1, Math.min(this.blockMs, this.nextClaimAt - Date.now()));
-    this.reading = true;
-    try {
-      const reply = await reader.xreadgroup(
+    if (this.stopped) return [];
+    const reply = await Promise.race([
+      reader.xreadgroup(
         'GROUP', this.group, this.consumer,
         'COUNT', this.batchSize,
         'BLOCK', blockMs,
         'STREAMS', this.key, '>',
-      );
-      return (reply?.[0]?.[1] ?? []) as RawEntry[];
-    } finally {
-      this.reading = false;
-    }
+      ),
+      this.readAbandoned,
+    ]);
+    return (reply?.[0]?.[1] ?? []) as RawEntry[];
   }
 
   /**

@@ -40,13 +40,17 @@ export class StreamTail {
   private readonly stopping = new AbortController();
   private reader: Redis | null = null;
   private loop: Promise<void> | null = null;
-  /** The loop is waiting on a read. */
-  private reading = false;
+  /** Settles (with nothing read) once stop() has given up the read in flight. */
+  private readonly readAbandoned: Promise<null>;
+  private abandonRead!: () => void;
 
   constructor(private readonly options: StreamTailOptions) {
     this.logger = options.logger.child({ tail: options.streams });
     this.blockMs = options.blockMs ?? 1_000;
     for (const stream of options.streams) this.streamOfKey.set(streamKey(options.prefix, stream), stream);
+    this.readAbandoned = new Promise((resolve) => {
+      this.abandonRead = () => resolve(null);
+    });
   }
 
   /** Settles where each stream is read from, then starts following; resolves once reading. */
@@ -65,8 +69,9 @@ export class StreamTail {
     // A tail holds no delivery state, so cutting a blocked read short loses nothing.
     this.reader?.disconnect();
     // A read that ioredis holds to send again once it has reconnected is never settled after the
-    // connection is dropped: a loop parked in a read is not waited for.
-    if (!this.reading) await this.loop;
+    // connection is dropped: the loop stops waiting for it.
+    this.abandonRead();
+    await this.loop;
   }
 
   /**
@@ -94,14 +99,16 @@ export class StreamTail {
     while (!this.stopping.signal.aborted) {
       try {
         const keys = [...this.positions.keys()];
-        this.reading = true;
-        const reply = await this.reader!.xread(
-          'COUNT', READ_COUNT,
-          'BLOCK', this.blockMs,
-          'STREAMS', ...keys, ...keys.map((key) => this.positions.get(key)!),
-        ).finally(() => {
-          this.reading = false;
-        });
+        const reply = await Promise.race([
+          this.reader!.xread(
+            'COUNT', READ_COUNT,
+            'BLOCK', this.blockMs,
+            'STREAMS', ...keys, ...keys.map((key) => this.positions.get(key)!),
+          ),
+          this.readAbandoned,
+        ]);
+        // Nothing reaches onEntries once stop() has begun, not even a reply already on its way.
+        if (this.stopping.signal.aborted) break;
         outages = 0;
         if (reply) this.deliver(reply as Array<[string, Array<[string, string[]]>]>);
       } catch (error) {

@@ -77,6 +77,6 @@ export async function blockedConnection(redis: Redis, name: string, command: str
   const clients = (await redis.client('LIST')) as string;
   return clients
     .split('\n')
-    .find((line) => line.includes(` name=${name} `) && line.includes(` cmd=${command} `))
+    .find((line) => line.includes(` name=${name} `) && line.includes(` cmd=${command} `) && / flags=\w*b/.test(line))
     ?.match(/^id=(\d+)/)?.[1];
 }

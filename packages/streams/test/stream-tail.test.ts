@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { streamNames } from '@free-lunch/contracts';
 import { RedisProxy } from '@free-lunch/service-kit/testing';
 import type { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { StreamPublisher, StreamTail, streamKey, type TailEntry } from '../src/index.js';
 import { blockedConnection, isolatedPrefix, logger, orderCooking, orderPlaced, redisClient } from './helpers.js';
 
@@ -83,6 +83,10 @@ describe('StreamTail', () => {
     const name = `stalled-tail-${randomUUID()}`;
     const proxied = proxy.client({ retryStrategy: () => 50, connectionName: name });
     proxied.on('error', () => undefined);
+    onTestFinished(async () => {
+      proxied.disconnect();
+      await proxy.unplug();
+    });
     const tail = new StreamTail({
       redis: proxied,
       prefix: keys.prefix,
@@ -100,7 +104,5 @@ describe('StreamTail', () => {
 
     const stopped = await Promise.race([tail.stop().then(() => 'stopped'), delay(3_000).then(() => 'still stopping')]);
     expect(stopped).toBe('stopped');
-    proxied.disconnect();
-    await proxy.unplug();
   });
 });
