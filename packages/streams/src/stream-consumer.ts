@@ -1,6 +1,7 @@
 import type { MessageOf, StreamName } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
 import type { StreamsLogger } from './logger.js';
+import { abandonable } from './abandonable.js';
 import { backoffDelay, OUTAGE_BACKOFF, sleep } from './backoff.js';
 import { decodeMessage, fieldsToRecord } from './codec.js';
 import { deadLetterArgs } from './dead-letter.js';
@@ -93,9 +94,8 @@ export class StreamConsumer<S extends StreamName> {
   /** The blocking connection's client id, so stop() can cut a read short with CLIENT UNBLOCK. */
   private readerId: number | null = null;
   private loop: Promise<void> | null = null;
-  /** Settles (with no messages) once stop() has given up the read in flight. */
-  private readonly readAbandoned: Promise<null>;
-  private abandonRead!: () => void;
+  /** Gives up the read in flight, if any: it then ends with no messages. */
+  private abandonRead: (() => void) | null = null;
   private groupMissing = false;
   private nextClaimAt = 0;
 
@@ -113,9 +113,6 @@ export class StreamConsumer<S extends StreamName> {
     this.claimIdleMs = options.claimIdleMs ?? 30_000;
     this.claimIntervalMs = options.claimIntervalMs ?? Math.min(this.claimIdleMs, 5_000);
     this.maxDeliveries = options.maxDeliveries ?? 5;
-    this.readAbandoned = new Promise((resolve) => {
-      this.abandonRead = () => resolve(null);
-    });
   }
 
   private get stopped(): boolean {
@@ -171,7 +168,7 @@ export class StreamConsumer<S extends StreamName> {
       // a read it holds to send again once reconnected. Should Redis have handed that read entries,
       // they stay pending on this member and another one reclaims them.
       this.reader.disconnect();
-      this.abandonRead();
+      this.abandonRead?.();
     }
     await this.loop;
     await this.leaveGroupIfNothingPending();
@@ -242,16 +239,21 @@ export class StreamConsumer<S extends StreamName> {
     // Wake up in time for the next reclaim instead of blocking past it (BLOCK 0 would mean forever).
     const blockMs = Math.max(1, Math.min(this.blockMs, this.nextClaimAt - Date.now()));
     if (this.stopped) return [];
-    const reply = await Promise.race([
+    const read = abandonable(
       reader.xreadgroup(
         'GROUP', this.group, this.consumer,
         'COUNT', this.batchSize,
         'BLOCK', blockMs,
         'STREAMS', this.key, '>',
       ),
-      this.readAbandoned,
-    ]);
-    return (reply?.[0]?.[1] ?? []) as RawEntry[];
+    );
+    this.abandonRead = read.abandon;
+    try {
+      const reply = await read.result;
+      return (reply?.[0]?.[1] ?? []) as RawEntry[];
+    } finally {
+      this.abandonRead = null;
+    }
   }
 
   /**

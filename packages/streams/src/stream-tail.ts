@@ -1,6 +1,7 @@
 import type { MessageOf, StreamName } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
 import type { StreamsLogger } from './logger.js';
+import { abandonable } from './abandonable.js';
 import { backoffDelay, OUTAGE_BACKOFF, sleep } from './backoff.js';
 import { decodeMessage } from './codec.js';
 import { streamKey } from './keys.js';
@@ -40,17 +41,13 @@ export class StreamTail {
   private readonly stopping = new AbortController();
   private reader: Redis | null = null;
   private loop: Promise<void> | null = null;
-  /** Settles (with nothing read) once stop() has given up the read in flight. */
-  private readonly readAbandoned: Promise<null>;
-  private abandonRead!: () => void;
+  /** Gives up the read in flight, if any: it then ends with nothing read. */
+  private abandonRead: (() => void) | null = null;
 
   constructor(private readonly options: StreamTailOptions) {
     this.logger = options.logger.child({ tail: options.streams });
     this.blockMs = options.blockMs ?? 1_000;
     for (const stream of options.streams) this.streamOfKey.set(streamKey(options.prefix, stream), stream);
-    this.readAbandoned = new Promise((resolve) => {
-      this.abandonRead = () => resolve(null);
-    });
   }
 
   /** Settles where each stream is read from, then starts following; resolves once reading. */
@@ -70,7 +67,7 @@ export class StreamTail {
     this.reader?.disconnect();
     // A read that ioredis holds to send again once it has reconnected is never settled after the
     // connection is dropped: the loop stops waiting for it.
-    this.abandonRead();
+    this.abandonRead?.();
     await this.loop;
   }
 
@@ -99,14 +96,17 @@ export class StreamTail {
     while (!this.stopping.signal.aborted) {
       try {
         const keys = [...this.positions.keys()];
-        const reply = await Promise.race([
+        const read = abandonable(
           this.reader!.xread(
             'COUNT', READ_COUNT,
             'BLOCK', this.blockMs,
             'STREAMS', ...keys, ...keys.map((key) => this.positions.get(key)!),
           ),
-          this.readAbandoned,
-        ]);
+        );
+        this.abandonRead = read.abandon;
+        const reply = await read.result.finally(() => {
+          this.abandonRead = null;
+        });
         // Nothing reaches onEntries once stop() has begun, not even a reply already on its way.
         if (this.stopping.signal.aborted) break;
         outages = 0;
