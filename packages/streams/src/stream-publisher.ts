@@ -32,7 +32,10 @@ for i = 2, #ARGV, 2 do
 end
 return ids`;
 
-/** The name the script is defined under on the client (ioredis sends EVALSHA, and EVAL when Redis lost it). */
+/**
+ * The name the script is defined under on the client. ioredis sends it whole once per connection,
+ * then only its hash (EVALSHA), and whole again when Redis has lost it.
+ */
 const APPEND_COMMAND = 'freeLunchAppendEntries';
 
 type AppendingRedis = Redis & {

@@ -48,7 +48,7 @@ export const postgresPlugin = fp<PostgresOptions>(
     // listen to while the client is checked out: unhandled, that too would end the process. The
     // query in flight fails with the same error, so whoever holds the client hears of it anyway.
     pool.on('connect', (client) => {
-      client.on('error', (error) => app.log.debug({ err: error }, 'postgres connection lost while in use'));
+      client.on('error', (error) => app.log.debug({ err: error }, 'postgres connection lost'));
     });
     app.decorate('pg', pool);
     app.addHook('onClose', () => pool.end());
