@@ -84,10 +84,10 @@ export interface QueuedRequest {
 
 /** Up to `limit` waiting requests in the order they arrived, after queue position `after` if given. */
 export async function loadPendingRequests(
-  client: pg.ClientBase,
+  db: pg.Pool | pg.ClientBase,
   { after, limit }: { after: string | null; limit: number },
 ): Promise<QueuedRequest[]> {
-  const { rows } = await client.query<{
+  const { rows } = await db.query<{
     order_id: string;
     recipe: RecipeName;
     ingredients: IngredientQuantity[];

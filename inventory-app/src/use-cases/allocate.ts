@@ -52,13 +52,22 @@ export interface Allocation extends AllocationResult {
  * Hands waiting requests their ingredients, in ONE transaction: lock the stock, then
  * {@link dispatchWhatFits}. Either all of it commits or none of it does.
  *
- * When what is on hand makes no dish at all, no request can be served and nothing is locked or
- * read: the stock read without a lock can only be behind by a purchase, and every purchase round
- * dispatches what it made possible (and wakes the allocator) itself. With a queue waiting for the
- * market, that is most allocations.
+ * Most allocations serve nobody: with a queue waiting for the market, what is on hand either makes
+ * no dish at all or is claimed by the requests at the head of the queue. That is found out first,
+ * from the stock and the queue as last committed, without the stock lock, so such an allocation
+ * never holds up a purchase round that is recording (in a burst, one allocation after every
+ * round). Only a plan that serves someone takes the lock and plans again on what it holds.
+ *
+ * Reading without the lock cannot make anyone wait for good: the reads are behind only by a change
+ * committed after them, and every change that can let a request be served wakes the allocator
+ * again once committed (a new request, bought stock), so a later allocation sees it.
  */
 export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<AllocationResult> {
-  if (!makesAnyDish(await readStockLevels(pool))) return { dispatched: 0, waiting: null };
+  const onHand = await readStockLevels(pool);
+  if (!makesAnyDish(onHand)) return { dispatched: 0, waiting: null };
+  const preview = await planFromQueue(pool, onHand);
+  if (preview.dispatches.length === 0) return { dispatched: 0, waiting: preview.waiting };
+
   const result = await inTransaction(pool, async (client) => {
     // Locking first serializes allocators across replicas, and means the queue read next reflects
     // every dispatch committed before us.
@@ -97,12 +106,12 @@ export async function dispatchWhatFits(client: pg.ClientBase, stock: ReadonlyMap
 }
 
 /** Reads the queue oldest first, page by page, until the plan cannot serve anyone further back. */
-async function planFromQueue(client: pg.ClientBase, stock: ReadonlyMap<Ingredient, number>) {
+async function planFromQueue(db: pg.Pool | pg.ClientBase, stock: ReadonlyMap<Ingredient, number>) {
   const queue: QueuedRequest[] = [];
   const units = [...stock.values()].reduce((sum, n) => sum + Math.max(0, n), 0);
   let limit = Math.min(QUEUE_PAGE_MAX, Math.ceil(units / 3) + QUEUE_PAGE_SLACK);
   for (;;) {
-    const page = await loadPendingRequests(client, { after: queue.at(-1)?.arrival ?? null, limit });
+    const page = await loadPendingRequests(db, { after: queue.at(-1)?.arrival ?? null, limit });
     queue.push(...page);
     const plan = planDispatches(stock, queue);
     if (plan.exhausted || page.length < limit || queue.length >= QUEUE_WINDOW) return plan;
