@@ -1,75 +1,117 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { InventoryMetrics } from '../src/metrics.js';
 import { allocateStock } from '../src/use-cases/allocate.js';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
-let warehouse: TestWarehouse;
+let warehouse: TestWarehouse | undefined;
 afterEach(async () => {
   await warehouse?.close();
+  warehouse = undefined;
 });
 
 const metrics: InventoryMetrics = { marketCalls: () => {}, unitsBought: () => {}, unitsDispatched: () => {} };
 
+/** A warehouse whose market never sells: what is short stays short for as long as a test runs. */
+async function openWarehouse(): Promise<TestWarehouse> {
+  warehouse = await TestWarehouse.open({ market: { zeroRate: 1 } });
+  return warehouse;
+}
+
+/**
+ * Holds the stock lock, as a purchase round that is recording does, while `during` runs with the
+ * transaction holding it; rolls back afterwards unless `during` ended the transaction itself.
+ */
+async function whileStockLocked<T>(w: TestWarehouse, during: (holder: pg.PoolClient) => Promise<T>): Promise<T> {
+  const holder = await w.app.pg.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query('SELECT ingredient FROM stock ORDER BY ingredient FOR UPDATE');
+    return await during(holder);
+  } finally {
+    await holder.query('ROLLBACK');
+    holder.release();
+  }
+}
+
+const dispatchedOrders = async (w: TestWarehouse) => (await w.dispatched()).map((m) => m.orderId);
+
+/** Waits until `count` requests are queued, whatever the app's own allocator is doing. */
+async function untilPending(w: TestWarehouse, count: number): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const { rows } = await w.app.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM requests WHERE status = 'pending'`);
+      expect(rows[0]?.n).toBe(count);
+    },
+    { timeout: 10_000 },
+  );
+}
+
 describe('an allocation', () => {
   it('when what is on hand is claimed by the request at the head of the queue, then an allocation serves nobody without waiting for the stock lock', async () => {
-    // The market never sells: the second pizza waits for tomatoes for as long as the test runs.
-    warehouse = await TestWarehouse.open({ market: { zeroRate: 1 } });
+    const w = await openWarehouse();
     const first = ingredientsRequest('pizza');
     const second = ingredientsRequest('pizza');
-    await warehouse.request(first, second);
-    await vi.waitFor(async () => expect((await warehouse.dispatched()).map((m) => m.orderId)).toEqual([first.orderId]), {
-      timeout: 10_000,
-    });
+    await w.request(first, second);
+    await vi.waitFor(async () => expect(await dispatchedOrders(w)).toEqual([first.orderId]), { timeout: 10_000 });
     // Two tomatoes are left for a pizza that needs three; the rest still makes other dishes, so
     // only the queue tells that nobody can be served.
-    expect(await warehouse.stock()).toMatchObject({ tomato: 2, cheese: 3, potato: 5, ketchup: 5 });
+    expect(await w.stock()).toMatchObject({ tomato: 2, cheese: 3, potato: 5, ketchup: 5 });
 
-    // A purchase round recording holds the stock lock (here: a transaction that took it and waits).
-    const recording = await warehouse.app.pg.connect();
+    let allocation: ReturnType<typeof allocateStock> | undefined;
     try {
-      await recording.query('BEGIN');
-      await recording.query('SELECT ingredient FROM stock ORDER BY ingredient FOR UPDATE');
-      const outcome = await Promise.race([
-        allocateStock({ pool: warehouse.app.pg, metrics }),
-        sleep(3_000).then(() => 'still waiting for the stock lock after 3 s'),
-      ]);
+      const outcome = await whileStockLocked(w, () => {
+        allocation = allocateStock({ pool: w.app.pg, metrics });
+        return Promise.race([allocation, sleep(3_000).then(() => 'still waiting for the stock lock after 3 s')]);
+      });
       expect(outcome).toEqual({ dispatched: 0, waiting: 1 });
     } finally {
-      await recording.query('ROLLBACK');
-      recording.release();
+      await allocation?.catch(() => {});
     }
   });
 
   it('when something new fits, then the allocation waits its turn at the stock lock and serves it', async () => {
-    warehouse = await TestWarehouse.open({ market: { zeroRate: 1 } });
+    const w = await openWarehouse();
     const pizza = ingredientsRequest('pizza');
-    const recording = await warehouse.app.pg.connect();
     let allocation: ReturnType<typeof allocateStock> | undefined;
     try {
-      await recording.query('BEGIN');
-      await recording.query('SELECT ingredient FROM stock ORDER BY ingredient FOR UPDATE');
-      // The app's own allocator waits at the lock too; this one is started once the request is queued.
-      await warehouse.request(pizza);
-      await vi.waitFor(
-        async () => {
-          const { rows } = await warehouse.app.pg.query(`SELECT count(*)::int AS n FROM requests WHERE status = 'pending'`);
-          expect(rows[0].n).toBe(1);
-        },
-        { timeout: 10_000 },
-      );
-      allocation = allocateStock({ pool: warehouse.app.pg, metrics });
-      const early = await Promise.race([allocation, sleep(500).then(() => 'waiting')]);
-      expect(early).toBe('waiting');
+      await whileStockLocked(w, async () => {
+        // The app's own allocator waits at the lock too; this one is started once the request is queued.
+        await w.request(pizza);
+        await untilPending(w, 1);
+        allocation = allocateStock({ pool: w.app.pg, metrics });
+        expect(await Promise.race([allocation, sleep(500).then(() => 'waiting')])).toBe('waiting');
+      });
+      // Whichever allocator got the lock first served the pizza; the other found nobody left.
+      expect((await allocation!).waiting).toBe(0);
+      await vi.waitFor(async () => expect(await dispatchedOrders(w)).toEqual([pizza.orderId]), { timeout: 10_000 });
     } finally {
-      await recording.query('ROLLBACK');
-      recording.release();
+      await allocation?.catch(() => {});
     }
-    // Whichever allocator got the lock first served the pizza; the other found nobody left.
-    const result = await allocation!;
-    expect(result.waiting).toBe(0);
-    await vi.waitFor(async () => expect((await warehouse.dispatched()).map((m) => m.orderId)).toEqual([pizza.orderId]), {
-      timeout: 10_000,
-    });
+  });
+
+  it('when the stock changes while an allocation waits for the lock, then it plans on the stock it locked, not the one it previewed', async () => {
+    const w = await openWarehouse();
+    const pizza = ingredientsRequest('pizza');
+    let allocation: ReturnType<typeof allocateStock> | undefined;
+    try {
+      const outcome = await whileStockLocked(w, async (holder) => {
+        await w.request(pizza);
+        await untilPending(w, 1);
+        // The preview sees five tomatoes, enough for the pizza's three, and waits for the lock…
+        allocation = allocateStock({ pool: w.app.pg, metrics });
+        expect(await Promise.race([allocation, sleep(500).then(() => 'waiting')])).toBe('waiting');
+        // …while the holder leaves two (as if another order had taken three) and lets go.
+        await holder.query(`UPDATE stock SET on_hand = 2 WHERE ingredient = 'tomato'`);
+        await holder.query('COMMIT');
+        return allocation;
+      });
+      expect(outcome).toEqual({ dispatched: 0, waiting: 1 });
+      expect(await w.stock()).toMatchObject({ tomato: 2, cheese: 5 });
+      expect(await dispatchedOrders(w)).toEqual([]);
+    } finally {
+      await allocation?.catch(() => {});
+    }
   });
 });

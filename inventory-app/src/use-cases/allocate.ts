@@ -58,9 +58,15 @@ export interface Allocation extends AllocationResult {
  * never holds up a purchase round that is recording (in a burst, one allocation after every
  * round). Only a plan that serves someone takes the lock and plans again on what it holds.
  *
- * Reading without the lock cannot make anyone wait for good: the reads are behind only by a change
- * committed after them, and every change that can let a request be served wakes the allocator
- * again once committed (a new request, bought stock), so a later allocation sees it.
+ * Why skipping on that preview leaves nobody waiting who could be served (keep the read order):
+ * - the stock is read before the queue, so a dispatch committed between the two (or between queue
+ *   pages, each its own snapshot) only makes the preview too hopeful: at worst a needless lock;
+ * - a purchase committed in between makes it too gloomy, but whoever records a purchase wakes its
+ *   own allocator once it has committed (the purchaser's `onBought`), and that one reads after it;
+ * - a request committed after the queue read wakes its replica's allocator once it has committed;
+ * - a dispatch never makes anyone servable: it was planned under the lock, and replanning after it
+ *   serves nobody it saw.
+ * Wake-ups that arrive while an allocation runs fold into one more run (`SingleFlight`).
  */
 export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<AllocationResult> {
   const onHand = await readStockLevels(pool);
@@ -105,7 +111,11 @@ export async function dispatchWhatFits(client: pg.ClientBase, stock: ReadonlyMap
   return { dispatched: plan.dispatches.length, waiting: plan.waiting, unitsOut: plan.unitsOut };
 }
 
-/** Reads the queue oldest first, page by page, until the plan cannot serve anyone further back. */
+/**
+ * Reads the queue oldest first, page by page, until the plan cannot serve anyone further back. Under
+ * the stock lock the pages are consistent with the stock; on the pool (the preview) each page is its
+ * own snapshot, possibly on another connection, which is only good enough to decide whether to lock.
+ */
 async function planFromQueue(db: pg.Pool | pg.ClientBase, stock: ReadonlyMap<Ingredient, number>) {
   const queue: QueuedRequest[] = [];
   const units = [...stock.values()].reduce((sum, n) => sum + Math.max(0, n), 0);

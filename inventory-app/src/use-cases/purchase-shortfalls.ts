@@ -230,7 +230,9 @@ export class Purchaser {
       onRecorded: () => void;
       /**
        * Stock was bought: allocate again. The round already dispatched what its purchases made
-       * possible; this catches requests that arrived while it committed.
+       * possible; this catches requests that arrived while it committed. Needed, not a courtesy: an
+       * allocation that read the stock before this commit skipped those requests without locking
+       * (see `allocateStock`), and this wake-up is what serves them.
        */
       onBought: () => void;
     },
@@ -397,7 +399,9 @@ export class Purchaser {
       for (const [ingredient, units] of recorded.bought) metrics.unitsBought(ingredient, units);
       for (const [ingredient, units] of recorded.dispatched) metrics.unitsDispatched(ingredient, units);
       this.deps.onRecorded();
-      if (recorded.bought.size > 0) this.deps.onBought();
+      // What these rounds sold, not only what this transaction added: a round that an earlier
+      // attempt committed unbeknown to us (its answer was lost) added stock that nobody announced.
+      if (unitsOfRounds(rounds).size > 0) this.deps.onBought();
     } catch (error) {
       this.deps.logger.error({ err: error }, 'a purchase round was recorded, but announcing it failed');
     }
