@@ -25,9 +25,9 @@ export interface PurchaseDeps {
 }
 
 /**
- * A round plans up to this many calls per unit of concurrency (1,024 with the default 16); the calls
- * still go out at most `concurrency` at once. One round is one recording: one transaction, and one
- * batch of dispatches downstream. With a quick market and a long queue the round's window below is
+ * A round plans up to this many calls per unit of concurrency (1,024 with MARKET_CONCURRENCY at its
+ * default of 16); the calls still go out at most `concurrency` at once. One round is one recording:
+ * one transaction, and one batch of dispatches downstream. With a quick market and a long queue the round's window below is
  * what ends it, so a recording holds about {@link ROUND_WINDOW_MS} of calls and commits while the
  * next round's calls go out. With 16 per slot (256 calls) a round's calls took about as long as its
  * recording, which then paced the purchaser: bursts of 10,000 were 15–20 % slower, alternating. The
