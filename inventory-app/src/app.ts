@@ -63,6 +63,7 @@ export async function buildApp(config: InventoryConfig): Promise<FastifyInstance
     backoff: { baseMs: config.MARKET_RETRY_BASE_MS, maxMs: config.MARKET_RETRY_MAX_MS },
     logger: app.log.child({ component: 'purchaser' }),
     onBought: () => allocator.wake(),
+    onNewRequests: () => allocator.wake(),
     onRecorded: () => relay.wake(),
   });
   const requests = new StreamConsumer({
@@ -73,7 +74,7 @@ export async function buildApp(config: InventoryConfig): Promise<FastifyInstance
     consumer: `${config.SERVICE_INSTANCE}-${randomBytes(3).toString('hex')}`,
     handleBatch: (batch) =>
       receiveRequests(
-        { pool: app.pg, onNewRequests: () => allocator.wake(), onEnqueued: () => relay.wake() },
+        { pool: app.pg, onEnqueued: () => relay.wake() },
         batch.map((entry) => entry.message),
       ),
     logger: app.log,

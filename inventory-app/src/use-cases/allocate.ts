@@ -63,7 +63,8 @@ export interface Allocation extends AllocationResult {
  *   pages, each its own snapshot) only makes the preview too hopeful: at worst a needless lock;
  * - a purchase committed in between makes it too gloomy, but whoever records a purchase wakes its
  *   own allocator once it has committed (the purchaser's `onBought`), and that one reads after it;
- * - a request committed after the queue read wakes its replica's allocator once it has committed;
+ * - a request committed after the queue read is announced at its commit, and the announcement wakes
+ *   the purchasing replica's allocator (`Purchaser`'s `onNewRequests`), which reads after it;
  * - a dispatch never makes anyone servable: it was planned under the lock, and replanning after it
  *   serves nobody it saw.
  * Wake-ups that arrive while an allocation runs fold into one more run (`SingleFlight`).
@@ -135,8 +136,10 @@ function negated(units: ReadonlyMap<Ingredient, number>): Map<Ingredient, number
 
 /**
  * Runs allocations in the background: one at a time per process, however many wake-ups arrive (a
- * burst of consumer batches and purchase rounds folds into one more allocation), plus a periodic
- * sweep. Replicas each run their own; the stock lock makes them take turns.
+ * burst of announced requests and purchase rounds folds into one more allocation), plus a periodic
+ * sweep. Replicas each run their own; the stock lock makes them take turns. Only the purchasing
+ * replica's is woken by new requests and purchases; the others sweep, and serve what a replica that
+ * died between its commit and its allocation left behind.
  */
 export class Allocator {
   readonly #flight: SingleFlight;

@@ -240,6 +240,13 @@ export class Purchaser {
        * (see `allocateStock`), and this wake-up is what serves them.
        */
       onBought: () => void;
+      /**
+       * Requests are waiting that no allocation may have seen: a replica announced new ones, or this
+       * one has just become the purchaser (requests announced meanwhile reached nobody). Allocating
+       * for new requests is the purchaser's, so only one replica's allocator contends with its
+       * recordings for the stock lock; every replica still sweeps.
+       */
+      onNewRequests: () => void;
     },
   ) {}
 
@@ -277,8 +284,12 @@ export class Purchaser {
     session.on('end', () => {
       lost = true;
     });
-    // New requests announced by any replica may have made something short: plan a round now.
-    session.on('notification', () => this.#wakeup.wake());
+    // New requests announced by any replica (only the purchaser listens): serve them from stock, and
+    // plan a round now for what they make short.
+    session.on('notification', () => {
+      this.deps.onNewRequests();
+      this.#wakeup.wake();
+    });
     await session.connect();
     try {
       while (!this.#stopped && !lost) {
@@ -292,6 +303,7 @@ export class Purchaser {
       if (this.#stopped || lost) return;
       await session.query(`LISTEN ${NEW_REQUESTS_CHANNEL}`);
       this.deps.logger.info('this replica now buys at the market for the warehouse');
+      this.deps.onNewRequests();
       while (!this.#stopped && !lost) await this.#wakeup.sleep(await this.#round());
     } finally {
       // What the market sold must reach the books before another replica may start buying. (If the

@@ -13,8 +13,6 @@ import { ingredientsDispatched, OUTBOX_TABLE } from './events.js';
 
 export interface ReceiveRequestsDeps {
   pool: pg.Pool;
-  /** New requests are waiting: allocate. */
-  onNewRequests: () => void;
   /** Events were enqueued: publish them now. */
   onEnqueued: () => void;
 }
@@ -25,11 +23,14 @@ export interface ReceiveRequestsDeps {
  * waiting changes nothing. A request whose ingredients already left gets its `ingredients.dispatched`
  * sent again: the kitchen asks again only when it never heard (a lost message, Redis losing its
  * data), and this is how that repairs itself.
+ *
+ * New requests are announced when the transaction commits; the replica that buys at the market
+ * hears it and allocates for them (see `Purchaser`), whichever replica received them.
  */
 export async function receiveRequests(deps: ReceiveRequestsDeps, messages: readonly IngredientsRequestedV1[]): Promise<void> {
   const requests = onePerOrder(messages).map(toRequest);
 
-  const { added, resent } = await inTransaction(deps.pool, async (client) => {
+  const { resent } = await inTransaction(deps.pool, async (client) => {
     const added = await insertRequests(client, requests);
     const addedIds = new Set(added);
     const seenBefore = requests.filter((request) => !addedIds.has(request.orderId)).map((r) => r.orderId);
@@ -40,7 +41,6 @@ export async function receiveRequests(deps: ReceiveRequestsDeps, messages: reado
   });
 
   if (resent > 0) deps.onEnqueued();
-  if (added > 0) deps.onNewRequests();
 }
 
 /** A batch may carry the same order twice (a redelivery next to a nudge); the first one counts. */
