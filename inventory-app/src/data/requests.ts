@@ -178,7 +178,8 @@ export async function countPendingRequests(db: pg.Pool): Promise<number> {
 
 /**
  * PostgreSQL channel on which new requests are announced at commit. The active purchaser listens
- * on it, whichever replica it runs in, so new shortfalls are bought without polling.
+ * on it, whichever replica it runs in: its replica allocates for them, and buys what they make
+ * short, without polling.
  */
 export const NEW_REQUESTS_CHANNEL = 'inventory_new_requests';
 

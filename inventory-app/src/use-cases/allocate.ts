@@ -28,7 +28,11 @@ const QUEUE_WINDOW = 10_000;
 /** Shortest time between the starts of two allocations of one process. */
 const MIN_ALLOCATION_GAP_MS = 20;
 
-/** Allocations also run this often unprompted: a retry after a failure, and a guard against lost wake-ups. */
+/**
+ * Allocations also run this often unprompted: a retry after a failure, a guard against lost wake-ups,
+ * and what serves new requests while no replica is the purchaser (at start-up, or while another
+ * replica takes over), since only the purchaser is woken by them.
+ */
 const SWEEP_INTERVAL_MS = 2_000;
 
 export interface AllocationDeps {
@@ -64,7 +68,9 @@ export interface Allocation extends AllocationResult {
  * - a purchase committed in between makes it too gloomy, but whoever records a purchase wakes its
  *   own allocator once it has committed (the purchaser's `onBought`), and that one reads after it;
  * - a request committed after the queue read is announced at its commit, and the announcement wakes
- *   the purchasing replica's allocator (`Purchaser`'s `onNewRequests`), which reads after it;
+ *   the purchasing replica's allocator (`Purchaser`'s `onNewRequests`), which reads after it; while
+ *   no replica listens, the next purchaser wakes its allocator once it does, and every replica's
+ *   sweep runs meanwhile;
  * - a dispatch never makes anyone servable: it was planned under the lock, and replanning after it
  *   serves nobody it saw.
  * Wake-ups that arrive while an allocation runs fold into one more run (`SingleFlight`).
@@ -137,9 +143,9 @@ function negated(units: ReadonlyMap<Ingredient, number>): Map<Ingredient, number
 /**
  * Runs allocations in the background: one at a time per process, however many wake-ups arrive (a
  * burst of announced requests and purchase rounds folds into one more allocation), plus a periodic
- * sweep. Replicas each run their own; the stock lock makes them take turns. Only the purchasing
- * replica's is woken by new requests and purchases; the others sweep, and serve what a replica that
- * died between its commit and its allocation left behind.
+ * sweep. Replicas each run their own; the stock lock makes them take turns. New requests wake only
+ * the purchasing replica's, and purchases the allocator of the replica that recorded them; the others
+ * sweep, which also serves requests announced while no replica was the purchaser.
  */
 export class Allocator {
   readonly #flight: SingleFlight;

@@ -273,7 +273,13 @@ export class Purchaser {
   }
 
   async #purchaseWhileLeader(): Promise<void> {
-    const session = new pg.Client({ connectionString: this.deps.connectionString, application_name: 'inventory-purchaser' });
+    // Kept alive: a connection silently dropped on the way (NAT, idle timeouts) would otherwise leave
+    // this replica buying without hearing of new requests, served only by the allocators' sweeps.
+    const session = new pg.Client({
+      connectionString: this.deps.connectionString,
+      application_name: 'inventory-purchaser',
+      keepAlive: true,
+    });
     let lost = false;
     // The session is what holds the lock: once it breaks, another replica may already be buying.
     session.on('error', (error) => {

@@ -25,7 +25,8 @@ export interface ReceiveRequestsDeps {
  * data), and this is how that repairs itself.
  *
  * New requests are announced when the transaction commits; the replica that buys at the market
- * hears it and allocates for them (see `Purchaser`), whichever replica received them.
+ * hears it and allocates for them (see `Purchaser`), whichever replica received them. While no
+ * replica buys (at start-up, during a takeover), the allocators' sweep serves them.
  */
 export async function receiveRequests(deps: ReceiveRequestsDeps, messages: readonly IngredientsRequestedV1[]): Promise<void> {
   const requests = onePerOrder(messages).map(toRequest);
@@ -37,7 +38,7 @@ export async function receiveRequests(deps: ReceiveRequestsDeps, messages: reado
     const alreadyDispatched = await findDispatchedRequests(client, seenBefore);
     await enqueueOutbox(client, OUTBOX_TABLE, alreadyDispatched.map(ingredientsDispatched));
     if (added.length > 0) await announceNewRequests(client);
-    return { added: added.length, resent: alreadyDispatched.length };
+    return { resent: alreadyDispatched.length };
   });
 
   if (resent > 0) deps.onEnqueued();

@@ -1,0 +1,88 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
+
+let warehouse: TestWarehouse | undefined;
+afterEach(async () => {
+  await warehouse?.close();
+  warehouse = undefined;
+  vi.useRealTimers();
+});
+
+/**
+ * Polls until `check` passes. Not vi.waitFor: under fake timers that advances them on every check,
+ * which would run the very sweep these tests freeze.
+ */
+async function until(check: () => Promise<void>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+const PURCHASER_LOCK = `hashtextextended('free-lunch:inventory:purchaser', 0)`;
+
+/** Until the purchaser's session has LISTENed (its last statement, then idle). */
+async function untilListening(w: TestWarehouse): Promise<void> {
+  await until(async () => {
+    const { rows } = await w.app.pg.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'inventory-purchaser'
+            AND state = 'idle' AND query LIKE 'LISTEN%'`,
+      );
+      expect(rows[0]?.n).toBe(1);
+    },
+    10_000,
+  );
+}
+
+const served = async (w: TestWarehouse, orderId: string) => (await w.dispatched()).some((m) => m.orderId === orderId);
+
+const pending = async (w: TestWarehouse) =>
+  (await w.app.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM requests WHERE status = 'pending'`)).rows[0]!.n;
+
+describe('waking the allocator for new requests (the 2 s sweep frozen)', () => {
+  it('when a request the stock can serve is announced, then the purchaser wakes the allocator', async () => {
+    // Only setInterval is faked: the Allocator's sweep never fires, so only wake-ups allocate.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const w = (warehouse = await TestWarehouse.open({ market: { zeroRate: 1 } }));
+    await untilListening(w);
+
+    const pizza = ingredientsRequest('pizza');
+    await w.request(pizza);
+    await until(async () => expect(await served(w, pizza.orderId)).toBe(true), 5_000);
+  });
+
+  it('when requests arrived before any replica listened, then becoming the purchaser wakes the allocator', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const w = (warehouse = await TestWarehouse.open({ market: { zeroRate: 1 } }));
+    await untilListening(w);
+    // Take leadership away: end the purchaser's session; this test's holds the lock while a request arrives.
+    const holder = new pg.Client({ connectionString: w.database.url });
+    await holder.connect();
+    try {
+      await w.app.pg.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'inventory-purchaser'`,
+      );
+      await until(async () => expect((await holder.query(`SELECT pg_try_advisory_lock(${PURCHASER_LOCK}) AS ok`)).rows[0].ok).toBe(true),
+        5_000,
+      );
+      const pizza = ingredientsRequest('pizza');
+      await w.request(pizza);
+      // Announced to nobody: no replica listens, and the sweep is frozen.
+      await until(async () => expect(await pending(w)).toBe(1), 5_000);
+
+      await holder.query(`SELECT pg_advisory_unlock(${PURCHASER_LOCK})`);
+      // The replica retries every 2 s, then LISTENs and wakes its allocator.
+      await until(async () => expect(await served(w, pizza.orderId)).toBe(true), 8_000);
+    } finally {
+      await holder.end();
+    }
+  });
+});
