@@ -48,6 +48,25 @@ async function untilPending(w: TestWarehouse, count: number): Promise<void> {
   );
 }
 
+/**
+ * With the stock lock held: queues `request`, starts an allocation once it is pending and checks that
+ * the allocation waits at the lock; the caller settles it. (Wrapped: an async function returning the
+ * promise itself would wait for it, and so for the lock its caller holds.)
+ */
+async function allocationWaitingForTheLock(
+  w: TestWarehouse,
+  request: ReturnType<typeof ingredientsRequest>,
+): Promise<{ allocation: ReturnType<typeof allocateStock> }> {
+  // The app's own allocator waits at the lock too; this one is started once the request is queued.
+  await w.request(request);
+  await untilPending(w, 1);
+  const allocation = allocateStock({ pool: w.app.pg, metrics });
+  // Never an unhandled rejection, should a check below fail and the warehouse close under it.
+  allocation.catch(() => {});
+  expect(await Promise.race([allocation, sleep(500).then(() => 'waiting')])).toBe('waiting');
+  return { allocation };
+}
+
 describe('an allocation', () => {
   it('when what is on hand is claimed by the request at the head of the queue, then an allocation serves nobody without waiting for the stock lock', async () => {
     const w = await openWarehouse();
@@ -74,44 +93,25 @@ describe('an allocation', () => {
   it('when something new fits, then the allocation waits its turn at the stock lock and serves it', async () => {
     const w = await openWarehouse();
     const pizza = ingredientsRequest('pizza');
-    let allocation: ReturnType<typeof allocateStock> | undefined;
-    try {
-      await whileStockLocked(w, async () => {
-        // The app's own allocator waits at the lock too; this one is started once the request is queued.
-        await w.request(pizza);
-        await untilPending(w, 1);
-        allocation = allocateStock({ pool: w.app.pg, metrics });
-        expect(await Promise.race([allocation, sleep(500).then(() => 'waiting')])).toBe('waiting');
-      });
-      // Whichever allocator got the lock first served the pizza; the other found nobody left.
-      expect((await allocation!).waiting).toBe(0);
-      await vi.waitFor(async () => expect(await dispatchedOrders(w)).toEqual([pizza.orderId]), { timeout: 10_000 });
-    } finally {
-      await allocation?.catch(() => {});
-    }
+    const { allocation } = await whileStockLocked(w, () => allocationWaitingForTheLock(w, pizza));
+    // Whichever allocator got the lock first served the pizza; the other found nobody left.
+    expect((await allocation).waiting).toBe(0);
+    await vi.waitFor(async () => expect(await dispatchedOrders(w)).toEqual([pizza.orderId]), { timeout: 10_000 });
   });
 
   it('when the stock changes while an allocation waits for the lock, then it plans on the stock it locked, not the one it previewed', async () => {
     const w = await openWarehouse();
     const pizza = ingredientsRequest('pizza');
-    let allocation: ReturnType<typeof allocateStock> | undefined;
-    try {
-      const outcome = await whileStockLocked(w, async (holder) => {
-        await w.request(pizza);
-        await untilPending(w, 1);
-        // The preview sees five tomatoes, enough for the pizza's three, and waits for the lock…
-        allocation = allocateStock({ pool: w.app.pg, metrics });
-        expect(await Promise.race([allocation, sleep(500).then(() => 'waiting')])).toBe('waiting');
-        // …while the holder leaves two (as if another order had taken three) and lets go.
-        await holder.query(`UPDATE stock SET on_hand = 2 WHERE ingredient = 'tomato'`);
-        await holder.query('COMMIT');
-        return allocation;
-      });
-      expect(outcome).toEqual({ dispatched: 0, waiting: 1 });
-      expect(await w.stock()).toMatchObject({ tomato: 2, cheese: 5 });
-      expect(await dispatchedOrders(w)).toEqual([]);
-    } finally {
-      await allocation?.catch(() => {});
-    }
+    const { allocation } = await whileStockLocked(w, async (holder) => {
+      // The preview sees five tomatoes, enough for the pizza's three, and waits for the lock…
+      const waiting = await allocationWaitingForTheLock(w, pizza);
+      // …while the holder leaves two (as if another order had taken three) and lets go.
+      await holder.query(`UPDATE stock SET on_hand = 2 WHERE ingredient = 'tomato'`);
+      await holder.query('COMMIT');
+      return waiting;
+    });
+    expect(await allocation).toEqual({ dispatched: 0, waiting: 1 });
+    expect(await w.stock()).toMatchObject({ tomato: 2, cheese: 5 });
+    expect(await dispatchedOrders(w)).toEqual([]);
   });
 });
