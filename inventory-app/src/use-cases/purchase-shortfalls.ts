@@ -27,9 +27,9 @@ export interface PurchaseDeps {
 /**
  * A round plans up to this many calls per unit of concurrency (1,024 with MARKET_CONCURRENCY at its
  * default of 16); the calls still go out at most `concurrency` at once. One round is one recording:
- * one transaction, and one batch of dispatches downstream. With a quick market and a long queue the round's window below is
- * what ends it, so a recording holds about {@link ROUND_WINDOW_MS} of calls and commits while the
- * next round's calls go out. With 16 per slot (256 calls) a round's calls took about as long as its
+ * one transaction, and one batch of dispatches downstream. With a quick market and a long queue the
+ * round's window below is what ends it, so a recording holds about {@link ROUND_WINDOW_MS} of calls
+ * and commits while the next round's calls go out. With 16 per slot (256 calls) a round's calls took about as long as its
  * recording, which then paced the purchaser: bursts of 10,000 were 15–20 % slower, alternating. The
  * price is the last rounds of a burst buying a little ahead (about 1 % more units than needed, which
  * stay in stock for the next orders), since a short ingredient may get as many calls as units short.
@@ -273,12 +273,14 @@ export class Purchaser {
   }
 
   async #purchaseWhileLeader(): Promise<void> {
-    // Kept alive: a connection silently dropped on the way (NAT, idle timeouts) would otherwise leave
-    // this replica buying without hearing of new requests, served only by the allocators' sweeps.
+    // TCP keepalive from 10 s of silence on (pg's default delay of 0 means the system's two hours): a
+    // connection silently dropped on the way (NAT, idle timeouts) breaks within minutes, instead of
+    // leaving this replica buying without hearing of new requests, served only by the sweeps.
     const session = new pg.Client({
       connectionString: this.deps.connectionString,
       application_name: 'inventory-purchaser',
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     let lost = false;
     // The session is what holds the lock: once it breaks, another replica may already be buying.
