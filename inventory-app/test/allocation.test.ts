@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { countPendingRequests } from '../src/data/requests.js';
 import type { InventoryMetrics } from '../src/metrics.js';
 import { allocateStock } from '../src/use-cases/allocate.js';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
@@ -39,13 +40,7 @@ const dispatchedOrders = async (w: TestWarehouse) => (await w.dispatched()).map(
 
 /** Waits until `count` requests are queued, whatever the app's own allocator is doing. */
 async function untilPending(w: TestWarehouse, count: number): Promise<void> {
-  await vi.waitFor(
-    async () => {
-      const { rows } = await w.app.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM requests WHERE status = 'pending'`);
-      expect(rows[0]?.n).toBe(count);
-    },
-    { timeout: 10_000 },
-  );
+  await vi.waitFor(async () => expect(await countPendingRequests(w.app.pg)).toBe(count), { timeout: 10_000 });
 }
 
 /**

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { countPendingRequests } from '../src/data/requests.js';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
 let warehouse: TestWarehouse | undefined;
@@ -43,8 +44,6 @@ async function untilListening(w: TestWarehouse): Promise<void> {
 
 const served = async (w: TestWarehouse, orderId: string) => (await w.dispatched()).some((m) => m.orderId === orderId);
 
-const pending = async (w: TestWarehouse) =>
-  (await w.app.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM requests WHERE status = 'pending'`)).rows[0]!.n;
 
 describe('waking the allocator for new requests (the 2 s sweep frozen)', () => {
   it('when a request the stock can serve is announced, then the purchaser wakes the allocator', async () => {
@@ -76,7 +75,7 @@ describe('waking the allocator for new requests (the 2 s sweep frozen)', () => {
       const pizza = ingredientsRequest('pizza');
       await w.request(pizza);
       // Announced to nobody: no replica listens, and the sweep is frozen.
-      await until(async () => expect(await pending(w)).toBe(1), 5_000);
+      await until(async () => expect(await countPendingRequests(w.app.pg)).toBe(1), 5_000);
 
       await holder.query(`SELECT pg_advisory_unlock(${PURCHASER_LOCK})`);
       // The replica retries every 2 s, then LISTENs and wakes its allocator.
