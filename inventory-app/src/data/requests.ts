@@ -18,7 +18,13 @@ export interface DispatchedRequest {
 }
 
 // The statements the queue runs for every batch are named: each connection has PostgreSQL parse and
-// plan them once, not on every call.
+// plan them once, not on every call. Not those that take a batch of order ids: they are planned on
+// every call and must find the batch by primary key. A plan cached while the table is small (the
+// first calls on a new database) scans the whole table, and would go on scanning it for every batch
+// as the queue grows; and `status = 'pending'` would let the planner read the partial index of the
+// whole queue, which it takes for tiny (with no statistics yet it guesses that a status is rare),
+// for each batch of a burst. `dispatched_at IS NULL` says the same (the CHECK constraint ties it to
+// the status) without matching that index.
 
 /**
  * Stores requests not seen before and adds what they need to the pending totals; returns the order
@@ -59,12 +65,11 @@ export async function findDispatchedRequests(
     recipe: RecipeName;
     ingredients: IngredientQuantity[];
     dispatched_at: Date;
-  }>({
-    name: 'inventory.find-dispatched',
-    text: `SELECT order_id, recipe, ingredients, dispatched_at FROM requests
-      WHERE order_id = ANY($1::uuid[]) AND status = 'dispatched'`,
-    values: [orderIds],
-  });
+  }>(
+    `SELECT order_id, recipe, ingredients, dispatched_at FROM requests
+      WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NOT NULL`,
+    [orderIds],
+  );
   return rows.map((row) => ({
     orderId: row.order_id,
     recipe: row.recipe,
@@ -114,12 +119,11 @@ export async function markDispatched(
   at: Date,
 ): Promise<number> {
   if (requests.length === 0) return 0;
-  const { rowCount } = await client.query({
-    name: 'inventory.mark-dispatched',
-    text: `UPDATE requests SET status = 'dispatched', dispatched_at = $2
-      WHERE order_id = ANY($1::uuid[]) AND status = 'pending'`,
-    values: [requests.map((request) => request.orderId), at],
-  });
+  const { rowCount } = await client.query(
+    `UPDATE requests SET status = 'dispatched', dispatched_at = $2
+      WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NULL`,
+    [requests.map((request) => request.orderId), at],
+  );
   await adjustPendingNeeds(client, totalNeeds(requests), -1);
   return rowCount ?? 0;
 }

@@ -9,9 +9,18 @@ import type {
 } from '../domain/ticket.js';
 
 // Every statement here works on a whole batch at once (arrays through unnest / ANY), so a batch of
-// 500 messages costs one or two round trips, not 500. Those run for every batch are named, so each
-// connection has PostgreSQL parse and plan them once, not on every call. Status literals mirror
-// `ticketTransitions` in the domain; they stay literals so the planner matches the partial indexes.
+// 500 messages costs one or two round trips, not 500. Status literals mirror `ticketTransitions` in
+// the domain; they stay literals so the planner matches the partial indexes.
+//
+// The statements that take a batch of order ids are planned on every call (unnamed), and never
+// name a status the partial indexes are built on: they must find the batch by primary key. A plan
+// cached by a named statement is made while the table is small (the first calls after a start, on a
+// new database), when scanning the whole table is the cheapest way, and would then scan it for
+// every batch as it grows. And `status = 'awaiting_ingredients'` lets the planner pick the partial
+// index of waiting tickets, which it takes for tiny (with no statistics yet it guesses that a
+// status is rare), and read every ticket waiting in a burst of thousands for each batch of a few
+// hundred. `dispatched_at IS NULL` says the same thing (the CHECK constraint ties the timestamps
+// to the status) without matching any index.
 
 interface TicketRow {
   order_id: string;
@@ -90,9 +99,8 @@ export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOp
   // Sorted, so two kitchens inserting overlapping batches take row locks in the same order and
   // cannot deadlock.
   const sorted = [...openings].sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
-  const { rows } = await tx.query<TicketRow & { opened: boolean; ingredients: IngredientQuantity[] }>({
-    name: 'kitchen.open-tickets',
-    text: `WITH placed AS (
+  const { rows } = await tx.query<TicketRow & { opened: boolean; ingredients: IngredientQuantity[] }>(
+    `WITH placed AS (
        SELECT order_id, recipe FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS p (order_id, recipe, n)
        ORDER BY n
      ),
@@ -108,8 +116,8 @@ export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOp
      SELECT false AS opened, ${ticketColumnsOf('tickets')}, recipes.ingredients
        FROM tickets JOIN recipes ON recipes.name = tickets.recipe
       WHERE tickets.order_id = ANY($1::uuid[])`,
-    values: [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe)],
-  });
+    [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe)],
+  );
   const result: OpenedTickets = { opened: [], existing: [] };
   for (const row of rows) {
     const ticket: TicketWithIngredients = { ...toTicket(row), ingredients: row.ingredients };
@@ -125,11 +133,9 @@ export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOp
  * read cannot cook or deliver a dish twice even if another kitchen acts on the same ticket.
  */
 export async function loadTickets(db: pg.ClientBase, orderIds: readonly string[]): Promise<Ticket[]> {
-  const { rows } = await db.query<TicketRow>({
-    name: 'kitchen.load-tickets',
-    text: `SELECT ${TICKET_COLUMNS} FROM tickets WHERE order_id = ANY($1::uuid[])`,
-    values: [orderIds],
-  });
+  const { rows } = await db.query<TicketRow>(`SELECT ${TICKET_COLUMNS} FROM tickets WHERE order_id = ANY($1::uuid[])`, [
+    orderIds,
+  ]);
   return rows.map(toTicket);
 }
 
@@ -143,14 +149,13 @@ export async function startCooking(
   cookTimeMs: number,
 ): Promise<CookingTicket[]> {
   if (orderIds.length === 0) return [];
-  const { rows } = await tx.query<TicketRow>({
-    name: 'kitchen.start-cooking',
-    text: `UPDATE tickets
+  const { rows } = await tx.query<TicketRow>(
+    `UPDATE tickets
         SET status = 'cooking', dispatched_at = now(), ready_at = now() + $2::bigint * interval '1 millisecond'
-      WHERE order_id = ANY($1::uuid[]) AND status = 'awaiting_ingredients'
+      WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NULL
       RETURNING ${TICKET_COLUMNS}`,
-    values: [orderIds, cookTimeMs],
-  });
+    [orderIds, cookTimeMs],
+  );
   return rows.map((row) => expectStatus(toTicket(row), 'cooking'));
 }
 
@@ -161,14 +166,13 @@ export async function startCooking(
  */
 export async function cookAndDeliverAtOnce(tx: pg.ClientBase, orderIds: readonly string[]): Promise<DeliveredTicket[]> {
   if (orderIds.length === 0) return [];
-  const { rows } = await tx.query<TicketRow>({
-    name: 'kitchen.cook-and-deliver',
-    text: `UPDATE tickets
+  const { rows } = await tx.query<TicketRow>(
+    `UPDATE tickets
         SET status = 'delivered', dispatched_at = now(), ready_at = now(), delivered_at = now()
-      WHERE order_id = ANY($1::uuid[]) AND status = 'awaiting_ingredients'
+      WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NULL
       RETURNING ${TICKET_COLUMNS}`,
-    values: [orderIds],
-  });
+    [orderIds],
+  );
   return rows.map((row) => expectStatus(toTicket(row), 'delivered'));
 }
 

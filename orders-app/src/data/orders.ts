@@ -129,8 +129,11 @@ export async function countOrdersByStatus(db: pg.Pool): Promise<OrderCounts> {
   return counts;
 }
 
-// The statements below run for every batch of status events; they are named, so each connection
-// has PostgreSQL parse and plan them once, not on every call.
+// The statements below run for every batch of status events. Those that look orders up by a batch of
+// ids are planned on every call (unnamed), with the batch in hand, so they find it by primary key: a
+// plan cached by a named statement is made while the table is small (the first calls on a new
+// database), when scanning all of it is cheapest, and would go on scanning it for every batch as it
+// grows. The timeline insert is named: each connection has it parsed and planned once.
 
 /**
  * Where each of the given orders stands. Read without locking: {@link advanceOrders} re-checks at
@@ -141,11 +144,10 @@ export async function loadOrderProgress(
   db: pg.ClientBase,
   ids: string[],
 ): Promise<Map<string, OrderProgress>> {
-  const result = await db.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>({
-    name: 'orders.load-progress',
-    text: 'SELECT id, status, recipe FROM orders WHERE id = ANY($1::uuid[])',
-    values: [ids],
-  });
+  const result = await db.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>(
+    'SELECT id, status, recipe FROM orders WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
   return new Map(result.rows.map((row) => [row.id, { status: row.status, recipe: row.recipe }]));
 }
 
@@ -172,18 +174,20 @@ const STATUS_RANK = (column: string) =>
  */
 export async function advanceOrders(tx: pg.ClientBase, advances: OrderAdvance[]): Promise<void> {
   if (advances.length === 0) return;
-  await tx.query({
-    name: 'orders.advance',
-    text: `UPDATE orders o
+  // `o.id = ANY($1)` restates the join as a condition on the primary key, so the planner can look
+  // the whole batch up in the index at once instead of hashing a scan of the table against it.
+  await tx.query(
+    `UPDATE orders o
      SET status = CASE WHEN ${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} THEN a.status ELSE o.status END,
          recipe = coalesce(o.recipe, a.recipe),
          updated_at = now(),
          nudges = 0
      FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(id, status, recipe)
      WHERE o.id = a.id
+       AND o.id = ANY($1::uuid[])
        AND (${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} OR (o.recipe IS NULL AND a.recipe IS NOT NULL))`,
-    values: [advances.map((a) => a.orderId), advances.map((a) => a.status), advances.map((a) => a.recipe)],
-  });
+    [advances.map((a) => a.orderId), advances.map((a) => a.status), advances.map((a) => a.recipe)],
+  );
 }
 
 /** An order the reconciler re-announces. */

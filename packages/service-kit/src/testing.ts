@@ -79,5 +79,27 @@ export async function deleteTestKeys(prefix: string, redis?: Redis): Promise<voi
   }
 }
 
+/**
+ * How many rows `work` read from `table`: rows returned by sequential scans of it plus entries read
+ * from its indexes. Tells a lookup of a batch by key (about one per row of the batch) from a scan of
+ * every row, or of every row a partial index holds. `work` must run on `client`, inside a
+ * transaction open on it: the counters read are the session's own, and are only reported (and
+ * reset) between transactions.
+ */
+export async function rowsReadBy(client: pg.ClientBase, table: string, work: () => Promise<unknown>): Promise<number> {
+  const readSoFar = async () => {
+    const { rows } = await client.query<{ n: string }>(
+      `SELECT pg_stat_get_xact_tuples_returned($1::regclass)
+            + (SELECT coalesce(sum(pg_stat_get_xact_tuples_returned(indexrelid)), 0)
+                 FROM pg_index WHERE indrelid = $1::regclass) AS n`,
+      [table],
+    );
+    return Number(rows[0]!.n);
+  };
+  const before = await readSoFar();
+  await work();
+  return (await readSoFar()) - before;
+}
+
 export { PostgresProxy } from './postgres-proxy.js';
 export { RedisProxy } from './redis-proxy.js';

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { rowsReadBy } from '@free-lunch/service-kit/testing';
+import type pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cookAndDeliverAtOnce, loadTickets, openTickets, startCooking } from '../src/data/tickets.js';
+import { KitchenFixture } from './kitchen-fixture.js';
+
+let kitchen: KitchenFixture;
+afterEach(async () => {
+  await kitchen?.dispose();
+});
+
+const BATCH = 100;
+const WAITING = 20_000;
+
+async function open(client: pg.ClientBase, count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, () => randomUUID());
+  await openTickets(client, ids.map((orderId) => ({ orderId, recipe: 'salad' })));
+  return ids;
+}
+
+describe('batches of tickets looked up by order', () => {
+  it('when thousands of tickets await ingredients, then a batch of dispatches reads its own tickets, not every waiting one', async () => {
+    kitchen = await KitchenFixture.start();
+    const client = await kitchen.app.pg.connect();
+    // One transaction, rolled back: the kitchen's own loops never see these tickets.
+    await client.query('BEGIN');
+    try {
+      // Several calls on a nearly empty table first, as after a start on a new database: a plan
+      // PostgreSQL cached now would scan the table, and go on scanning it as it grows.
+      const few = await open(client, 10);
+      for (let call = 0; call < 8; call++) {
+        await loadTickets(client, few);
+        await startCooking(client, few.slice(0, 5), 1_000);
+        await cookAndDeliverAtOnce(client, few.slice(5));
+      }
+
+      const waiting = await open(client, WAITING);
+      const batch = waiting.slice(WAITING / 2, WAITING / 2 + BATCH);
+      const rowsRead = {
+        load: await rowsReadBy(client, 'tickets', async () => {
+          expect(await loadTickets(client, batch)).toHaveLength(BATCH);
+        }),
+        startCooking: await rowsReadBy(client, 'tickets', async () => {
+          // Undone at once, so the same tickets can be cooked and delivered in one go next.
+          await client.query('SAVEPOINT cooking');
+          expect(await startCooking(client, batch, 1_000)).toHaveLength(BATCH);
+          await client.query('ROLLBACK TO SAVEPOINT cooking');
+        }),
+        cookAndDeliver: await rowsReadBy(client, 'tickets', async () => {
+          expect(await cookAndDeliverAtOnce(client, batch)).toHaveLength(BATCH);
+        }),
+      };
+
+      // One or two index entries per ticket of the batch; a scan reads thousands.
+      expect(Object.entries(rowsRead).filter(([, rows]) => rows > 3 * BATCH)).toEqual([]);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+});
