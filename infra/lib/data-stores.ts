@@ -56,7 +56,9 @@ export class DataStores extends Construct {
       maxAllocatedStorage: 200,
       storageType: rds.StorageType.GP3,
       // Encryption in transit: the server refuses unencrypted connections; clients verify it (sslmode=verify-full).
-      parameters: { 'rds.force_ssl': '1' },
+      // random_page_cost as the services' sessions set it (data in memory), so that what an operator
+      // EXPLAINs is planned as the services' own statements are.
+      parameters: { 'rds.force_ssl': '1', random_page_cost: '1.1' },
       caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
       publiclyAccessible: false,
       backupRetention: Duration.days(7),

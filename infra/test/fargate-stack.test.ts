@@ -96,7 +96,9 @@ describe('Free Lunch on Fargate (the default deployment)', () => {
       MultiAZ: true,
       DeletionProtection: true,
     });
-    deployment.app.hasResourceProperties('AWS::RDS::DBParameterGroup', { Parameters: { 'rds.force_ssl': '1' } });
+    deployment.app.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      Parameters: { 'rds.force_ssl': '1', random_page_cost: '1.1' },
+    });
     const subnetGroup = only(deployment.app, 'AWS::RDS::DBSubnetGroup');
     expect(asList(subnetGroup.Properties.SubnetIds).map(referenced).every((id) => /data/i.test(id!))).toBe(true);
     // The services verify the server's certificate against the RDS CA bundle in their images.

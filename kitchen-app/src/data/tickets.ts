@@ -10,17 +10,20 @@ import type {
 
 // Every statement here works on a whole batch at once (arrays through unnest / ANY), so a batch of
 // 500 messages costs one or two round trips, not 500. Status literals mirror `ticketTransitions` in
-// the domain; they stay literals so the planner matches the partial indexes.
+// the domain; where a statement scans by status they stay literals, so the planner matches the
+// partial indexes.
 //
-// The statements that take a batch of order ids are planned on every call (unnamed), and never
-// name a status the partial indexes are built on: they must find the batch by primary key. A plan
-// cached by a named statement is made while the table is small (the first calls after a start, on a
-// new database), when scanning the whole table is the cheapest way, and would then scan it for
-// every batch as it grows. And `status = 'awaiting_ingredients'` lets the planner pick the partial
-// index of waiting tickets, which it takes for tiny (with no statistics yet it guesses that a
-// status is rare), and read every ticket waiting in a burst of thousands for each batch of a few
-// hundred. `dispatched_at IS NULL` says the same thing (the CHECK constraint ties the timestamps
-// to the status) without matching any index.
+// The statements that take a batch of order ids must find it by primary key instead (see
+// batch-lookups.test.ts), so:
+// - they are planned on every call (unnamed). A named statement's cached plan is made on its first
+//   calls, which on a new database come while the table holds a few hundred tickets, when a scan
+//   is the cheapest way; it then scans the table for every batch as it grows;
+// - they say "still awaiting ingredients" as `dispatched_at IS NULL`, which the CHECK constraint
+//   makes the same as `status = 'awaiting_ingredients'` (keep the two in step if a status is ever
+//   added). With the status, the planner reads the partial index of every waiting ticket, which
+//   before statistics are gathered (autovacuum's next ANALYZE) it guesses is tiny: in a burst, the
+//   thousands waiting for each batch;
+// - and the sessions cost index reads as in memory (`random_page_cost`, service-kit's postgres plugin).
 
 interface TicketRow {
   order_id: string;

@@ -130,10 +130,11 @@ export async function countOrdersByStatus(db: pg.Pool): Promise<OrderCounts> {
 }
 
 // The statements below run for every batch of status events. Those that look orders up by a batch of
-// ids are planned on every call (unnamed), with the batch in hand, so they find it by primary key: a
-// plan cached by a named statement is made while the table is small (the first calls on a new
-// database), when scanning all of it is cheapest, and would go on scanning it for every batch as it
-// grows. The timeline insert is named: each connection has it parsed and planned once.
+// ids must find it by primary key (see batch-lookups.test.ts), so they are planned on every call
+// (unnamed), with the batch in hand: a named statement's plan is cached on its first calls, which
+// on a new database come while the table is small and a scan is cheapest, and would go on scanning
+// it for every batch as it grows. The timeline insert is named: each connection has it parsed and
+// planned once.
 
 /**
  * Where each of the given orders stands. Read without locking: {@link advanceOrders} re-checks at
@@ -174,8 +175,6 @@ const STATUS_RANK = (column: string) =>
  */
 export async function advanceOrders(tx: pg.ClientBase, advances: OrderAdvance[]): Promise<void> {
   if (advances.length === 0) return;
-  // `o.id = ANY($1)` restates the join as a condition on the primary key, so the planner can look
-  // the whole batch up in the index at once instead of hashing a scan of the table against it.
   await tx.query(
     `UPDATE orders o
      SET status = CASE WHEN ${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} THEN a.status ELSE o.status END,
@@ -184,7 +183,6 @@ export async function advanceOrders(tx: pg.ClientBase, advances: OrderAdvance[])
          nudges = 0
      FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(id, status, recipe)
      WHERE o.id = a.id
-       AND o.id = ANY($1::uuid[])
        AND (${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} OR (o.recipe IS NULL AND a.recipe IS NOT NULL))`,
     [advances.map((a) => a.orderId), advances.map((a) => a.status), advances.map((a) => a.recipe)],
   );
