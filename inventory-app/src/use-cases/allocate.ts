@@ -50,6 +50,11 @@ export interface AllocationResult {
 export interface Allocation extends AllocationResult {
   /** Units that left the warehouse, per ingredient. */
   unitsOut: Map<Ingredient, number>;
+  /**
+   * The read stopped at {@link QUEUE_WINDOW} requests with stock left that might serve one further
+   * back: another allocation, reading from the new head of the queue, may serve more.
+   */
+  cutShort: boolean;
 }
 
 /**
@@ -59,14 +64,20 @@ export interface Allocation extends AllocationResult {
  * Most allocations serve nobody: with a queue waiting for the market, what is on hand either makes
  * no dish at all or is claimed by the requests at the head of the queue. That is found out first,
  * from the stock and the queue as last committed, without the stock lock, so such an allocation
- * never holds up a purchase round that is recording (in a burst, one allocation after every
- * round). Only a plan that serves someone takes the lock and plans again on what it holds.
+ * never holds up a purchase round that is recording. Only a plan that serves someone takes the lock and plans again on what it holds.
  *
  * Why skipping on that preview leaves nobody waiting who could be served (keep the read order):
  * - the stock is read before the queue, so a dispatch committed between the two (or between queue
  *   pages, each its own snapshot) only makes the preview too hopeful: at worst a needless lock;
- * - a purchase committed in between makes it too gloomy, but whoever records a purchase wakes its
- *   own allocator once it has committed (the purchaser's `onBought`), and that one reads after it;
+ * - a purchase committed in between makes it too gloomy, but its own transaction served, under the
+ *   lock, all that its stock could of the queue it read (up to {@link QUEUE_WINDOW}); a request
+ *   committed after that read is announced, and either the purchaser heard that before its
+ *   post-commit check and wakes its allocator (`onBought`), or the announcement's own wake-up comes
+ *   after the commit. The purchaser also wakes it when it may not have heard (not listening, or the
+ *   session changed meanwhile), when the read was cut short at the window, and when an earlier
+ *   attempt of the recording committed unbeknown to it (its answer lost). (A purchaser whose session
+ *   died without its knowing still thinks it listens: until it notices, such requests wait for a
+ *   sweep, as new requests do during a takeover.)
  * - a request committed after the queue read is announced at its commit, and the announcement wakes
  *   the purchasing replica's allocator (`Purchaser`'s `onNewRequests`), which reads after it; while
  *   no replica listens, the next purchaser wakes its allocator once it does, and every replica's
@@ -101,7 +112,8 @@ export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<
  */
 export async function dispatchWhatFits(client: pg.ClientBase, stock: ReadonlyMap<Ingredient, number>): Promise<Allocation> {
   const plan = await planFromQueue(client, stock);
-  if (plan.dispatches.length === 0) return { dispatched: 0, waiting: plan.waiting, unitsOut: plan.unitsOut };
+  const { cutShort } = plan;
+  if (plan.dispatches.length === 0) return { dispatched: 0, waiting: plan.waiting, unitsOut: plan.unitsOut, cutShort };
 
   const dispatchedAt = new Date();
   await adjustStock(client, negated(plan.unitsOut));
@@ -115,7 +127,7 @@ export async function dispatchWhatFits(client: pg.ClientBase, stock: ReadonlyMap
     ...plan.dispatches.map((request) => ingredientsDispatched({ ...request, dispatchedAt })),
     stockChanged('dispatch', plan.stockAfter, dispatchedAt),
   ]);
-  return { dispatched: plan.dispatches.length, waiting: plan.waiting, unitsOut: plan.unitsOut };
+  return { dispatched: plan.dispatches.length, waiting: plan.waiting, unitsOut: plan.unitsOut, cutShort };
 }
 
 /**
@@ -131,7 +143,8 @@ async function planFromQueue(db: pg.Pool | pg.ClientBase, stock: ReadonlyMap<Ing
     const page = await loadPendingRequests(db, { after: queue.at(-1)?.arrival ?? null, limit });
     queue.push(...page);
     const plan = planDispatches(stock, queue);
-    if (plan.exhausted || page.length < limit || queue.length >= QUEUE_WINDOW) return plan;
+    const cutShort = !plan.exhausted && queue.length >= QUEUE_WINDOW;
+    if (plan.exhausted || page.length < limit || cutShort) return { ...plan, cutShort };
     limit = Math.min(QUEUE_PAGE_MAX, limit * 2);
   }
 }
@@ -144,8 +157,9 @@ function negated(units: ReadonlyMap<Ingredient, number>): Map<Ingredient, number
  * Runs allocations in the background: one at a time per process, however many wake-ups arrive (a
  * burst of announced requests and purchase rounds folds into one more allocation), plus a periodic
  * sweep. Replicas each run their own; the stock lock makes them take turns. New requests wake only
- * the purchasing replica's, and purchases the allocator of the replica that recorded them; the others
- * sweep, which also serves requests announced while no replica was the purchaser.
+ * the purchasing replica's, and so do its purchases when they may have missed a request (see
+ * `allocateStock`); the others sweep, which also serves requests announced while no replica was the
+ * purchaser.
  */
 export class Allocator {
   readonly #flight: SingleFlight;

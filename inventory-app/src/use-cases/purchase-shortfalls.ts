@@ -157,13 +157,19 @@ function unitsOfRounds(rounds: readonly RoundToRecord[]): Map<Ingredient, number
 async function recordRounds(
   pool: pg.Pool,
   rounds: readonly RoundToRecord[],
-): Promise<{ attempts: MarketCall[]; bought: Map<Ingredient, number>; dispatched: Map<Ingredient, number> }> {
+): Promise<{
+  attempts: MarketCall[];
+  bought: Map<Ingredient, number>;
+  dispatched: Map<Ingredient, number>;
+  /** The dispatch's read of the queue stopped at its window (see `Allocation`). */
+  queueCutShort: boolean;
+}> {
   return inTransaction(pool, async (client) => {
     const stock = await lockStock(client);
     const unseen = await claimRounds(client, rounds.map((round) => round.id));
     const attempts = rounds.filter((round) => unseen.has(round.id)).flatMap((round) => round.attempts);
     const bought = unitsSold(attempts);
-    if (attempts.length === 0) return { attempts, bought, dispatched: new Map<Ingredient, number>() };
+    if (attempts.length === 0) return { attempts, bought, dispatched: new Map<Ingredient, number>(), queueCutShort: false };
     // Listed in the order the market answered, so the history reads as it happened.
     const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
     const purchases = await recordPurchases(client, inOrderAnswered);
@@ -171,12 +177,13 @@ async function recordRounds(
     const events = [purchasesRecorded(purchases)];
     if (bought.size === 0) {
       await enqueueOutbox(client, OUTBOX_TABLE, events);
-      return { attempts, bought, dispatched: new Map<Ingredient, number>() };
+      return { attempts, bought, dispatched: new Map<Ingredient, number>(), queueCutShort: false };
     }
     const stockAfter = new Map([...stock].map(([ingredient, units]) => [ingredient, units + (bought.get(ingredient) ?? 0)]));
     events.push(stockChanged('purchase', stockAfter, new Date()));
     await enqueueOutbox(client, OUTBOX_TABLE, events);
-    return { attempts, bought, dispatched: (await dispatchWhatFits(client, stockAfter)).unitsOut };
+    const { unitsOut, cutShort } = await dispatchWhatFits(client, stockAfter);
+    return { attempts, bought, dispatched: unitsOut, queueCutShort: cutShort };
   });
 }
 
@@ -225,6 +232,13 @@ export class Purchaser {
   #unrecorded: RoundToRecord[] = [];
   /** When this replica last pruned old round ids (0: not yet). */
   #prunedAt = 0;
+  /** Listening for new requests on the leadership session (see {@link NEW_REQUESTS_CHANNEL}). */
+  #listening = false;
+  /**
+   * Counts each announcement of new requests heard, and each start or end of listening (either may
+   * hide announcements). A recording compares it before and after its commit (see `#commitRecording`).
+   */
+  #announcements = 0;
 
   constructor(
     private readonly deps: PurchaseDeps & {
@@ -234,10 +248,13 @@ export class Purchaser {
       /** A round was recorded (with the dispatches its purchases allowed): publish its events now. */
       onRecorded: () => void;
       /**
-       * Stock was bought: allocate again. The round already dispatched what its purchases made
-       * possible; this catches requests that arrived while it committed. Needed, not a courtesy: an
-       * allocation that read the stock before this commit skipped those requests without locking
-       * (see `allocateStock`), and this wake-up is what serves them.
+       * A recording bought stock, and some requests may not have had a look at it: allocate again.
+       * The recording dispatched what its purchases made possible for the queue it read; this is
+       * for requests it could not see (announced between the start of the recording and its commit,
+       * or beyond the queue window), or when it cannot tell (not listening, or an earlier attempt
+       * committed these rounds). Needed, not a courtesy: an allocation that read the stock before
+       * the commit skipped those requests without locking (see `allocateStock`), and this wake-up
+       * is what serves them.
        */
       onBought: () => void;
       /**
@@ -286,15 +303,18 @@ export class Purchaser {
     // The session is what holds the lock: once it breaks, another replica may already be buying.
     session.on('error', (error) => {
       lost = true;
+      this.#stopListening();
       this.deps.logger.warn({ err: error }, 'purchaser session broke');
       this.#wakeup.wake();
     });
     session.on('end', () => {
       lost = true;
+      this.#stopListening();
     });
     // New requests announced by any replica (only the purchaser listens): serve them from stock, and
     // plan a round now for what they make short.
     session.on('notification', () => {
+      this.#announcements += 1;
       this.deps.onNewRequests();
       this.#wakeup.wake();
     });
@@ -310,10 +330,13 @@ export class Purchaser {
       }
       if (this.#stopped || lost) return;
       await session.query(`LISTEN ${NEW_REQUESTS_CHANNEL}`);
+      this.#listening = true;
+      this.#announcements += 1;
       this.deps.logger.info('this replica now buys at the market for the warehouse');
       this.deps.onNewRequests();
       while (!this.#stopped && !lost) await this.#wakeup.sleep(await this.#round());
     } finally {
+      this.#stopListening();
       // What the market sold must reach the books before another replica may start buying. (If the
       // session broke rather than stopped, the lock is gone already; then a round still recording
       // here may overlap a new purchaser's first: more market traffic, never a miscount.)
@@ -414,19 +437,36 @@ export class Purchaser {
     }
   }
 
+  #stopListening(): void {
+    this.#listening = false;
+    this.#announcements += 1;
+  }
+
   /** One transaction for `rounds`, then the metrics and wake-ups. Throws if the transaction fails. */
   async #commitRecording(rounds: RoundToRecord[]): Promise<void> {
+    const heardBefore = this.#listening ? this.#announcements : null;
     const recorded = await recordRounds(this.deps.pool, rounds);
     if (Date.now() - this.#prunedAt >= ROUND_IDS_PRUNED_EVERY_MS) this.#pruneRoundIds();
     try {
+      // The recording handed out, under the stock lock, all that its stock could serve of the queue
+      // it read. Requests committed after that read are announced at their commit: heard before
+      // this point, they call for another allocation now (one that previewed before our commit
+      // skipped them); heard later, their own wake-up allocates after our commit. So allocate again
+      // only if one was heard meanwhile, or if announcements may have gone unheard (not listening,
+      // or the session changed), or if the read stopped at the queue window, or if an earlier
+      // attempt committed some of these rounds unbeknown to us (its answer was lost), with
+      // dispatches that raced the same way and no wake-up after.
+      const mayHaveMissedRequests =
+        heardBefore === null ||
+        this.#announcements !== heardBefore ||
+        recorded.queueCutShort ||
+        recorded.attempts.length < rounds.reduce((n, round) => n + round.attempts.length, 0);
+      if (unitsOfRounds(rounds).size > 0 && mayHaveMissedRequests) this.deps.onBought();
       const { metrics } = this.deps;
       for (const attempt of recorded.attempts) metrics.marketCalls(attempt.outcome, 1);
       for (const [ingredient, units] of recorded.bought) metrics.unitsBought(ingredient, units);
       for (const [ingredient, units] of recorded.dispatched) metrics.unitsDispatched(ingredient, units);
       this.deps.onRecorded();
-      // What these rounds sold, not only what this transaction added: a round that an earlier
-      // attempt committed unbeknown to us (its answer was lost) added stock that nobody announced.
-      if (unitsOfRounds(rounds).size > 0) this.deps.onBought();
     } catch (error) {
       this.deps.logger.error({ err: error }, 'a purchase round was recorded, but announcing it failed');
     }
