@@ -21,7 +21,7 @@ export const BaseConfig = z.object({
    * After a partial batch a stream consumer waits this long before reading again, so a steady
    * trickle of messages is handled in fewer, larger transactions (see StreamConsumer's lingerMs).
    */
-  CONSUMER_LINGER_MS: z.coerce.number().int().min(0).default(20),
+  CONSUMER_LINGER_MS: z.coerce.number().int().min(0).default(10),
   SERVICE_INSTANCE: z.string().min(1).default(`${hostname()}-${process.pid}`),
 });
 export type BaseConfig = z.infer<typeof BaseConfig>;
