@@ -64,7 +64,8 @@ export interface Allocation extends AllocationResult {
  * Most allocations serve nobody: with a queue waiting for the market, what is on hand either makes
  * no dish at all or is claimed by the requests at the head of the queue. That is found out first,
  * from the stock and the queue as last committed, without the stock lock, so such an allocation
- * never holds up a purchase round that is recording. Only a plan that serves someone takes the lock and plans again on what it holds.
+ * never holds up a purchase round that is recording. Only a plan that serves someone takes the lock
+ * and plans again on what it holds.
  *
  * Why skipping on that preview leaves nobody waiting who could be served (keep the read order):
  * - the stock is read before the queue, so a dispatch committed between the two (or between queue
