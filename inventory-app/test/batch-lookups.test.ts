@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { recipeBook } from '@free-lunch/contracts';
-import { rowsReadBy } from '@free-lunch/service-kit/testing';
+import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findDispatchedRequests, insertRequests, markDispatched } from '../src/data/requests.js';
@@ -28,10 +28,8 @@ async function queue(client: pg.ClientBase, count: number) {
 describe('batches of requests looked up by order', () => {
   it('when thousands of requests wait, then dispatching a batch reads its own requests, not the whole queue', async () => {
     warehouse = await TestWarehouse.open();
-    const client = await warehouse.app.pg.connect();
     // One transaction, rolled back: the warehouse's own allocations never see these requests.
-    await client.query('BEGIN');
-    try {
+    await inRolledBackTransaction(warehouse.app.pg, async (client) => {
       // Batches of 70 while the table holds a few hundred rows first, as in the first seconds on a new
       // database: a plan PostgreSQL cached now would scan the table, and go on scanning it as it grows.
       const first = await queue(client, 600);
@@ -54,9 +52,6 @@ describe('batches of requests looked up by order', () => {
 
       // One or two index entries per request of the batch; a scan reads thousands.
       expect(Object.entries(rowsRead).filter(([, rows]) => rows > 3 * BATCH)).toEqual([]);
-    } finally {
-      await client.query('ROLLBACK');
-      client.release();
-    }
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rowsReadBy } from '@free-lunch/service-kit/testing';
+import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cookAndDeliverAtOnce, loadTickets, openTickets, startCooking } from '../src/data/tickets.js';
@@ -22,10 +22,8 @@ async function open(client: pg.ClientBase, count: number): Promise<string[]> {
 describe('batches of tickets looked up by order', () => {
   it('when thousands of tickets await ingredients, then a batch of dispatches reads its own tickets, not every waiting one', async () => {
     kitchen = await KitchenFixture.start();
-    const client = await kitchen.app.pg.connect();
     // One transaction, rolled back: the kitchen's own loops never see these tickets.
-    await client.query('BEGIN');
-    try {
+    await inRolledBackTransaction(kitchen.app.pg, async (client) => {
       // Batches of 70 while the table holds a few hundred rows first, as in the first seconds on a new
       // database: a plan PostgreSQL cached now would scan the table, and go on scanning it as it grows.
       const first = await open(client, 600);
@@ -55,9 +53,6 @@ describe('batches of tickets looked up by order', () => {
 
       // One or two index entries per ticket of the batch; a scan reads thousands.
       expect(Object.entries(rowsRead).filter(([, rows]) => rows > 3 * BATCH)).toEqual([]);
-    } finally {
-      await client.query('ROLLBACK');
-      client.release();
-    }
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rowsReadBy } from '@free-lunch/service-kit/testing';
+import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { advanceOrders, insertQueuedOrders, loadOrderProgress } from '../src/data/orders.js';
@@ -25,10 +25,8 @@ const awaitingIngredients = (ids: readonly string[]) =>
 describe('batches of orders looked up by id', () => {
   it('when thousands of orders are in progress, then a batch of status changes reads its own orders, not the whole table', async () => {
     orders = await startOrdersApp();
-    const client = await orders.app.pg.connect();
     // One transaction, rolled back: nothing else in the app sees these orders.
-    await client.query('BEGIN');
-    try {
+    await inRolledBackTransaction(orders.app.pg, async (client) => {
       // Batches of 70 while the table holds a few hundred rows first, as in the first seconds on a new
       // database: a plan PostgreSQL cached now would scan the table, and go on scanning it as it grows.
       const first = await place(client, 600);
@@ -50,9 +48,6 @@ describe('batches of orders looked up by id', () => {
       expect((await loadOrderProgress(client, batch)).get(batch[0]!)).toMatchObject({ status: 'awaiting_ingredients' });
       // One or two index entries per order of the batch; a scan reads thousands.
       expect(Object.entries(rowsRead).filter(([, rows]) => rows > 3 * BATCH)).toEqual([]);
-    } finally {
-      await client.query('ROLLBACK');
-      client.release();
-    }
+    });
   });
 });

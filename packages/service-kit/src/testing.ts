@@ -101,5 +101,21 @@ export async function rowsReadBy(client: pg.ClientBase, table: string, work: () 
   return (await readSoFar()) - before;
 }
 
+/**
+ * Runs `work` on one connection of `pool`, inside a transaction that is always rolled back: what it
+ * writes is never seen by anyone else (the app's own loops included), and {@link rowsReadBy} can
+ * count within it.
+ */
+export async function inRolledBackTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    return await work(client);
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
+}
+
 export { PostgresProxy } from './postgres-proxy.js';
 export { RedisProxy } from './redis-proxy.js';
