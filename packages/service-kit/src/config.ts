@@ -15,6 +15,13 @@ export const BaseConfig = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   KEY_PREFIX: z.string().default('fl:'),
   DB_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  /**
+   * Connections of the pool the public reads use (`app.pgReads`), apart from the stream consumers'
+   * pool: however hard the API is read, the pipeline keeps its connections.
+   */
+  READ_POOL_SIZE: z.coerce.number().int().min(1).default(2),
+  /** A public read still running after this is cancelled and answered 503. */
+  READ_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
   CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(30_000),
   MAX_DELIVERIES: z.coerce.number().int().min(1).default(5),
   /**

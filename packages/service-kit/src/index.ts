@@ -14,6 +14,7 @@ export type { ReadinessCheck } from './plugins/health.js';
 export { postgresPlugin, type PostgresOptions } from './plugins/postgres.js';
 export { redisPlugin } from './plugins/redis.js';
 export { runServer } from './run-server.js';
+export { SharedRead } from './shared-read.js';
 export { allowCrossOriginReads } from './cross-origin-reads.js';
 export { createServiceApp, type ServiceIdentity } from './service-app.js';
 export {

@@ -6,6 +6,7 @@ import { loggerOptions } from './logger.js';
 import { kitPlugin } from './plugins/kit.js';
 import { postgresPlugin } from './plugins/postgres.js';
 import { redisPlugin } from './plugins/redis.js';
+import { securityPlugin, type CspSources } from './plugins/security.js';
 
 /** What sets one Free Lunch service apart from the others at the foundation. */
 export interface ServiceIdentity {
@@ -17,6 +18,8 @@ export interface ServiceIdentity {
   schema: string;
   /** The service's folder (`new URL('..', import.meta.url)` from its src): holds package.json and migrations/. */
   root: URL;
+  /** Sources the service's own pages load from besides itself (the dashboard reads other services). */
+  csp?: CspSources;
 }
 
 /**
@@ -25,11 +28,20 @@ export interface ServiceIdentity {
  * migrated, and Redis. The service then registers its routes and background work on it.
  */
 export async function createServiceApp(
-  config: Pick<BaseConfig, 'LOG_LEVEL' | 'LOG_FORMAT' | 'DATABASE_URL' | 'DB_POOL_SIZE' | 'REDIS_URL'>,
+  config: BaseConfig,
   identity: ServiceIdentity,
 ): Promise<FastifyInstance> {
   const { version } = JSON.parse(readFileSync(new URL('package.json', identity.root), 'utf8')) as { version: string };
-  const app = Fastify({ logger: loggerOptions(config, identity.service) });
+  const app = Fastify({
+    logger: loggerOptions(config, identity.service),
+    trustProxy: config.TRUST_PROXY,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // A client has this long to send a whole request (slow-loris), and an idle keep-alive
+    // connection lasts a little longer than the load balancer's (60 s), which must close first.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: config.KEEP_ALIVE_TIMEOUT_MS + 30_000,
+  });
   await app.register(kitPlugin, {
     service: identity.service,
     description: identity.description,
@@ -41,8 +53,17 @@ export async function createServiceApp(
     schema: identity.schema,
     migrationsDir: fileURLToPath(new URL('migrations', identity.root)),
     poolSize: config.DB_POOL_SIZE,
+    readPoolSize: config.READ_POOL_SIZE,
+    readStatementTimeoutMs: config.READ_STATEMENT_TIMEOUT_MS,
     applicationName: identity.service,
   });
   await app.register(redisPlugin, { url: config.REDIS_URL });
+  await app.register(securityPlugin, {
+    corsOrigins: config.CORS_ORIGINS,
+    redisUrl: config.REDIS_URL,
+    keyPrefix: config.KEY_PREFIX,
+    readsPerMinute: config.RATE_LIMIT_READS_PER_MINUTE,
+    ...(identity.csp ? { csp: identity.csp } : {}),
+  });
   return app;
 }

@@ -60,6 +60,18 @@ function validationFailed(error: FastifyError, request: FastifyRequest): ErrorBo
   };
 }
 
+/**
+ * SQLSTATE 57014: the statement was cancelled, by the read pool's statement_timeout or an operator.
+ * The read was too heavy for now, not wrong: the caller may try again.
+ */
+const QUERY_CANCELED = '57014';
+
+/** Seconds an error says the caller should wait before trying again, sent as `Retry-After`. */
+function retryAfterSeconds(error: unknown): number | undefined {
+  const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof seconds === 'number' && seconds > 0 ? Math.ceil(seconds) : undefined;
+}
+
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error.validation) {
     const body = validationFailed(error, request);
@@ -73,6 +85,8 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
     else request.log.info({ error: error.code }, error.message);
     const body: ErrorBody = { error: error.code, message: error.message };
     if (error.details !== undefined) body.details = error.details;
+    const retryAfter = retryAfterSeconds(error);
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     return reply.code(error.statusCode).send(body);
   }
 
@@ -89,6 +103,14 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
     return reply.code(error.statusCode).send({ error: 'bad_request', message: error.message } satisfies ErrorBody);
   }
 
+  if (error.code === QUERY_CANCELED) {
+    request.log.warn({ err: error }, 'query cancelled: the read took longer than its statement timeout');
+    return reply
+      .code(503)
+      .header('retry-after', '1')
+      .send({ error: 'read_timed_out', message: 'This read took too long to answer; try again shortly.' } satisfies ErrorBody);
+  }
+
   // Anything else is our fault: log all of it, tell the caller nothing about our insides.
   request.log.error({ err: error }, 'request failed');
   return reply
@@ -96,7 +118,11 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
     .send({ error: 'internal_error', message: 'Something went wrong on our side.' } satisfies ErrorBody);
 }
 
-/** Every error and unknown route answers `{ error, message }` JSON (see {@link ErrorBody}). */
+/**
+ * Every error and unknown route answers `{ error, message }` JSON (see {@link ErrorBody}). An
+ * AppError with a numeric `retryAfterSeconds` also sends `Retry-After`; a cancelled statement
+ * (a read over its timeout) answers 503.
+ */
 export const errorHandlerPlugin = fp(
   async (app) => {
     app.setErrorHandler(handleError);
