@@ -67,7 +67,12 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
     kitchenUrl: config.KITCHEN_PUBLIC_URL.replace(/\/+$/, ''),
     inventoryUrl: config.INVENTORY_PUBLIC_URL.replace(/\/+$/, ''),
   });
-  await app.register(ordersRoutes, { managerToken, maxOrderQuantity: config.MAX_ORDER_QUANTITY, relay });
+  await app.register(ordersRoutes, {
+    managerToken,
+    maxOrderQuantity: config.MAX_ORDER_QUANTITY,
+    maxOutstandingOrders: config.MAX_OUTSTANDING_ORDERS,
+    relay,
+  });
   await app.register(liveRoutes, { managerToken, feed, tickets: new WsTickets(app.redis, config.KEY_PREFIX) });
 
   app.addHook('onReady', async () => {

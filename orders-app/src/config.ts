@@ -11,6 +11,11 @@ export const OrdersConfig = BaseConfig.extend({
   MANAGER_TOKEN: z.string().min(1).optional(),
   /** Most orders one POST /orders may place. */
   MAX_ORDER_QUANTITY: z.coerce.number().int().min(1).default(1_000),
+  /**
+   * Most orders that may wait undelivered at once; POST /orders answers 429 beyond it. High enough
+   * for a 100,000-order backlog; what keeps a leaked token from filling the database.
+   */
+  MAX_OUTSTANDING_ORDERS: z.coerce.number().int().min(1).default(250_000),
   /** An unfinished order without progress for this long is re-announced to the kitchen. */
   RECONCILE_AFTER_MS: milliseconds(30_000),
   /** How often the reconciler looks for such orders. */

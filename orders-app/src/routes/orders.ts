@@ -9,17 +9,25 @@ import {
   placeOrdersBody,
   type PlaceOrdersBody,
 } from '@free-lunch/contracts';
+import { SharedRead } from '@free-lunch/service-kit';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { browseOrders, getOrder, summarizeOrders } from '../use-cases/browse-orders.js';
 import { placeOrders } from '../use-cases/place-orders.js';
+import { countUndeliveredOrders } from '../data/orders.js';
+import { BacklogCap } from '../domain/backlog-cap.js';
 import { managerOnly } from './manager-auth.js';
 
 export interface OrdersRoutesOptions {
   managerToken: string;
   maxOrderQuantity: number;
   relay: { wake(): void };
+  /** MAX_OUTSTANDING_ORDERS. */
+  maxOutstandingOrders: number;
 }
+
+/** However many read the counters, this replica counts at most this often. */
+const SUMMARY_MAX_AGE_MS = 500;
 
 // Loose: Fastify hands the validated object back as request.headers, which must keep every header.
 const PlaceOrdersHeaders = z.looseObject({
@@ -35,6 +43,9 @@ const PlaceOrdersHeaders = z.looseObject({
 /** Placing orders (manager only) and reading them back (anyone). */
 export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app, options) => {
   const PlaceOrdersBody = placeOrdersBody(options.maxOrderQuantity);
+  // The cap counts on the main pool: placing orders must not wait behind the public readers.
+  const backlog = new BacklogCap({ max: options.maxOutstandingOrders, countUndelivered: () => countUndeliveredOrders(app.pg) });
+  const summary = new SharedRead(() => summarizeOrders(app.pgReads), SUMMARY_MAX_AGE_MS);
 
   app.post<{ Body: PlaceOrdersBody; Headers: z.infer<typeof PlaceOrdersHeaders>; Reply: PlaceOrdersResponse }>(
     '/orders',
@@ -45,15 +56,17 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app,
         summary: 'Place free lunches',
         description:
           `Places \`quantity\` orders (1–${options.maxOrderQuantity}, default 1), all \`queued\`. They are stored ` +
-          'before the answer and handed to the kitchen right after. Needs `Authorization: Bearer <MANAGER_TOKEN>`.',
+          'before the answer and handed to the kitchen right after. Needs `Authorization: Bearer <MANAGER_TOKEN>`. ' +
+          `Answers 429 with \`Retry-After\` (seconds) and stores nothing when the orders not yet delivered plus ` +
+          `\`quantity\` would exceed ${options.maxOutstandingOrders}.`,
         headers: PlaceOrdersHeaders,
         body: PlaceOrdersBody,
-        response: { 202: PlaceOrdersResponse, 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
+        response: { 202: PlaceOrdersResponse, 400: ErrorBody, 401: ErrorBody, 422: ErrorBody, 429: ErrorBody },
       },
     },
     async (request, reply) => {
       const placed = await placeOrders(
-        { pool: app.pg, relay: options.relay },
+        { pool: app.pg, relay: options.relay, backlog },
         { quantity: request.body.quantity, idempotencyKey: request.headers['idempotency-key'] },
       );
       return reply.code(202).send(placed);
@@ -68,10 +81,10 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app,
         summary: 'Orders, newest first',
         description: 'Pass `nextCursor` back as `cursor` for the next page; it is null on the last page.',
         querystring: ListOrdersQuery,
-        response: { 200: OrderPage, 400: ErrorBody },
+        response: { 200: OrderPage, 400: ErrorBody, 503: ErrorBody },
       },
     },
-    (request) => browseOrders(app.pg, request.query),
+    (request) => browseOrders(app.pgReads, request.query),
   );
 
   app.get<{ Reply: OrderCounts }>(
@@ -80,10 +93,11 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app,
       schema: {
         tags: ['orders'],
         summary: 'How many orders are in each status',
-        response: { 200: OrderCounts },
+        description: `Counted at most every ${SUMMARY_MAX_AGE_MS} ms; callers in between share the last count.`,
+        response: { 200: OrderCounts, 503: ErrorBody },
       },
     },
-    () => summarizeOrders(app.pg),
+    () => summary.get(),
   );
 
   app.get<{ Params: z.infer<typeof OrderIdParams>; Reply: Order }>(
@@ -93,9 +107,9 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app,
         tags: ['orders'],
         summary: 'One order with its status timeline',
         params: OrderIdParams,
-        response: { 200: Order, 400: ErrorBody, 404: ErrorBody },
+        response: { 200: Order, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
-    (request) => getOrder(app.pg, request.params.id),
+    (request) => getOrder(app.pgReads, request.params.id),
   );
 };

@@ -6,12 +6,15 @@ import type pg from 'pg';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../data/idempotency-keys.js';
 import { insertQueuedOrders } from '../data/orders.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
+import type { BacklogCap } from '../domain/backlog-cap.js';
 import { orderPlacedEvent } from '../domain/order-placed.js';
 
 export interface PlaceOrdersDeps {
   pool: pg.Pool;
   /** The outbox relay, woken once the orders are committed so they reach the kitchen at once. */
   relay: { wake(): void };
+  /** MAX_OUTSTANDING_ORDERS: how many undelivered orders the kitchen may have waiting. */
+  backlog: BacklogCap;
 }
 
 export interface PlaceOrdersRequest {
@@ -20,29 +23,67 @@ export interface PlaceOrdersRequest {
   idempotencyKey?: string;
 }
 
+/** 429: the kitchen's backlog is full; the error handler sends `Retry-After`. */
+export class BacklogFull extends AppError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    { outstanding, max, quantity }: { outstanding: number; max: number; quantity: number },
+  ) {
+    super(
+      'too_many_outstanding_orders',
+      `${outstanding} orders are waiting to be delivered and at most ${max} may wait at once, so ${quantity} more ` +
+        `cannot be taken now; try again in ${retryAfterSeconds} s, once some are delivered.`,
+      429,
+    );
+  }
+}
+
 /**
  * The manager asks for `quantity` free lunches. The orders, their first timeline step and the
  * `order.placed` events are written in one transaction, so an order is in PostgreSQL before the
  * answer and its event cannot be lost even if Redis is down: the relay publishes it later.
+ *
+ * When the backlog is full nothing is stored, the Idempotency-Key included; a retry of a request
+ * that was already answered still gets its first answer, since it places nothing.
  */
 export async function placeOrders(deps: PlaceOrdersDeps, request: PlaceOrdersRequest): Promise<PlaceOrdersResponse> {
-  const { response, placedNow } = await inTransaction(deps.pool, async (tx) => {
-    if (request.idempotencyKey !== undefined) {
-      const firstUse = await claimIdempotencyKey(tx, request.idempotencyKey, request.quantity);
-      if (firstUse) return { response: answerToRetry(firstUse, request), placedNow: false };
+  const admission = await deps.backlog.admit(request.quantity);
+  const full = () =>
+    new BacklogFull(Math.ceil(deps.backlog.refreshMs / 1000), {
+      outstanding: deps.backlog.outstanding(),
+      max: deps.backlog.max,
+      quantity: request.quantity,
+    });
+  // Without a key there is no first answer to look for: refused before taking a connection.
+  if (!admission && request.idempotencyKey === undefined) throw full();
+
+  try {
+    const { response, placedNow } = await inTransaction(deps.pool, async (tx) => {
+      if (request.idempotencyKey !== undefined) {
+        const firstUse = await claimIdempotencyKey(tx, request.idempotencyKey, request.quantity);
+        if (firstUse) return { response: answerToRetry(firstUse, request), placedNow: false };
+      }
+      // Thrown inside the transaction, so the key just claimed is rolled back with it.
+      if (!admission) throw full();
+
+      const ids = Array.from({ length: request.quantity }, () => randomUUID());
+      const orders = await insertQueuedOrders(tx, ids);
+      await enqueueOutbox(tx, OUTBOX_TABLE, orders.map(orderPlacedEvent));
+
+      const placed: PlaceOrdersResponse = { orders };
+      if (request.idempotencyKey !== undefined) await storeIdempotentResponse(tx, request.idempotencyKey, placed);
+      return { response: placed, placedNow: true };
+    });
+
+    if (placedNow) {
+      admission?.placed();
+      deps.relay.wake();
     }
-
-    const ids = Array.from({ length: request.quantity }, () => randomUUID());
-    const orders = await insertQueuedOrders(tx, ids);
-    await enqueueOutbox(tx, OUTBOX_TABLE, orders.map(orderPlacedEvent));
-
-    const placed: PlaceOrdersResponse = { orders };
-    if (request.idempotencyKey !== undefined) await storeIdempotentResponse(tx, request.idempotencyKey, placed);
-    return { response: placed, placedNow: true };
-  });
-
-  if (placedNow) deps.relay.wake();
-  return response;
+    return response;
+  } finally {
+    // Placed orders were counted above; anything else gives its room back.
+    admission?.cancelled();
+  }
 }
 
 function answerToRetry(
