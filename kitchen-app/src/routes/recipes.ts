@@ -1,4 +1,4 @@
-import { RecipesResponse } from '@free-lunch/contracts';
+import { ErrorBody, RecipesResponse } from '@free-lunch/contracts';
 import { allowCrossOriginReads } from '@free-lunch/service-kit';
 import type { FastifyPluginAsync } from 'fastify';
 import { listRecipes } from '../data/recipes.js';
@@ -12,9 +12,10 @@ export const recipesRoutes: FastifyPluginAsync = async (app) => {
       schema: {
         tags: ['recipes'],
         summary: 'The six recipes and the ingredients each dish needs',
-        response: { 200: RecipesResponse },
+        response: { 200: RecipesResponse, 503: ErrorBody },
       },
     },
-    async (): Promise<RecipesResponse> => ({ recipes: await listRecipes(app.pg) }),
+    // On the read pool: the kitchen's consumers keep their connections however hard this is read.
+    async (): Promise<RecipesResponse> => ({ recipes: await listRecipes(app.pgReads) }),
   );
 };
