@@ -108,7 +108,8 @@ export class FreeLunchStack extends Stack {
       deployable: catalog.orders,
       repository: repository(catalog.orders),
       environment: { ...service.environment, PORT: String(catalog.orders.port) },
-      secrets: { ...service.secrets, MANAGER_TOKEN: ecs.Secret.fromSecretsManager(managerToken) },
+      // The secret holds a comma-separated list: during a rotation both the old and the new token.
+      secrets: { ...service.secrets, MANAGER_TOKENS: ecs.Secret.fromSecretsManager(managerToken) },
       cpu: 512,
       memoryMiB: 1024,
       desiredCount,
@@ -162,6 +163,9 @@ export class FreeLunchStack extends Stack {
       // the same load balancer, which routes those paths to them.
       this.orders.container.addEnvironment('KITCHEN_PUBLIC_URL', this.entry.url);
       this.orders.container.addEnvironment('INVENTORY_PUBLIC_URL', this.entry.url);
+      // Behind exactly one proxy, the load balancer: the address it saw is the client's, which the
+      // per-address rate limits count by. Nothing further along X-Forwarded-For is believed.
+      for (const app of [this.orders, this.kitchen, this.inventory]) app.container.addEnvironment('TRUST_PROXY', '1');
       new CfnOutput(this, 'Url', { value: this.entry.url, description: 'Dashboard and API' });
     } else {
       // ECS Anywhere: the machines you registered are the capacity, with one task of a service per
@@ -184,13 +188,13 @@ export class FreeLunchStack extends Stack {
     });
   }
 
-  /** MANAGER_TOKEN: generated into Secrets Manager, or a secret the operator created. */
+  /** MANAGER_TOKENS: generated into Secrets Manager, or a secret the operator created (one token, or several comma-separated). */
   private managerToken(settings: Settings): secretsmanager.ISecret {
     if (settings.managerTokenSecretName) {
       return secretsmanager.Secret.fromSecretNameV2(this, 'ManagerToken', settings.managerTokenSecretName);
     }
     const secret = new secretsmanager.Secret(this, 'ManagerToken', {
-      description: 'Free Lunch: the manager\'s bearer token (POST /orders, the dashboard)',
+      description: 'Free Lunch: the manager\'s bearer tokens, comma-separated (POST /orders, the dashboard)',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
     acknowledge(

@@ -36,7 +36,7 @@ export const Settings = z
     natGateways: count.max(3).default(2),
     /** RDS deletion protection; turn off only to tear a test deployment down. */
     deletionProtection: flag.default(true),
-    /** Import an existing Secrets Manager secret (by name) as MANAGER_TOKEN instead of generating one. */
+    /** Import an existing Secrets Manager secret (by name) as MANAGER_TOKENS instead of generating one. */
     managerTokenSecretName: z.string().min(1).optional(),
     /** `owner/repo`: creates the stack with the GitHub OIDC deploy role for that repository. */
     githubRepository: z

@@ -83,7 +83,7 @@ describe('the images and docker compose', () => {
   it('when the system runs with docker compose, then the dashboard is on localhost:3000 and the manager token and market come from the environment', () => {
     const orders = compose.services['orders-app']!;
     expect(orders.ports).toContain('127.0.0.1:3000:3000');
-    expect(orders.environment!.MANAGER_TOKEN).toMatch(/^\$\{MANAGER_TOKEN:-.+\}$/);
+    expect(orders.environment!.MANAGER_TOKENS).toMatch(/^\$\{MANAGER_TOKENS:-.{32,}\}$/);
     expect(compose.services['inventory-app']!.environment!.MARKET_URL).toBe(
       '${MARKET_URL:-http://market:3100/api/farmers-market/buy}',
     );

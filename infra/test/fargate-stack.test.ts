@@ -108,6 +108,12 @@ describe('Free Lunch on Fargate (the default deployment)', () => {
     });
   });
 
+  it('when synthesized, then each service behind the load balancer believes exactly one proxy hop, for per-address limits', () => {
+    for (const name of ['orders-app', 'kitchen-app', 'inventory-app']) {
+      expect(environmentOf(container(deployment.app, name)).TRUST_PROXY, name).toBe('1');
+    }
+  });
+
   it('when synthesized, then Redis and PostgreSQL admit the three services\' security groups and nothing else', () => {
     const serviceGroups = resources(deployment.app, 'AWS::ECS::Service')
       .map(([, service]) => referenced(service.Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups[0]))
@@ -140,7 +146,7 @@ describe('Free Lunch on Fargate (the default deployment)', () => {
       for (const { ValueFrom } of definition.Secrets ?? []) expect(fromSecretsManager(ValueFrom)).toBe(true);
     }
     const secretNames = (name: string) => (container(deployment.app, name).Secrets ?? []).map(({ Name }) => Name).sort();
-    expect(secretNames('orders-app')).toEqual(['DB_PASSWORD', 'DB_USER', 'MANAGER_TOKEN', 'REDIS_AUTH_TOKEN']);
+    expect(secretNames('orders-app')).toEqual(['DB_PASSWORD', 'DB_USER', 'MANAGER_TOKENS', 'REDIS_AUTH_TOKEN']);
     expect(secretNames('kitchen-app')).toEqual(['DB_PASSWORD', 'DB_USER', 'REDIS_AUTH_TOKEN']);
     expect(secretNames('inventory-app')).toEqual(['DB_PASSWORD', 'DB_USER', 'REDIS_AUTH_TOKEN']);
     expect(secretNames('backlog-reporter')).toEqual(['REDIS_AUTH_TOKEN']);

@@ -1,5 +1,4 @@
 import { ErrorBody, ListPurchasesQuery, PurchasePage, StockAudit, StockResponse } from '@free-lunch/contracts';
-import { allowCrossOriginReads } from '@free-lunch/service-kit';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { SharedRead } from '@free-lunch/service-kit';
@@ -16,7 +15,6 @@ const AUDIT_MAX_AGE_MS = 500;
 export const warehouseRoutes: FastifyPluginAsync = async (plainApp) => {
   const app = plainApp.withTypeProvider<ZodTypeProvider>();
   const audit = new SharedRead(() => auditStock(app.pgReads), AUDIT_MAX_AGE_MS);
-  app.addHook('onRequest', allowCrossOriginReads);
 
   app.get(
     '/stock',

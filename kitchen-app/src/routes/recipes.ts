@@ -1,11 +1,9 @@
 import { ErrorBody, RecipesResponse } from '@free-lunch/contracts';
-import { allowCrossOriginReads } from '@free-lunch/service-kit';
 import type { FastifyPluginAsync } from 'fastify';
 import { listRecipes } from '../data/recipes.js';
 
 /** GET /recipes: the recipe book the kitchen cooks from, as the manager's dashboard shows it. */
 export const recipesRoutes: FastifyPluginAsync = async (app) => {
-  app.addHook('onRequest', allowCrossOriginReads);
   app.get(
     '/recipes',
     {

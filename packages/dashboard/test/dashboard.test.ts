@@ -28,7 +28,7 @@ afterEach(async () => {
 async function startStack(env: Record<string, string>, market: Parameters<typeof startInProcessStack>[1] = {}) {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
-  const managerToken = randomBytes(12).toString('hex');
+  const managerToken = randomBytes(24).toString('hex');
   const keyPrefix = testKeyPrefix();
   cleanups.push(() => deleteTestKeys(keyPrefix));
   const stack: InProcessStack = await startInProcessStack(
@@ -43,6 +43,24 @@ async function browse(viewport?: { width: number; height: number }): Promise<Ope
   const browser = await openBrowser(viewport);
   cleanups.push(() => browser.close());
   return browser;
+}
+
+/**
+ * Every Content-Security-Policy violation the page's documents report, as "directive: blocked URI",
+ * gathered across navigations (each new document reports into the page's console).
+ */
+function recordCspViolations(page: Page): () => Promise<string[]> {
+  const seen: string[] = [];
+  void page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) =>
+      console.error(`csp-violation ${event.effectiveDirective}: ${event.blockedURI} on ${location.pathname}`),
+    );
+  });
+  page.on('console', (message) => {
+    const text = message.text();
+    if (text.startsWith('csp-violation ') || text.includes('Content Security Policy')) seen.push(text);
+  });
+  return async () => seen;
 }
 
 /** Every WebSocket frame the page sends and receives, parsed. */
@@ -221,6 +239,22 @@ describe('the manager dashboard, in a real browser', () => {
     const replayedDeliveries = new Set(replayed.filter((event: any) => event.message.status === 'delivered').map((event: any) => event.message.orderId));
     expect(replayedDeliveries.size).toBe(30);
   }, 120_000);
+
+  it('when the dashboard and every Swagger UI load under the services\' Content-Security-Policy, then nothing is blocked', async () => {
+    const { stack, managerToken } = await startStack({ COOK_TIME_MS: '20' });
+    const { page } = await browse();
+    const violations = recordCspViolations(page);
+    await openDashboard(page, stack.urls.orders, managerToken);
+    // The cross-origin reads went through: the kitchen's recipes and the warehouse's stock are shown.
+    await expect.poll(() => page.getByTestId('recipes').locator('[data-recipe]').count()).toBe(6);
+    expect(await pageStock(page)).toEqual(Object.fromEntries(ingredients.map((ingredient) => [ingredient, 5])));
+
+    for (const url of Object.values(stack.urls)) {
+      await page.goto(`${url}/documentation`);
+      await page.locator('.swagger-ui .info .title').waitFor();
+    }
+    expect(await violations()).toEqual([]);
+  }, 60_000);
 
   it('when the token is wrong, then the page says so, asks again, and nothing streams', async () => {
     const { stack, client } = await startStack({ COOK_TIME_MS: '20' });

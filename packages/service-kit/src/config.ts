@@ -1,11 +1,42 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 
+const commaSeparated = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== ''),
+);
+
+/** `https://host[:port]` with nothing after it: what a browser sends as `Origin`. */
+const originList = commaSeparated.pipe(
+  z.array(
+    z.string().refine((value) => URL.canParse(value) && new URL(value).origin === value, {
+      message: 'each entry must be an origin such as https://manager.example.com (scheme, host, optional port; no path or trailing slash)',
+    }),
+  ),
+);
+
+const trustProxy = z
+  .string()
+  .transform((value, context): number | string[] | false => {
+    const trimmed = value.trim();
+    if (trimmed === 'false') return false;
+    if (/^\d+$/.test(trimmed)) return Number(trimmed);
+    if (trimmed === 'true') {
+      context.addIssue({ code: 'custom', message: 'true would believe any X-Forwarded-For; give the number of proxies (e.g. 1) or their addresses' });
+      return z.NEVER;
+    }
+    return trimmed.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  });
+
 /**
  * The settings every Free Lunch service reads from its environment. A service extends it with its
  * own keys, and must give `PORT` its default port: `BaseConfig.extend({ PORT: port(3001), ... })`.
  */
 export const BaseConfig = z.object({
+  /** `production` makes missing secrets fatal at start-up instead of falling back to local defaults. */
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -30,6 +61,26 @@ export const BaseConfig = z.object({
    */
   CONSUMER_LINGER_MS: z.coerce.number().int().min(0).default(10),
   SERVICE_INSTANCE: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  /**
+   * Browser origins other than the service's own that may read it (CORS) and open the live view
+   * WebSocket, comma-separated (`https://manager.example.com`). Empty: none.
+   */
+  CORS_ORIGINS: originList.default([]),
+  /**
+   * The proxies in front of the service whose `X-Forwarded-For` is believed: how many hops (`1`
+   * behind one load balancer) or their addresses/CIDRs, comma-separated. Unset: none, so the
+   * address of the connection is the client's. `true` is refused: any client could then choose the
+   * address its rate limits are counted against.
+   */
+  TRUST_PROXY: trustProxy.default(false),
+  /** Public reads (GET) one client address may make per minute, counted across replicas in Redis. */
+  RATE_LIMIT_READS_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  /** Largest request body accepted, in bytes; the API's bodies are a few dozen bytes. */
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024),
+  /** A request (headers and body) must have arrived within this; ends slow-loris connections. */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** An idle keep-alive connection is closed after this; above the AWS load balancer's 60 s idle timeout. */
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(72_000),
 });
 export type BaseConfig = z.infer<typeof BaseConfig>;
 

@@ -15,7 +15,7 @@ export { postgresPlugin, type PostgresOptions } from './plugins/postgres.js';
 export { redisPlugin } from './plugins/redis.js';
 export { runServer } from './run-server.js';
 export { SharedRead } from './shared-read.js';
-export { allowCrossOriginReads } from './cross-origin-reads.js';
+export { securityPlugin, manualLimit, rateLimited, clientAddress, type CspSources, type ManualLimit, type LimitState } from './plugins/security.js';
 export { createServiceApp, type ServiceIdentity } from './service-app.js';
 export {
   streamBacklogMetrics,

@@ -23,7 +23,8 @@ export interface ServiceIdentity {
 }
 
 /**
- * The foundation every service stands on, in order: a Fastify app logging with pino, the HTTP kit
+ * The foundation every service stands on, in order: a Fastify app logging with pino, with server
+ * timeouts and a body limit; security headers, CORS and rate limits (see securityPlugin); the HTTP kit
  * (errors, OpenAPI, /health, /ready checking PostgreSQL and Redis, /metrics), its PostgreSQL schema
  * migrated, and Redis. The service then registers its routes and background work on it.
  */
@@ -34,13 +35,21 @@ export async function createServiceApp(
   const { version } = JSON.parse(readFileSync(new URL('package.json', identity.root), 'utf8')) as { version: string };
   const app = Fastify({
     logger: loggerOptions(config, identity.service),
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: trustedProxies(config.TRUST_PROXY),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // A client has this long to send a whole request (slow-loris), and an idle keep-alive
     // connection lasts a little longer than the load balancer's (60 s), which must close first.
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: config.KEEP_ALIVE_TIMEOUT_MS + 30_000,
+  });
+  // First, so its headers, CORS and limits cover every route registered after it.
+  await app.register(securityPlugin, {
+    corsOrigins: config.CORS_ORIGINS,
+    redisUrl: config.REDIS_URL,
+    keyPrefix: config.KEY_PREFIX,
+    readsPerMinute: config.RATE_LIMIT_READS_PER_MINUTE,
+    ...(identity.csp ? { csp: identity.csp } : {}),
   });
   await app.register(kitPlugin, {
     service: identity.service,
@@ -58,12 +67,11 @@ export async function createServiceApp(
     applicationName: identity.service,
   });
   await app.register(redisPlugin, { url: config.REDIS_URL });
-  await app.register(securityPlugin, {
-    corsOrigins: config.CORS_ORIGINS,
-    redisUrl: config.REDIS_URL,
-    keyPrefix: config.KEY_PREFIX,
-    readsPerMinute: config.RATE_LIMIT_READS_PER_MINUTE,
-    ...(identity.csp ? { csp: identity.csp } : {}),
-  });
   return app;
+}
+
+/** TRUST_PROXY as Fastify takes it: a hop count becomes "trust the nearest n hops". */
+function trustedProxies(setting: BaseConfig['TRUST_PROXY']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return setting;
 }

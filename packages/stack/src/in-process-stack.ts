@@ -7,6 +7,7 @@ import { buildApp as buildOrdersApp } from '@free-lunch/orders-app';
 import { OrdersConfig } from '@free-lunch/orders-app/config';
 import { startMarketSimulator, type MarketSimulatorOptions, type RunningMarketSimulator } from '@free-lunch/market-simulator';
 import { parseConfig } from '@free-lunch/service-kit';
+import { freePort } from './free-port.js';
 
 /** What the three services share: one database (a schema each), one Redis prefix, one token. */
 export interface StackEnvironment {
@@ -48,9 +49,9 @@ export async function startInProcessStack(
     ...stack.env,
   };
   const started: FastifyInstance[] = [];
-  const listen = async (app: FastifyInstance) => {
+  const listen = async (app: FastifyInstance, port = 0) => {
     started.push(app);
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    await app.listen({ host: '127.0.0.1', port });
     const address = app.server.address();
     if (!address || typeof address === 'string') throw new Error('expected a TCP address');
     return `http://127.0.0.1:${address.port}`;
@@ -58,15 +59,19 @@ export async function startInProcessStack(
   try {
     // Inventory first, then kitchen, then orders: each one's consumer group exists before its
     // producer starts, although the groups read from the start of the stream either way.
-    const inventory = await buildInventoryApp(parseConfig(InventoryConfig, env));
+    // orders-app's port is chosen first: the kitchen and the warehouse let the dashboard it serves
+    // read them from that origin (CORS).
+    const ordersPort = await freePort();
+    const dashboardOrigin = { CORS_ORIGINS: `http://127.0.0.1:${ordersPort}`, ...env };
+    const inventory = await buildInventoryApp(parseConfig(InventoryConfig, dashboardOrigin));
     const inventoryUrl = await listen(inventory);
-    const kitchen = await buildKitchenApp(parseConfig(KitchenConfig, env));
+    const kitchen = await buildKitchenApp(parseConfig(KitchenConfig, dashboardOrigin));
     const kitchenUrl = await listen(kitchen);
     // The dashboard orders-app serves reads the kitchen and the warehouse where they listen.
     const orders = await buildOrdersApp(
       parseConfig(OrdersConfig, { KITCHEN_PUBLIC_URL: kitchenUrl, INVENTORY_PUBLIC_URL: inventoryUrl, ...env }),
     );
-    const ordersUrl = await listen(orders);
+    const ordersUrl = await listen(orders, ordersPort);
     return {
       orders,
       kitchen,

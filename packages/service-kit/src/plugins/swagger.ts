@@ -19,7 +19,11 @@ export const swaggerPlugin = fp<SwaggerOptions>(
       openapi: { info: { title: service, description, version } },
       transform: jsonSchemaTransform,
     });
-    await app.register(swaggerUi, { routePrefix: '/documentation' });
+    await app.register(swaggerUi, {
+      routePrefix: '/documentation',
+      // Swagger UI adds <style> elements as it renders: allowed on its own pages only.
+      transformStaticCSP: (header) => header.replace(/style-src ([^;]*)/, "style-src $1 'unsafe-inline'"),
+    });
   },
   { name: 'free-lunch-swagger', fastify: '5.x' },
 );
