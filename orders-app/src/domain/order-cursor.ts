@@ -11,7 +11,11 @@ export interface OrderCursor {
 }
 
 const CursorShape = z.object({
-  createdAt: z.iso.datetime({ offset: true }),
+  // The ISO check allows year 0000 and offsets up to ±23:59; PostgreSQL refuses both (it counts
+  // years AD/BC, and offsets stop at ±15:59), which would fail the query instead of the cursor.
+  createdAt: z.iso
+    .datetime({ offset: true })
+    .refine((value) => !value.startsWith('0000') && !/[+-](?:1[6-9]|2\d):\d\d$/.test(value)),
   id: z.uuid(),
 });
 
