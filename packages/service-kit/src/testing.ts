@@ -119,3 +119,4 @@ export async function inRolledBackTransaction<T>(pool: pg.Pool, work: (client: p
 
 export { PostgresProxy } from './postgres-proxy.js';
 export { RedisProxy } from './redis-proxy.js';
+export * from './fuzz-testing.js';
