@@ -73,7 +73,18 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
     maxOutstandingOrders: config.MAX_OUTSTANDING_ORDERS,
     relay,
   });
-  await app.register(liveRoutes, { managerToken, feed, tickets: new WsTickets(app.redis, config.KEY_PREFIX) });
+  await app.register(liveRoutes, {
+    managerToken,
+    feed,
+    tickets: new WsTickets(app.redis, config.KEY_PREFIX),
+    guard: {
+      allowedOrigins: config.CORS_ORIGINS,
+      maxConnections: config.WS_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: config.WS_MAX_CONNECTIONS_PER_ADDRESS,
+      maxReplayAgeMs: config.WS_MAX_REPLAY_AGE_MS,
+      pingIntervalMs: config.WS_PING_INTERVAL_MS,
+    },
+  });
 
   app.addHook('onReady', async () => {
     relay.start();

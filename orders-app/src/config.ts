@@ -27,5 +27,14 @@ export const OrdersConfig = BaseConfig.extend({
   /** Where the manager's browser reaches kitchen-app and inventory-app (the dashboard reads recipes, stock, purchases). */
   KITCHEN_PUBLIC_URL: z.url().default('http://localhost:3001'),
   INVENTORY_PUBLIC_URL: z.url().default('http://localhost:3002'),
+  // The live view's /ws, open to the internet: what one replica lets its sockets cost.
+  /** Open live view sockets one replica holds; beyond it new ones are refused with 429. */
+  WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1_000),
+  /** Open live view sockets per client address (`request.ip`, so behind a proxy set TRUST_PROXY). */
+  WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  /** How far back `from`/`resumeFrom` may reach; an older position is told to reload instead (default 10 min). */
+  WS_MAX_REPLAY_AGE_MS: milliseconds(600_000),
+  /** Live view sockets are pinged this often; one that has not answered the previous ping is closed. */
+  WS_PING_INTERVAL_MS: milliseconds(25_000),
 });
 export type OrdersConfig = z.infer<typeof OrdersConfig>;

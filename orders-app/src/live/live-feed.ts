@@ -8,6 +8,7 @@ import {
   type TailEntry,
 } from '@free-lunch/streams';
 import type { Redis } from 'ioredis';
+import type { StreamEnd } from '../domain/resume-positions.js';
 import { STREAM_START } from '../domain/stream-position.js';
 
 /** Events gathered over about this long go out as one frame: a burst of 1,000 orders is a few frames, not thousands. */
@@ -150,18 +151,26 @@ export class LiveFeed {
     this.idleTimer = null;
   }
 
-  /** The id of the last entry of each live stream now ({@link STREAM_START} for an empty one). */
-  async latestPositions(): Promise<Record<LiveStreamName, string>> {
+  /**
+   * Where each live stream stands now: its first and last entries ({@link STREAM_START} as the last
+   * of an empty one) and whether it was trimmed. XINFO STREAM answers all three in one read per stream.
+   */
+  async streamEnds(): Promise<Record<LiveStreamName, StreamEnd>> {
     const pipeline = this.options.redis.pipeline();
-    for (const stream of liveStreamNames) pipeline.xrevrange(this.key(stream), '+', '-', 'COUNT', 1);
+    for (const stream of liveStreamNames) pipeline.xinfo('STREAM', this.key(stream));
     const replies = (await pipeline.exec()) ?? [];
-    const positions = {} as Record<LiveStreamName, string>;
+    const ends = {} as Record<LiveStreamName, StreamEnd>;
     liveStreamNames.forEach((stream, index) => {
-      const [error, entries] = replies[index] ?? [new Error('no reply')];
-      if (error) throw error;
-      positions[stream] = (entries as Array<[string, string[]]>)[0]?.[0] ?? STREAM_START;
+      const [error, reply] = replies[index] ?? [new Error('no reply')];
+      if (error) {
+        // Nothing was ever added (or Redis lost it): there is nothing to replay either way.
+        if (/no such key/i.test(error.message)) ends[stream] = { first: null, last: STREAM_START, trimmed: false };
+        else throw error;
+        return;
+      }
+      ends[stream] = streamEndOf(reply as unknown[]);
     });
-    return positions;
+    return ends;
   }
 
   /** Every entry of `stream` after `afterId`, oldest first, a page at a time. */
@@ -222,4 +231,17 @@ export class LiveFeed {
   private key(stream: LiveStreamName): string {
     return streamKey(this.options.prefix, stream);
   }
+}
+
+/** Reads XINFO STREAM's flat field/value reply. */
+function streamEndOf(reply: unknown[]): StreamEnd {
+  const info = new Map<string, unknown>();
+  for (let i = 0; i + 1 < reply.length; i += 2) info.set(String(reply[i]), reply[i + 1]);
+  const idOf = (entry: unknown) => (Array.isArray(entry) ? String(entry[0]) : null);
+  return {
+    first: idOf(info.get('first-entry')),
+    last: idOf(info.get('last-entry')) ?? STREAM_START,
+    // XADD MAXLEN trims from the front: fewer entries held than were ever added means some are gone.
+    trimmed: Number(info.get('entries-added')) > Number(info.get('length')),
+  };
 }

@@ -6,6 +6,7 @@ import {
   type WsServerMessage,
 } from '@free-lunch/contracts';
 import type { FastifyBaseLogger } from 'fastify';
+import { resumeRefusal } from '../domain/resume-positions.js';
 import { isAfter } from '../domain/stream-position.js';
 import type { FeedSubscriber, FeedTick, LiveFeed } from './live-feed.js';
 
@@ -16,7 +17,16 @@ export interface LiveSocket {
   send(data: string): void;
   ping(): void;
   close(code?: number, reason?: string): void;
-  on(event: 'close', listener: () => void): unknown;
+  /** Drops the connection without a closing handshake: a peer that stopped answering would not complete one. */
+  terminate(): void;
+  on(event: 'close' | 'pong', listener: () => void): unknown;
+}
+
+export interface LiveSessionOptions {
+  /** How often the client is pinged; one that has not answered the previous ping by the next is dropped. */
+  pingIntervalMs: number;
+  /** How far back a resume position may reach (see {@link resumeRefusal}). */
+  maxReplayAgeMs: number;
 }
 
 const OPEN = 1;
@@ -24,8 +34,11 @@ const OPEN = 1;
 /** A client further behind than this is cut off; it reconnects with `from` and loses nothing. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
-/** Keeps idle connections from being dropped by load balancers (the AWS ALB default is 60 s). */
-const PING_INTERVAL_MS = 25_000;
+/**
+ * Live events held for a client still being replayed its history; beyond this it is cut off like a
+ * slow one, since a replay that falls this far behind would otherwise hold them without end.
+ */
+export const MAX_HELD_EVENTS = 10_000;
 
 /** WebSocket close codes: 1008 policy violation (refused), 1013 try again later (too slow). */
 const CLOSE_REFUSED = 1008;
@@ -45,13 +58,16 @@ export class LiveSession implements FeedSubscriber {
   private held: LiveEvent[] = [];
   private unsubscribe: (() => void) | null = null;
   private pinger: NodeJS.Timeout | null = null;
+  private answeredPing = true;
 
   constructor(
     private readonly socket: LiveSocket,
     private readonly feed: LiveFeed,
     private readonly log: FastifyBaseLogger,
+    private readonly options: LiveSessionOptions,
   ) {
     socket.on('close', () => this.end());
+    socket.on('pong', () => (this.answeredPing = true));
   }
 
   /** The client is authenticated: tell it where its events start, replay what it missed, go live. */
@@ -65,11 +81,14 @@ export class LiveSession implements FeedSubscriber {
       return;
     }
     this.unsubscribe = unsubscribe;
-    this.pinger = setInterval(() => this.socket.readyState === OPEN && this.socket.ping(), PING_INTERVAL_MS);
+    this.pinger = setInterval(() => this.checkAlive(), this.options.pingIntervalMs);
     this.pinger.unref();
 
-    const latest = await this.feed.latestPositions();
-    for (const stream of liveStreamNames) this.sentUpTo.set(stream, resumeFrom[stream] ?? latest[stream]);
+    const ends = await this.feed.streamEnds();
+    if (this.ended()) return;
+    const refusal = resumeRefusal(resumeFrom, ends, Date.now(), this.options.maxReplayAgeMs);
+    if (refusal) return this.refuse('resume_too_old', refusal.message);
+    for (const stream of liveStreamNames) this.sentUpTo.set(stream, resumeFrom[stream] ?? ends[stream].last);
     this.send({ type: 'ready', positions: Object.fromEntries(this.sentUpTo) as Record<LiveStreamName, string> });
 
     for (const [stream, after] of Object.entries(resumeFrom) as Array<[LiveStreamName, string]>) {
@@ -95,8 +114,29 @@ export class LiveSession implements FeedSubscriber {
   }
 
   receive(tick: FeedTick): void {
-    if (this.phase === 'catching_up') this.held.push(...tick.events);
-    else if (this.phase === 'live') this.sendTick(tick);
+    if (this.phase === 'catching_up') {
+      if (this.held.length + tick.events.length > MAX_HELD_EVENTS) return this.cutOff();
+      this.held.push(...tick.events);
+    } else if (this.phase === 'live') {
+      this.sendTick(tick);
+    }
+  }
+
+  /**
+   * Keeps idle connections from being dropped by load balancers (the AWS ALB default is 60 s), and
+   * drops a client that vanished without closing (a sleeping laptop, a dead network): it would
+   * otherwise hold its place among the open sockets, and the feed's frames, until TCP gave up.
+   */
+  private checkAlive(): void {
+    if (this.socket.readyState !== OPEN) return;
+    if (!this.answeredPing) {
+      this.log.info('live view client stopped answering pings; dropping it');
+      this.socket.terminate();
+      this.end();
+      return;
+    }
+    this.answeredPing = false;
+    this.socket.ping();
   }
 
   private sendTick(tick: FeedTick): void {
@@ -124,8 +164,14 @@ export class LiveSession implements FeedSubscriber {
 
   private sendRaw(frame: string): void {
     if (this.socket.readyState !== OPEN) return;
-    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-      this.log.warn('live view client too slow; disconnecting it');
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) return this.cutOff();
+    this.socket.send(frame);
+  }
+
+  /** Disconnects a client that fell too far behind; it reconnects with `from` and loses nothing. */
+  private cutOff(): void {
+    this.log.warn('live view client too slow; disconnecting it');
+    if (this.socket.readyState === OPEN) {
       this.socket.send(
         JSON.stringify({
           type: 'error',
@@ -134,10 +180,8 @@ export class LiveSession implements FeedSubscriber {
         } satisfies WsServerMessage),
       );
       this.socket.close(CLOSE_TOO_SLOW, 'too_slow');
-      this.end();
-      return;
     }
-    this.socket.send(frame);
+    this.end();
   }
 
   private ended(): boolean {

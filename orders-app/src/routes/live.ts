@@ -2,7 +2,9 @@ import { ErrorBody, WsConnectQuery, WsTicketResponse } from '@free-lunch/contrac
 import type { FastifyPluginAsync } from 'fastify';
 import { handshake, type HandshakeSocket } from '../live/handshake.js';
 import type { LiveFeed } from '../live/live-feed.js';
-import { LiveSession, type LiveSocket } from '../live/live-session.js';
+import { LiveSession, type LiveSessionOptions, type LiveSocket } from '../live/live-session.js';
+import { SocketCaps } from '../live/socket-caps.js';
+import { guardUpgrades, releasePlace, releasePlaceOnResponse } from '../live/upgrade-guard.js';
 import { WS_TICKET_TTL_MS, type WsTickets } from '../live/ws-tickets.js';
 import { managerOnly } from './manager-auth.js';
 
@@ -10,6 +12,15 @@ export interface LiveRoutesOptions {
   managerToken: string;
   tickets: WsTickets;
   feed: LiveFeed;
+  /** Who may open `/ws` and what it may cost (WS_* and CORS_ORIGINS in the config). */
+  guard: LiveViewGuard;
+}
+
+export interface LiveViewGuard extends LiveSessionOptions {
+  /** Page origins besides the service's own allowed to open the live view. */
+  allowedOrigins: readonly string[];
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
 }
 
 const PROTOCOL = `WebSocket. Authenticate with \`?ticket=\` (from POST /ws-ticket) or by sending
@@ -19,10 +30,20 @@ message arrives and the socket closes. Then: one \`{"type":"ready","positions":{
 kitchen.order-status-changed, inventory.stock-changed and inventory.purchase-recorded (version 2: a whole
 purchase round per entry). To resume without
 gaps, pass the last id seen per stream as \`?from={"<stream>":"<id>"}\` (or \`resumeFrom\` in the auth
-message): everything after it is replayed once, then live events follow.`;
+message): everything after it is replayed once, then live events follow.
+
+Refusals. Before upgrading: \`403 origin_not_allowed\` for a browser page whose Origin is neither this
+service nor in CORS_ORIGINS (clients that send no Origin are let through to authenticate), and
+\`429 too_many_connections\` with Retry-After when this server, or the client's address, holds its most
+live view sockets. After upgrading, one error message then a close: \`unauthorized\` and
+\`invalid_request\` (1008); \`resume_too_old\` (1008) when the resume position reaches back further than
+the server replays (minutes) or before entries the stream has trimmed: reload the state from the REST
+API and connect without from; \`too_slow\` (1013) when the client fell too far behind: reconnect with
+from. Every socket is pinged about every 25 s; one that does not answer a ping before the next is dropped.`;
 
 /** The live view: tickets for browsers, and the WebSocket itself. */
-export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, { managerToken, tickets, feed }) => {
+export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, { managerToken, tickets, feed, guard }) => {
+  const caps = new SocketCaps({ max: guard.maxConnections, maxPerAddress: guard.maxConnectionsPerAddress });
   app.post<{ Reply: WsTicketResponse }>(
     '/ws-ticket',
     {
@@ -42,12 +63,14 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, { m
   app.route<{ Querystring: WsConnectQuery }>({
     method: 'GET',
     url: '/ws',
+    preValidation: guardUpgrades({ allowedOrigins: guard.allowedOrigins, caps }),
+    onResponse: releasePlaceOnResponse,
     schema: {
       tags: ['live view'],
       summary: 'Live order status, stock and purchase events (WebSocket)',
       description: PROTOCOL,
       querystring: WsConnectQuery,
-      response: { 426: ErrorBody },
+      response: { 403: ErrorBody, 426: ErrorBody, 429: ErrorBody },
     },
     handler: async (_request, reply) =>
       reply.code(426).header('upgrade', 'websocket').send({
@@ -55,7 +78,8 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, { m
         message: '/ws is a WebSocket: connect with a WebSocket client.',
       }),
     wsHandler: (socket: LiveSocket & HandshakeSocket, request) => {
-      const session = new LiveSession(socket, feed, request.log);
+      socket.on('close', () => releasePlace(request));
+      const session = new LiveSession(socket, feed, request.log, guard);
       handshake(socket, request.query, { tickets, managerToken })
         .then((outcome) => (outcome.ok ? session.open(outcome.resumeFrom) : session.refuse(outcome.error, outcome.message)))
         .catch((error: unknown) => {

@@ -15,7 +15,13 @@ import {
  * connects without one and sends an {@link WsAuthMessage} first. Once authenticated it receives one
  * {@link WsReadyMessage}, then {@link WsEventsMessage} frames. Every event carries its stream entry id;
  * a client that reconnects with the last id it saw per stream (`?from=` or `resumeFrom`) receives
- * everything after it exactly once, then live events.
+ * everything after it exactly once, then live events. A resume reaches back a few minutes at most:
+ * further (or from before entries the stream trimmed) it gets `resume_too_old` and must reload its
+ * state over REST and connect without a position.
+ *
+ * Refused before upgrading, over HTTP with an `{error, message}` body: `403 origin_not_allowed`
+ * (a browser page of an origin that may not watch) and `429 too_many_connections` with Retry-After.
+ * Every socket is pinged; one that stops answering is dropped.
  */
 
 /** The streams the live view shows; every orders-app replica tails them without a consumer group. */
@@ -99,10 +105,15 @@ export const WsEventsMessage = z.object({
 });
 export type WsEventsMessage = z.infer<typeof WsEventsMessage>;
 
-/** Server → client, then the server closes the socket. */
+/**
+ * Server → client, then the server closes the socket. The codes: `unauthorized` (no or a wrong
+ * token or ticket: ask the manager again), `invalid_request` (a malformed `from`), `resume_too_old`
+ * (reload the state over REST, then connect without `from`/`resumeFrom`), `too_slow` (the client
+ * fell behind: reconnect with `from`), `internal_error` (reconnect with `from`).
+ */
 export const WsErrorMessage = z.object({
   type: z.literal('error'),
-  error: z.string().describe('Stable code, e.g. "unauthorized"'),
+  error: z.string().describe('Stable code: unauthorized, invalid_request, resume_too_old, too_slow or internal_error'),
   message: z.string(),
 });
 export type WsErrorMessage = z.infer<typeof WsErrorMessage>;

@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { connectRaw, type RawConnection } from './support/raw-ws.js';
+import { MANAGER_TOKEN, startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
+
+let orders: OrdersAppUnderTest | undefined;
+const open: Array<Extract<RawConnection, { upgraded: true }>> = [];
+afterEach(async () => {
+  for (const connection of open.splice(0)) connection.terminate();
+  await orders?.close();
+  orders = undefined;
+});
+
+/** orders-app listening on a real port, so upgrades carry real addresses, Host and Origin headers. */
+async function listening(env: Record<string, string>): Promise<string> {
+  orders = await startOrdersApp(env);
+  const address = await orders.app.listen({ host: '127.0.0.1', port: 0 });
+  return address.replace(/^http/, 'ws');
+}
+
+async function connect(url: string, options: Parameters<typeof connectRaw>[1] = {}): Promise<RawConnection> {
+  const connection = await connectRaw(`${url}/ws`, options);
+  if (connection.upgraded) open.push(connection);
+  return connection;
+}
+
+async function watching(url: string, options: Parameters<typeof connectRaw>[1] = {}) {
+  const connection = await connect(url, options);
+  if (!connection.upgraded) throw new Error(`refused with ${connection.statusCode}: ${JSON.stringify(connection.body)}`);
+  connection.send({ type: 'auth', token: MANAGER_TOKEN });
+  await vi.waitFor(() => expect(connection.messages.map((message) => message.type)).toContain('ready'));
+  return connection;
+}
+
+describe('who may open the live view', () => {
+  it('when a page of another site opens /ws, then it is refused with 403 before any WebSocket is made', async () => {
+    const url = await listening({ CORS_ORIGINS: 'https://manager.example.com' });
+
+    const refused = await connect(url, { headers: { origin: 'https://evil.example.net' } });
+
+    expect(refused).toMatchObject({ upgraded: false, statusCode: 403, body: { error: 'origin_not_allowed', message: expect.any(String) } });
+  });
+
+  it('when the page is the service itself, a listed origin, or no page at all, then the live view opens', async () => {
+    const url = await listening({ CORS_ORIGINS: 'https://manager.example.com' });
+    const itself = url.replace(/^ws/, 'http');
+
+    await watching(url, { headers: { origin: itself } });
+    await watching(url, { headers: { origin: 'https://manager.example.com' } });
+    await watching(url);
+  });
+});
+
+describe('how many live views may be open', () => {
+  it('when one address opens more sockets than its share, then the extra one gets 429 with Retry-After', async () => {
+    const url = await listening({ WS_MAX_CONNECTIONS_PER_ADDRESS: '2' });
+    await watching(url);
+    await watching(url);
+
+    const refused = await connect(url);
+
+    expect(refused).toMatchObject({ upgraded: false, statusCode: 429, body: { error: 'too_many_connections' } });
+    expect(refused.upgraded === false && Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('when the server holds its most sockets, then the next one gets 429', async () => {
+    const url = await listening({ WS_MAX_CONNECTIONS: '2' });
+    await watching(url);
+    await watching(url);
+
+    expect(await connect(url)).toMatchObject({ upgraded: false, statusCode: 429, body: { error: 'too_many_connections' } });
+  });
+
+  it('when sockets close, whether the client hangs up or the server refuses it, then their places are free again', async () => {
+    const url = await listening({ WS_MAX_CONNECTIONS_PER_ADDRESS: '1' });
+    const first = await watching(url);
+    first.terminate();
+    await first.closed;
+
+    const second = await connect(url);
+    expect(second.upgraded).toBe(true);
+    if (!second.upgraded) return;
+    second.send({ type: 'auth', token: 'not-the-manager-token' });
+    expect((await second.closed).code).toBe(1008);
+
+    await vi.waitFor(async () => expect((await connect(url)).upgraded).toBe(true));
+  });
+});
+
+describe('a client that vanished', () => {
+  it('when a client stops answering pings, then its socket is closed; one that answers stays open', async () => {
+    const url = await listening({ WS_PING_INTERVAL_MS: '100' });
+    const answering = await watching(url);
+    const silent = await watching(url, { autoPong: false });
+
+    await silent.closed;
+    await vi.waitFor(() => expect(answering.pings()).toBeGreaterThanOrEqual(5));
+    let answeringClosed = false;
+    void answering.closed.then(() => (answeringClosed = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answeringClosed).toBe(false);
+  });
+});

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { streamNames, type WsTicketResponse } from '@free-lunch/contracts';
+import { encodeMessage, streamKey } from '@free-lunch/streams';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isReady, openLiveView, type LiveViewClient } from './support/live-view-client.js';
+import { managerHeaders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
+
+const MAX_REPLAY_AGE_MS = 60_000;
+const stream = streamNames.orderStatusChanged;
+
+let orders: OrdersAppUnderTest;
+const clients: LiveViewClient[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await orders.close();
+});
+
+async function resumeFrom(positions: Record<string, string>): Promise<LiveViewClient> {
+  const ticket = (await orders.app.inject({ method: 'POST', url: '/ws-ticket', headers: managerHeaders })).json<WsTicketResponse>().ticket;
+  const client = await openLiveView(orders.app, `/ws?ticket=${ticket}&from=${encodeURIComponent(JSON.stringify(positions))}`);
+  clients.push(client);
+  return client;
+}
+
+function cooking() {
+  return statusEvent(randomUUID(), 'cooking', new Date().toISOString());
+}
+
+/** An entry as the kitchen would have written it `agoMs` ago. */
+function addedAgo(agoMs: number): Promise<string> {
+  const id = `${Date.now() - agoMs}-0`;
+  return orders.redis.xadd(streamKey(orders.prefix, stream), id, ...encodeMessage(stream, cooking())) as Promise<string>;
+}
+
+async function expectTooOld(client: LiveViewClient) {
+  const { code } = await client.closed;
+  expect(client.messages).toEqual([{ type: 'error', error: 'resume_too_old', message: expect.stringMatching(/reload/) }]);
+  expect(code).toBe(1008);
+}
+
+describe('resuming the live view from long ago', () => {
+  it('when the position is older than the replay may reach and entries came after it, then the client is told to reload', async () => {
+    orders = await startOrdersApp({ WS_MAX_REPLAY_AGE_MS: String(MAX_REPLAY_AGE_MS) });
+    const old = await addedAgo(2 * MAX_REPLAY_AGE_MS);
+    await orders.publisher.publish(stream, cooking());
+
+    await expectTooOld(await resumeFrom({ [stream]: old }));
+  });
+
+  it('when entries after the position were trimmed from the stream, then the client is told to reload instead of missing them', async () => {
+    orders = await startOrdersApp();
+    const [first, , third] = await orders.publisher.publishMany([cooking(), cooking(), cooking()].map((message) => ({ stream, message })));
+    await orders.redis.xtrim(streamKey(orders.prefix, stream), 'MAXLEN', 1);
+
+    await expectTooOld(await resumeFrom({ [stream]: first! }));
+    const fromKept = await resumeFrom({ [stream]: third! });
+    await fromKept.waitFor(isReady);
+  });
+
+  it('when the position is the first entry still kept, then what came after it is replayed', async () => {
+    orders = await startOrdersApp();
+    const [, second, third] = await orders.publisher.publishMany([cooking(), cooking(), cooking()].map((message) => ({ stream, message })));
+    await orders.redis.xtrim(streamKey(orders.prefix, stream), 'MAXLEN', 2);
+
+    const client = await resumeFrom({ [stream]: second! });
+
+    await vi.waitFor(() => expect(client.events().map((event) => event.id)).toEqual([third]));
+  });
+
+  it('when a quiet stream last moved long ago and the client holds that entry, then it resumes and gets live events', async () => {
+    orders = await startOrdersApp({ WS_MAX_REPLAY_AGE_MS: String(MAX_REPLAY_AGE_MS) });
+    const last = await addedAgo(2 * MAX_REPLAY_AGE_MS);
+
+    const client = await resumeFrom({ [stream]: last });
+    expect((await client.waitFor(isReady)).positions[stream]).toBe(last);
+    const live = await orders.publisher.publish(stream, cooking());
+
+    await vi.waitFor(() => expect(client.events().map((event) => event.id)).toEqual([live]));
+  });
+
+  it('when the client started on an empty stream that has since received entries, then they are all replayed', async () => {
+    orders = await startOrdersApp();
+    const first = await resumeFrom({});
+    const ready = await first.waitFor(isReady);
+    expect(ready.positions[stream]).toBe('0-0');
+    first.close();
+    const ids = await orders.publisher.publishMany([cooking(), cooking()].map((message) => ({ stream, message })));
+
+    const again = await resumeFrom(ready.positions);
+
+    await vi.waitFor(() => expect(again.events().map((event) => event.id)).toEqual(ids));
+  });
+});
