@@ -45,7 +45,8 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app,
   const PlaceOrdersBody = placeOrdersBody(options.maxOrderQuantity);
   // The cap counts on the main pool: placing orders must not wait behind the public readers.
   const backlog = new BacklogCap({ max: options.maxOutstandingOrders, countUndelivered: () => countUndeliveredOrders(app.pg) });
-  const summary = new SharedRead(() => summarizeOrders(app.pgReads), SUMMARY_MAX_AGE_MS);
+  // Shared as the JSON it is sent as: a crowd of readers costs neither a query nor a serialization each.
+  const summaryJson = new SharedRead(async () => JSON.stringify(await summarizeOrders(app.pgReads)), SUMMARY_MAX_AGE_MS);
 
   app.post<{ Body: PlaceOrdersBody; Headers: z.infer<typeof PlaceOrdersHeaders>; Reply: PlaceOrdersResponse }>(
     '/orders',
@@ -87,7 +88,7 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app,
     (request) => browseOrders(app.pgReads, request.query),
   );
 
-  app.get<{ Reply: OrderCounts }>(
+  app.get(
     '/orders/summary',
     {
       schema: {
@@ -97,7 +98,7 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app,
         response: { 200: OrderCounts, 503: ErrorBody },
       },
     },
-    () => summary.get(),
+    async (_request, reply) => reply.type('application/json; charset=utf-8').send(await summaryJson.get()),
   );
 
   app.get<{ Params: z.infer<typeof OrderIdParams>; Reply: Order }>(

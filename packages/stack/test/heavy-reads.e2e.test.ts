@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FreeLunchClient, startInProcessStack } from '../src/index.js';
+import { dispatchedByIngredient, unitsForOrders } from './ledger.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const BURST = 1_500;
+const READERS_PER_URL = 3;
+
+/**
+ * Readers on a thread of their own, so what they cost the services is the serving of their reads,
+ * not the making of them. Each loop asks again as soon as it has its answer, until told to stop;
+ * a 429 (a rate limit) is an answer like any other.
+ */
+const READERS = `
+const { parentPort, workerData } = require('node:worker_threads');
+let stopping = false;
+parentPort.on('message', () => { stopping = true; });
+const answers = {};
+async function hammer(url) {
+  while (!stopping) {
+    let status;
+    try {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      status = String(response.status);
+    } catch (error) {
+      status = 'failed: ' + error.message;
+    }
+    answers[status] = (answers[status] ?? 0) + 1;
+  }
+}
+Promise.all(workerData.urls.map(hammer)).then(() => parentPort.postMessage(answers));
+`;
+
+function startReaders(urls: string[]): { stop(): Promise<Record<string, number>> } {
+  const worker = new Worker(READERS, { eval: true, workerData: { urls } });
+  const done = new Promise<Record<string, number>>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  cleanups.push(() => worker.terminate().then(() => undefined));
+  return {
+    async stop() {
+      worker.postMessage('stop');
+      return done;
+    },
+  };
+}
+
+describe('heavy public reads', () => {
+  it('when readers hammer /stock/audit and /orders/summary during a burst, then every order is delivered as fast as without them (within 20 %)', { timeout: 120_000 }, async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const keyPrefix = testKeyPrefix();
+    cleanups.push(() => deleteTestKeys(keyPrefix));
+    const managerToken = randomBytes(24).toString('hex');
+    const stack = await startInProcessStack({
+      databaseUrl: database.url,
+      redisUrl: testEnv.redisUrl,
+      keyPrefix,
+      managerToken,
+      env: {
+        COOK_TIME_MS: '0',
+        // The readers are what this test is about: rate limits would only hide them.
+        RATE_LIMIT_READS_PER_MINUTE: '100000000',
+        RATE_LIMIT_ORDERS_PER_MINUTE: '100000',
+      },
+    });
+    cleanups.push(() => stack.close());
+    const client = new FreeLunchClient(stack.urls, managerToken);
+    // Counted straight from the table, as a reader would: the summary the readers hammer is shared
+    // for a moment, which would blur the end of a burst.
+    const delivered = async () =>
+      Number((await stack.orders.pgReads.query<{ n: string }>(`SELECT count(*) AS n FROM orders WHERE status = 'delivered'`)).rows[0]!.n);
+
+    let placed = 0;
+    /** Places `size` orders and returns the orders per second until every one is delivered. */
+    const burst = async (size: number) => {
+      const started = performance.now();
+      for (let left = size; left > 0; left -= 1_000) await client.placeOrders(Math.min(left, 1_000));
+      placed += size;
+      while ((await delivered()) < placed) {
+        if (performance.now() - started > 45_000) throw new Error(`burst of ${size} not delivered in 45 s`);
+        await sleep(20);
+      }
+      return size / ((performance.now() - started) / 1000);
+    };
+
+    await burst(300); // warms up the code paths and the connections, not measured
+    // Quiet and hammered bursts alternate, so a change in what else the machine is doing weighs on both.
+    const quiet: number[] = [];
+    const hammered: number[] = [];
+    const answers: Record<string, number> = {};
+    for (let round = 0; round < 2; round++) {
+      quiet.push(await burst(BURST));
+      const readers = startReaders([
+        ...Array(READERS_PER_URL).fill(`${stack.urls.inventory}/stock/audit`),
+        ...Array(READERS_PER_URL).fill(`${stack.urls.orders}/orders/summary`),
+      ]);
+      hammered.push(await burst(BURST));
+      for (const [status, count] of Object.entries(await readers.stop())) answers[status] = (answers[status] ?? 0) + count;
+    }
+    const mean = (rates: number[]) => rates.reduce((sum, rate) => sum + rate, 0) / rates.length;
+    console.info(
+      `heavy reads: quiet ${quiet.map((rate) => rate.toFixed(0)).join(', ')} orders/s, hammered ` +
+        `${hammered.map((rate) => rate.toFixed(0)).join(', ')} orders/s (${((mean(hammered) / mean(quiet)) * 100).toFixed(0)} %); ` +
+        `reader answers ${JSON.stringify(answers)}`,
+    );
+
+    const served = (answers['200'] ?? 0) + (answers['429'] ?? 0);
+    expect(Object.keys(answers).filter((status) => status !== '200' && status !== '429')).toEqual([]);
+    expect(served).toBeGreaterThan(1_000);
+    expect(mean(hammered)).toBeGreaterThanOrEqual(mean(quiet) * 0.8);
+
+    await sleep(600); // past the audit's sharing window, so it sees the last dispatch
+    const audit = await client.audit();
+    expect(audit.ok).toBe(true);
+    const orders = await client.allOrders('delivered');
+    expect(orders).toHaveLength(placed);
+    expect(dispatchedByIngredient(audit)).toEqual(unitsForOrders(orders));
+  });
+});
