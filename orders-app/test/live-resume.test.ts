@@ -2,24 +2,38 @@ import { randomUUID } from 'node:crypto';
 import { streamNames, type WsTicketResponse } from '@free-lunch/contracts';
 import { encodeMessage, streamKey } from '@free-lunch/streams';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isReady, openLiveView, type LiveViewClient } from './support/live-view-client.js';
+import { isReady } from './support/live-view-client.js';
 import { managerHeaders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
+import { connectRaw, type RawConnection } from './support/raw-ws.js';
 
 const MAX_REPLAY_AGE_MS = 60_000;
 const stream = streamNames.orderStatusChanged;
 
+type Client = Extract<RawConnection, { upgraded: true }>;
+
 let orders: OrdersAppUnderTest;
-const clients: LiveViewClient[] = [];
+let url: string;
+const clients: Client[] = [];
+async function start(env: Record<string, string> = {}) {
+  orders = await startOrdersApp(env);
+  url = (await orders.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+}
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
+  for (const client of clients.splice(0)) client.terminate();
   await orders.close();
 });
 
-async function resumeFrom(positions: Record<string, string>): Promise<LiveViewClient> {
+/** A dashboard reconnecting with the positions it holds, over a real socket. */
+async function resumeFrom(positions: Record<string, string>) {
   const ticket = (await orders.app.inject({ method: 'POST', url: '/ws-ticket', headers: managerHeaders })).json<WsTicketResponse>().ticket;
-  const client = await openLiveView(orders.app, `/ws?ticket=${ticket}&from=${encodeURIComponent(JSON.stringify(positions))}`);
-  clients.push(client);
-  return client;
+  const connection = await connectRaw(`${url}/ws?ticket=${ticket}&from=${encodeURIComponent(JSON.stringify(positions))}`);
+  if (!connection.upgraded) throw new Error(`refused with ${connection.statusCode}`);
+  clients.push(connection);
+  return {
+    ...connection,
+    events: () => connection.messages.flatMap((message) => (message.type === 'events' ? message.events : [])),
+    ready: () => vi.waitFor(() => connection.messages.find(isReady) ?? Promise.reject(new Error('not ready yet'))),
+  };
 }
 
 function cooking() {
@@ -32,7 +46,7 @@ function addedAgo(agoMs: number): Promise<string> {
   return orders.redis.xadd(streamKey(orders.prefix, stream), id, ...encodeMessage(stream, cooking())) as Promise<string>;
 }
 
-async function expectTooOld(client: LiveViewClient) {
+async function expectTooOld(client: Client) {
   const { code } = await client.closed;
   expect(client.messages).toEqual([{ type: 'error', error: 'resume_too_old', message: expect.stringMatching(/reload/) }]);
   expect(code).toBe(1008);
@@ -40,7 +54,7 @@ async function expectTooOld(client: LiveViewClient) {
 
 describe('resuming the live view from long ago', () => {
   it('when the position is older than the replay may reach and entries came after it, then the client is told to reload', async () => {
-    orders = await startOrdersApp({ WS_MAX_REPLAY_AGE_MS: String(MAX_REPLAY_AGE_MS) });
+    await start({ WS_MAX_REPLAY_AGE_MS: String(MAX_REPLAY_AGE_MS) });
     const old = await addedAgo(2 * MAX_REPLAY_AGE_MS);
     await orders.publisher.publish(stream, cooking());
 
@@ -48,17 +62,17 @@ describe('resuming the live view from long ago', () => {
   });
 
   it('when entries after the position were trimmed from the stream, then the client is told to reload instead of missing them', async () => {
-    orders = await startOrdersApp();
+    await start();
     const [first, , third] = await orders.publisher.publishMany([cooking(), cooking(), cooking()].map((message) => ({ stream, message })));
     await orders.redis.xtrim(streamKey(orders.prefix, stream), 'MAXLEN', 1);
 
     await expectTooOld(await resumeFrom({ [stream]: first! }));
     const fromKept = await resumeFrom({ [stream]: third! });
-    await fromKept.waitFor(isReady);
+    await fromKept.ready();
   });
 
   it('when the position is the first entry still kept, then what came after it is replayed', async () => {
-    orders = await startOrdersApp();
+    await start();
     const [, second, third] = await orders.publisher.publishMany([cooking(), cooking(), cooking()].map((message) => ({ stream, message })));
     await orders.redis.xtrim(streamKey(orders.prefix, stream), 'MAXLEN', 2);
 
@@ -68,22 +82,22 @@ describe('resuming the live view from long ago', () => {
   });
 
   it('when a quiet stream last moved long ago and the client holds that entry, then it resumes and gets live events', async () => {
-    orders = await startOrdersApp({ WS_MAX_REPLAY_AGE_MS: String(MAX_REPLAY_AGE_MS) });
+    await start({ WS_MAX_REPLAY_AGE_MS: String(MAX_REPLAY_AGE_MS) });
     const last = await addedAgo(2 * MAX_REPLAY_AGE_MS);
 
     const client = await resumeFrom({ [stream]: last });
-    expect((await client.waitFor(isReady)).positions[stream]).toBe(last);
+    expect((await client.ready()).positions[stream]).toBe(last);
     const live = await orders.publisher.publish(stream, cooking());
 
     await vi.waitFor(() => expect(client.events().map((event) => event.id)).toEqual([live]));
   });
 
   it('when the client started on an empty stream that has since received entries, then they are all replayed', async () => {
-    orders = await startOrdersApp();
+    await start();
     const first = await resumeFrom({});
-    const ready = await first.waitFor(isReady);
+    const ready = await first.ready();
     expect(ready.positions[stream]).toBe('0-0');
-    first.close();
+    first.terminate();
     const ids = await orders.publisher.publishMany([cooking(), cooking()].map((message) => ({ stream, message })));
 
     const again = await resumeFrom(ready.positions);

@@ -20,6 +20,11 @@ export interface LiveConnectionHandlers {
   onReady(positions: Record<LiveStreamName, string>): void;
   onEvents(events: LiveEvent[]): void;
   onState(state: ConnectionState): void;
+  /**
+   * The gateway will not replay from where the page is (too long ago, or the stream was trimmed):
+   * forget the state, so the next connection starts from now and a fresh snapshot is read.
+   */
+  onResumeRefused(): void;
 }
 
 /** Reconnect delays: 0.5 s doubling to 10 s, each between half and all of that (jitter). */
@@ -32,7 +37,8 @@ const READY_TIMEOUT_MS = 10_000;
  * The dashboard's one WebSocket to `/ws`. It authenticates with the manager token in its first
  * message (a browser cannot send headers on a WebSocket) together with the last entry id it holds
  * per stream, so the gateway replays what was missed; it reconnects by itself with backoff, and
- * stops for good only when the token is refused.
+ * stops for good only when the token is refused. When the gateway will not replay that far back,
+ * the store starts over from a fresh snapshot.
  */
 export class LiveConnection {
   private socket: WebSocket | null = null;
@@ -96,8 +102,10 @@ export class LiveConnection {
         refused = true;
         this.stopped = true;
         this.handlers.onState({ kind: 'unauthorized', message: frame.message });
+      } else if (frame.type === 'error' && frame.error === 'resume_too_old') {
+        this.handlers.onResumeRefused();
       }
-      // Any other error (too slow, a server fault) is followed by a close: reconnecting resumes.
+      // Every error is followed by a close: reconnecting resumes (or, after resume_too_old, starts over).
     };
 
     socket.onclose = () => {

@@ -18,7 +18,7 @@ const SNAPSHOT_RETRY_MS = 2_000;
  * `useSyncExternalStore`.
  */
 export class LiveStore {
-  private readonly restaurant = new Restaurant();
+  private restaurant = new Restaurant();
   private readonly connection: LiveConnection;
   private connectionState: ConnectionState = { kind: 'connecting' };
   private snapshot: SnapshotState = { kind: 'waiting' };
@@ -42,6 +42,7 @@ export class LiveStore {
       resumeFrom: () => (this.restaurant.canResume() ? { ...this.restaurant.positions } : undefined),
       onReady: (positions) => this.ready(positions),
       onEvents: (events) => this.receive(events),
+      onResumeRefused: () => this.startOver(),
       onState: (state) => {
         this.connectionState = state;
         this.render();
@@ -104,6 +105,19 @@ export class LiveStore {
     this.loadSnapshot();
   }
 
+  /**
+   * The gateway will not replay what the page missed: drop the model, so the next connection asks
+   * for no position, and the ready that answers it reads the restaurant afresh, as a page load does.
+   */
+  private startOver(): void {
+    this.restaurant = new Restaurant();
+    this.held = [];
+    this.snapshot = { kind: 'waiting' };
+    if (this.snapshotRetry) clearTimeout(this.snapshotRetry);
+    this.snapshotRetry = null;
+    this.render();
+  }
+
   private receive(events: LiveEvent[]): void {
     const fresh = this.restaurant.acceptNew(events);
     if (fresh.length === 0) return;
@@ -120,6 +134,8 @@ export class LiveStore {
   private async loadSnapshot(): Promise<void> {
     this.snapshot = { kind: 'loading' };
     this.render();
+    // A snapshot still loading when the page started over belongs to the model it dropped.
+    const restaurant = this.restaurant;
     try {
       const counts = await this.api.summary();
       const [queued, awaiting, cooking, delivered, stock, purchases] = await Promise.all([
@@ -130,7 +146,7 @@ export class LiveStore {
         this.api.stock(),
         this.api.purchases(SNAPSHOT_PURCHASES),
       ]);
-      if (this.stopped) return;
+      if (this.stopped || this.restaurant !== restaurant) return;
       const preparing: OrderSummaryItem[] = [...queued, ...awaiting, ...cooking];
       this.restaurant.loadSnapshot({
         counts,
@@ -144,7 +160,7 @@ export class LiveStore {
       this.snapshot = { kind: 'loaded' };
       this.restaurant.sampleBacklog(Math.floor(Date.now() / 1000));
     } catch (error) {
-      if (this.stopped) return;
+      if (this.stopped || this.restaurant !== restaurant) return;
       this.snapshot = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
       this.snapshotRetry = setTimeout(() => void this.loadSnapshot(), SNAPSHOT_RETRY_MS);
     }
