@@ -216,7 +216,7 @@ describe.each(images)('the $deployable.name image', ({ deployable, stores }) => 
     if (deployable === catalog.market) {
       Object.assign(env, { MARKET_HOST: '127.0.0.1', MARKET_PORT: '0' });
     } else {
-      Object.assign(env, { HOST: '127.0.0.1', PORT: '0', KEY_PREFIX: testKeyPrefix(), MANAGER_TOKEN: 'image-test-token' });
+      Object.assign(env, { HOST: '127.0.0.1', PORT: '0', KEY_PREFIX: testKeyPrefix(), MANAGER_TOKEN: 'image-test-token-0123456789abcdefghijkl' });
       // What the image sets with ENV, pointing into the folder instead of /app.
       const dashboard = /DASHBOARD_DIR=\/app\/(\S+)/.exec(image.dockerfile);
       if (dashboard) {

@@ -1,17 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import websocket from '@fastify/websocket';
-import { createServiceApp } from '@free-lunch/service-kit';
+import { clientAddress, createServiceApp, manualLimit } from '@free-lunch/service-kit';
 import { OutboxRelay, StreamPublisher } from '@free-lunch/streams';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { PeriodicTask } from './background/periodic-task.js';
 import { statusChangesConsumer } from './background/status-changes-consumer.js';
-import type { OrdersConfig } from './config.js';
+import { managerTokensOf, type OrdersConfig } from './config.js';
 import { ORDERS_SCHEMA, OUTBOX_TABLE } from './data/schema.js';
+import { ManagerTokens } from './domain/manager-token.js';
 import { LiveFeed } from './live/live-feed.js';
 import { WsTickets } from './live/ws-tickets.js';
 import { dashboardConfigRoutes } from './routes/dashboard-config.js';
 import { homeRoutes } from './routes/home.js';
 import { liveRoutes } from './routes/live.js';
+import { managerOnly, tokenKey, type ManagerAccess } from './routes/manager-auth.js';
 import { ordersRoutes } from './routes/orders.js';
 import { forgetExpiredIdempotencyKeys } from './use-cases/forget-idempotency-keys.js';
 import { reconcileStuckOrders } from './use-cases/reconcile-stuck-orders.js';
@@ -31,8 +33,10 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
       'delivered; the live view WebSocket streams order status, stock and market purchases.',
     schema: ORDERS_SCHEMA,
     root: new URL('..', import.meta.url),
+    // The dashboard reads recipes, stock and purchases straight from kitchen-app and inventory-app.
+    csp: { 'connect-src': [new URL(config.KITCHEN_PUBLIC_URL).origin, new URL(config.INVENTORY_PUBLIC_URL).origin] },
   });
-  const managerToken = config.MANAGER_TOKEN ?? generatedManagerToken(app.log);
+  const managerToken = managerTokens(config, app.log);
 
   // Before the routes: it must see them to upgrade /ws and refuse upgrades elsewhere. Clients only
   // ever send one small auth message.
@@ -67,14 +71,21 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
     kitchenUrl: config.KITCHEN_PUBLIC_URL.replace(/\/+$/, ''),
     inventoryUrl: config.INVENTORY_PUBLIC_URL.replace(/\/+$/, ''),
   });
+  const manager: ManagerAccess = {
+    tokens: managerToken,
+    authFailures: manualLimit(app, 'auth-failures', config.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE, clientAddress),
+  };
+  const perToken = (name: string, max: number) => managerOnly(manager, manualLimit(app, name, max, tokenKey));
   await app.register(ordersRoutes, {
-    managerToken,
+    managerOnly: perToken('place-orders', config.RATE_LIMIT_ORDERS_PER_MINUTE),
     maxOrderQuantity: config.MAX_ORDER_QUANTITY,
     maxOutstandingOrders: config.MAX_OUTSTANDING_ORDERS,
     relay,
   });
   await app.register(liveRoutes, {
-    managerToken,
+    manager,
+    handshakesPerMinute: config.RATE_LIMIT_WS_HANDSHAKES_PER_MINUTE,
+    managerOnly: perToken('ws-tickets', config.RATE_LIMIT_WS_TICKETS_PER_MINUTE),
     feed,
     tickets: new WsTickets(app.redis, config.KEY_PREFIX),
     guard: {
@@ -111,11 +122,13 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
 }
 
 /**
- * Without MANAGER_TOKEN the service still starts (local runs), with a token made up for this
- * process and logged so the manager can use it. Replicas would each make their own: set it.
+ * The configured manager tokens. Without any (allowed outside production only) the service starts
+ * so its reads and docs can be looked at, but accepts no manager request: it holds a random token
+ * that is never shown, rather than one each replica would make up and write to its logs.
  */
-function generatedManagerToken(log: FastifyBaseLogger): string {
-  const token = randomBytes(24).toString('base64url');
-  log.warn({ managerToken: token }, 'MANAGER_TOKEN is not set; generated one for this process (set MANAGER_TOKEN to choose it)');
-  return token;
+function managerTokens(config: OrdersConfig, log: FastifyBaseLogger): ManagerTokens {
+  const tokens = managerTokensOf(config);
+  if (tokens.length > 0) return new ManagerTokens(tokens);
+  log.warn('MANAGER_TOKENS is not set: placing orders and the live view answer 401 until it is (pnpm start sets one)');
+  return new ManagerTokens([randomBytes(32).toString('base64url')]);
 }

@@ -1,14 +1,33 @@
 import { fileURLToPath } from 'node:url';
 import { BaseConfig, port } from '@free-lunch/service-kit';
 import { z } from 'zod';
+import { MIN_MANAGER_TOKEN_LENGTH } from './domain/manager-token.js';
 
 const milliseconds = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 /** orders-app's environment, parsed once at start-up (see `parseConfig`). */
 export const OrdersConfig = BaseConfig.extend({
   PORT: port(3000),
-  /** Bearer token for placing orders and opening the live view; generated (and logged) when unset. */
-  MANAGER_TOKEN: z.string().min(1).optional(),
+  /**
+   * Bearer tokens for placing orders and opening the live view, comma-separated; any of them is
+   * accepted, so a token is rotated by adding the new one, rolling, then removing the old one. Each
+   * at least 32 characters. Required with NODE_ENV=production; elsewhere, without one the service
+   * starts but refuses every manager request (`pnpm start` makes one up and prints it).
+   */
+  MANAGER_TOKENS: z
+    .string()
+    .transform((value) => value.split(',').map((token) => token.trim()).filter((token) => token !== ''))
+    .optional(),
+  /** One more accepted token, for deployments that set a single one. */
+  MANAGER_TOKEN: z.string().trim().optional(),
+  /** Wrong manager tokens one client address may present per minute before it gets 429 for a while. */
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  /** POST /orders requests per token per minute (each may carry up to MAX_ORDER_QUANTITY orders). */
+  RATE_LIMIT_ORDERS_PER_MINUTE: z.coerce.number().int().min(1).default(6_000),
+  /** POST /ws-ticket requests per token per minute: a dashboard asks for one per connection. */
+  RATE_LIMIT_WS_TICKETS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  /** WebSocket handshakes (/ws) per client address per minute. */
+  RATE_LIMIT_WS_HANDSHAKES_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   /** Most orders one POST /orders may place. */
   MAX_ORDER_QUANTITY: z.coerce.number().int().min(1).default(1_000),
   /**
@@ -36,5 +55,27 @@ export const OrdersConfig = BaseConfig.extend({
   WS_MAX_REPLAY_AGE_MS: milliseconds(600_000),
   /** Live view sockets are pinged this often; one that has not answered the previous ping is closed. */
   WS_PING_INTERVAL_MS: milliseconds(25_000),
+}).superRefine((config, context) => {
+  const tokens = managerTokensOf(config);
+  const short = tokens.filter((token) => token.length < MIN_MANAGER_TOKEN_LENGTH).length;
+  if (short > 0) {
+    context.addIssue({
+      code: 'custom',
+      path: [config.MANAGER_TOKENS?.length ? 'MANAGER_TOKENS' : 'MANAGER_TOKEN'],
+      message: `${short} of the manager tokens ${short === 1 ? 'is' : 'are'} shorter than ${MIN_MANAGER_TOKEN_LENGTH} characters; make one with \`openssl rand -base64 32\``,
+    });
+  }
+  if (tokens.length === 0 && config.NODE_ENV === 'production') {
+    context.addIssue({
+      code: 'custom',
+      path: ['MANAGER_TOKENS'],
+      message: 'is required when NODE_ENV=production: without a manager token nobody could place an order',
+    });
+  }
 });
 export type OrdersConfig = z.infer<typeof OrdersConfig>;
+
+/** Every manager token the configuration accepts, `MANAGER_TOKENS` first, without repeats. */
+export function managerTokensOf(config: { MANAGER_TOKENS?: string[] | undefined; MANAGER_TOKEN?: string | undefined }): string[] {
+  return [...new Set([...(config.MANAGER_TOKENS ?? []), ...(config.MANAGER_TOKEN ? [config.MANAGER_TOKEN] : [])])];
+}

@@ -100,3 +100,36 @@ describe('a client that vanished', () => {
     expect(answeringClosed).toBe(false);
   });
 });
+
+describe('how often the live view may be knocked on', () => {
+  it('when one address opens more sockets in a minute than its limit, then the extra handshake gets 429 with Retry-After', async () => {
+    const url = await listening({ RATE_LIMIT_WS_HANDSHAKES_PER_MINUTE: '3' });
+    for (let attempt = 0; attempt < 3; attempt += 1) (await watching(url)).terminate();
+
+    const refused = await connect(url);
+
+    expect(refused).toMatchObject({ upgraded: false, statusCode: 429, body: { error: 'rate_limited' } });
+    expect(Number((refused as { headers: Record<string, string> }).headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('when wrong tokens are sent over the WebSocket, then they count as failed authentications and the address is held off', async () => {
+    const url = await listening({ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3' });
+    for (let guess = 0; guess < 3; guess += 1) {
+      const connection = await connect(url);
+      if (!connection.upgraded) throw new Error(`refused with ${connection.statusCode}`);
+      connection.send({ type: 'auth', token: `guess-${guess}-0123456789abcdefghijklmnopqrstuvwxyz` });
+      await connection.closed;
+      expect(connection.messages).toEqual([expect.objectContaining({ type: 'error', error: 'unauthorized' })]);
+    }
+
+    const heldOff = await connect(url);
+    expect(heldOff).toMatchObject({ upgraded: false, statusCode: 429, body: { error: 'rate_limited' } });
+    const placing = await orders!.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { authorization: `Bearer ${MANAGER_TOKEN}` },
+      payload: { quantity: 1 },
+    });
+    expect(placing.statusCode).toBe(429);
+  });
+});

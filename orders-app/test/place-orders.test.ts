@@ -2,6 +2,8 @@ import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   countRows,
+  MANAGER_TOKEN,
+  managerHeaders,
   placedOrderIds,
   postOrders,
   startOrdersApp,
@@ -98,7 +100,7 @@ describe('POST /orders', () => {
     it.each([
       ['no Authorization header', {}],
       ['a wrong token', { authorization: 'Bearer not-the-token' }],
-      ['the token without Bearer', { authorization: 'test-manager-token-0123456789' }],
+      ['the token without Bearer', { authorization: MANAGER_TOKEN }],
       ['basic credentials', { authorization: 'Basic bWFuYWdlcjpzZWNyZXQ=' }],
     ])('when the request has %s, then it is refused with 401 and nothing is placed', async (_label, headers) => {
       const response = await orders.app.inject({ method: 'POST', url: '/orders', headers, payload: { quantity: 5 } });
@@ -130,7 +132,7 @@ describe('POST /orders', () => {
     });
 
     it('when there is no body at all, then 400 says a body is required and nothing is placed', async () => {
-      const response = await orders.app.inject({ method: 'POST', url: '/orders', headers: { authorization: `Bearer ${'test-manager-token-0123456789'}` } });
+      const response = await orders.app.inject({ method: 'POST', url: '/orders', headers: managerHeaders });
 
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({ error: 'validation_failed', message: expect.stringMatching(/body/) });
@@ -141,7 +143,7 @@ describe('POST /orders', () => {
       const response = await orders.app.inject({
         method: 'POST',
         url: '/orders',
-        headers: { authorization: 'Bearer test-manager-token-0123456789', 'content-type': 'application/json' },
+        headers: { ...managerHeaders, 'content-type': 'application/json' },
         payload: '{"quantity": 5',
       });
 

@@ -1,6 +1,6 @@
 import { WsAuthMessage, type StreamPositions } from '@free-lunch/contracts';
 import { z } from 'zod';
-import { isManagerToken } from '../domain/manager-token.js';
+import { isManagerToken, type ManagerTokens } from '../domain/manager-token.js';
 import { parseResumePositions } from '../domain/resume-positions.js';
 import type { WsTickets } from './ws-tickets.js';
 
@@ -27,7 +27,7 @@ const UNAUTHORIZED = 'The live view needs the manager: connect with ?ticket= fro
 export function handshake(
   socket: HandshakeSocket,
   query: { ticket?: string; from?: string },
-  deps: { tickets: WsTickets; managerToken: string },
+  deps: { tickets: WsTickets; managerToken: ManagerTokens },
 ): Promise<Handshake> {
   const fromQuery = parseResumePositions(query.from);
   if (!fromQuery.ok) return Promise.resolve({ ok: false, error: 'invalid_request', message: fromQuery.message });
@@ -56,7 +56,7 @@ export function handshake(
 async function authenticateMessage(
   data: Buffer | ArrayBuffer | Buffer[],
   fromQuery: StreamPositions,
-  deps: { tickets: WsTickets; managerToken: string },
+  deps: { tickets: WsTickets; managerToken: ManagerTokens },
 ): Promise<Handshake> {
   let json: unknown;
   try {

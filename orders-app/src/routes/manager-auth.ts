@@ -1,15 +1,51 @@
-import { AppError } from '@free-lunch/service-kit';
-import type { onRequestAsyncHookHandler } from 'fastify';
-import { bearerToken, isManagerToken } from '../domain/manager-token.js';
+import { AppError, rateLimited, type ManualLimit } from '@free-lunch/service-kit';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { bearerToken, ManagerTokens } from '../domain/manager-token.js';
+
+/** Who the manager is, and how many wrong guesses an address gets before it must wait. */
+export interface ManagerAccess {
+  tokens: ManagerTokens;
+  /** Failed authentications per client address. */
+  authFailures: ManualLimit;
+}
 
 /**
- * An onRequest hook letting only the manager through. It runs before the body is read or
- * validated, so a caller without the token learns nothing about what the route would accept.
+ * An onRequest hook letting only the manager through, at most `perToken` times a minute per token.
+ * It runs before the body is read or validated, so a caller without the token learns nothing about
+ * what the route would accept. An address that keeps presenting wrong tokens is refused with 429
+ * before its guesses are even compared.
  */
-export function managerOnly(managerToken: string): onRequestAsyncHookHandler {
+export function managerOnly(access: ManagerAccess, perToken: ManualLimit): onRequestAsyncHookHandler {
   return async (request, reply) => {
-    if (isManagerToken(bearerToken(request.headers.authorization), managerToken)) return;
-    reply.header('www-authenticate', 'Bearer');
-    throw new AppError('unauthorized', 'This needs the manager token: send Authorization: Bearer <MANAGER_TOKEN>.', 401);
+    await refuseWhileGuessing(access, request, reply);
+    if (!access.tokens.matches(bearerToken(request.headers.authorization))) {
+      await countFailedAuthentication(access, request, reply);
+      reply.header('www-authenticate', 'Bearer');
+      throw new AppError('unauthorized', 'This needs the manager token: send Authorization: Bearer <token>.', 401);
+    }
+    const limit = await perToken.check(request);
+    if (limit.exceeded) throw tooMany(reply, limit.retryAfterSeconds, 'requests with this token');
   };
+}
+
+/** 429 for an address that has used up its failed authentications for now. */
+export async function refuseWhileGuessing(access: ManagerAccess, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const failures = await access.authFailures.peek(request);
+  if (failures.exceeded) throw tooMany(reply, failures.retryAfterSeconds, 'failed authentications');
+}
+
+/** Counts one failed authentication; the one that passes the limit is already answered with 429. */
+export async function countFailedAuthentication(access: ManagerAccess, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const failures = await access.authFailures.check(request);
+  if (failures.exceeded) throw tooMany(reply, failures.retryAfterSeconds, 'failed authentications');
+}
+
+/** The per-token limit's key: a fingerprint, so the token itself is never stored in Redis. */
+export function tokenKey(request: FastifyRequest): string {
+  return ManagerTokens.fingerprint(bearerToken(request.headers.authorization) ?? '');
+}
+
+function tooMany(reply: FastifyReply, retryAfterSeconds: number, what: string): AppError {
+  reply.header('retry-after', String(retryAfterSeconds));
+  return rateLimited(retryAfterSeconds, what);
 }

@@ -9,17 +9,17 @@ import {
   placeOrdersBody,
   type PlaceOrdersBody,
 } from '@free-lunch/contracts';
+import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
 import { SharedRead } from '@free-lunch/service-kit';
-import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { browseOrders, getOrder, summarizeOrders } from '../use-cases/browse-orders.js';
 import { placeOrders } from '../use-cases/place-orders.js';
 import { countUndeliveredOrders } from '../data/orders.js';
 import { BacklogCap } from '../domain/backlog-cap.js';
-import { managerOnly } from './manager-auth.js';
 
 export interface OrdersRoutesOptions {
-  managerToken: string;
+  /** Lets only the manager through, within the per-token limit on placing orders (see managerOnly). */
+  managerOnly: onRequestAsyncHookHandler;
   maxOrderQuantity: number;
   relay: { wake(): void };
   /** MAX_OUTSTANDING_ORDERS. */
@@ -51,7 +51,7 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app,
   app.post<{ Body: PlaceOrdersBody; Headers: z.infer<typeof PlaceOrdersHeaders>; Reply: PlaceOrdersResponse }>(
     '/orders',
     {
-      onRequest: managerOnly(options.managerToken),
+      onRequest: options.managerOnly,
       schema: {
         tags: ['orders'],
         summary: 'Place free lunches',

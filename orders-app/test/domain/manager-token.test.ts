@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, isManagerToken } from '../../src/domain/manager-token.js';
+import { bearerToken, ManagerTokens } from '../../src/domain/manager-token.js';
 
-describe('manager token', () => {
+const current = 'current-token-0123456789abcdefghijklmn';
+const next = 'next-token-0123456789abcdefghijklmnopqr';
+
+describe('manager tokens', () => {
   it('when the header is a Bearer token, then the token is read from it', () => {
     expect(bearerToken('Bearer s3cret')).toBe('s3cret');
     expect(bearerToken('bearer s3cret')).toBe('s3cret');
@@ -14,11 +17,22 @@ describe('manager token', () => {
     },
   );
 
-  it('when the presented token is the manager token, then it is accepted', () => {
-    expect(isManagerToken('s3cret', 's3cret')).toBe(true);
+  it('when two tokens are configured (a rotation), then each of them is accepted', () => {
+    const tokens = new ManagerTokens([current, next]);
+    expect(tokens.matches(current)).toBe(true);
+    expect(tokens.matches(next)).toBe(true);
   });
 
-  it.each([null, '', 's3cre', 's3cret!', 'S3CRET'])('when the presented token is %j, then it is refused', (token) => {
-    expect(isManagerToken(token, 's3cret')).toBe(false);
+  it.each([null, '', current.slice(0, -1), `${current}!`, current.toUpperCase(), `${current},${next}`])(
+    'when the presented token is %j, then it is refused',
+    (token) => {
+      expect(new ManagerTokens([current, next]).matches(token)).toBe(false);
+    },
+  );
+
+  it('when a token is fingerprinted, then the fingerprint is stable and does not contain the token', () => {
+    expect(ManagerTokens.fingerprint(current)).toBe(ManagerTokens.fingerprint(current));
+    expect(ManagerTokens.fingerprint(current)).not.toBe(ManagerTokens.fingerprint(next));
+    expect(ManagerTokens.fingerprint(current)).not.toContain(current.slice(0, 8));
   });
 });

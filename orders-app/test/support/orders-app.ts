@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.js';
 import { OrdersConfig } from '../../src/config.js';
 
-export const MANAGER_TOKEN = 'test-manager-token-0123456789';
+export const MANAGER_TOKEN = 'test-manager-token-0123456789abcdefghijklmnop';
 export const managerHeaders = { authorization: `Bearer ${MANAGER_TOKEN}` };
 
 /** One orders-app on its own database and key prefix, plus what a test needs to look at it. */

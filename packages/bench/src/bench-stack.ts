@@ -48,7 +48,7 @@ export class BenchStack {
   readonly processes: LabelledProcess[] = [];
   readonly databaseName = `fl_bench_${randomBytes(5).toString('hex')}`;
   readonly keyPrefix = `bench:${randomBytes(5).toString('hex')}:`;
-  readonly managerToken = randomBytes(18).toString('base64url');
+  readonly managerToken = randomBytes(32).toString('base64url');
   #databaseCreated = false;
   #starting: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;

@@ -21,14 +21,20 @@ import { waitUntilReady } from './readiness.js';
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const simulatorPort = Number(process.env.MARKET_PORT ?? 3100);
 
-const generatedToken = !process.env.MANAGER_TOKEN;
-const managerToken = process.env.MANAGER_TOKEN ?? randomBytes(18).toString('base64url');
+// A token for this run unless the environment gives some (MANAGER_TOKENS, or MANAGER_TOKEN).
+const givenTokens = (process.env.MANAGER_TOKENS ?? process.env.MANAGER_TOKEN ?? '')
+  .split(',')
+  .map((token) => token.trim())
+  .filter((token) => token !== '');
+const generatedToken = givenTokens.length === 0;
+const managerToken = givenTokens[0] ?? randomBytes(32).toString('base64url');
 const marketUrl =
   process.env.MARKET_URL ?? `http://127.0.0.1:${simulatorPort}/api/farmers-market/buy`;
 
 const env = {
   ...process.env,
-  MANAGER_TOKEN: managerToken,
+  MANAGER_TOKENS: generatedToken ? managerToken : givenTokens.join(','),
+  MANAGER_TOKEN: '',
   MARKET_URL: marketUrl,
   // Readable lines for a person at a terminal; JSON when the output goes to a file or a collector.
   LOG_FORMAT: process.env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
@@ -45,6 +51,10 @@ const host = process.env.PUBLIC_HOST ?? 'localhost';
 const dashboardEnv = {
   KITCHEN_PUBLIC_URL: process.env.KITCHEN_PUBLIC_URL ?? `http://${host}:${services[1]!.port}`,
   INVENTORY_PUBLIC_URL: process.env.INVENTORY_PUBLIC_URL ?? `http://${host}:${services[2]!.port}`,
+  // ...and those two let it, from wherever the browser reaches orders-app.
+  CORS_ORIGINS:
+    process.env.CORS_ORIGINS ??
+    [...new Set([host, 'localhost', '127.0.0.1'])].map((name) => `http://${name}:${services[0]!.port}`).join(','),
 };
 
 // orders-app serves the dashboard's built files: build them when missing or older than the sources.
@@ -103,7 +113,7 @@ waitUntilReady(services.map((service) => `http://127.0.0.1:${service.port}/ready
         (service) => `  ${`${service.name} API docs`.padEnd(18)} http://${host}:${service.port}/documentation`,
       ),
       `  Market             ${marketUrl}${process.env.MARKET_URL ? '' : ' (simulator)'}`,
-      `  Manager token      ${managerToken}${generatedToken ? '  (generated; set MANAGER_TOKEN to choose one)' : ''}`,
+      `  Manager token      ${managerToken}${generatedToken ? '  (generated; set MANAGER_TOKENS to choose it)' : ''}`,
       '',
       `  Order a dish:  curl -X POST http://${host}:${services[0]!.port}/orders \\`,
       `                   -H 'Authorization: Bearer ${managerToken}' -H 'Content-Type: application/json' \\`,

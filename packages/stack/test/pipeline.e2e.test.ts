@@ -16,7 +16,7 @@ async function startStack(env: Record<string, string>, market: Parameters<typeof
   cleanups.push(() => database.drop());
   const keyPrefix = testKeyPrefix();
   cleanups.push(() => deleteTestKeys(keyPrefix));
-  const managerToken = randomBytes(12).toString('hex');
+  const managerToken = randomBytes(24).toString('hex');
   const stack: InProcessStack = await startInProcessStack(
     { databaseUrl: database.url, redisUrl: testEnv.redisUrl, keyPrefix, managerToken, env },
     market,

@@ -33,7 +33,7 @@ export async function processStack(
   cleanups.push(() => database.drop());
   const market = await startMarketSimulator({ port: 0, logLevel: 'warn', latencyMs: 15, zeroRate: 0.5, seed });
   cleanups.push(() => market.close());
-  const managerToken = randomBytes(12).toString('hex');
+  const managerToken = randomBytes(24).toString('hex');
   const keyPrefix = testKeyPrefix();
   cleanups.push(() => deleteTestKeys(keyPrefix));
   const env = {
