@@ -12,20 +12,31 @@ afterEach(async () => {
 });
 
 const BURST = 1_500;
-const READERS_PER_URL = 3;
+const READERS_PER_URL = 4;
+
+/**
+ * Each reader asks this often: 8 readers make 160 reads a second, eight times what the default rate
+ * limit lets one address read. Unpaced, readers on this 2-core machine would measure only how much
+ * CPU serving any HTTP request takes; at this pace, a summary or an audit that reached PostgreSQL
+ * each time (ledger sums over the whole burst) takes the pipeline's CPU and connections, and one
+ * served from the shared answer costs little.
+ */
+const READ_INTERVAL_MS = 50;
 
 /**
  * Readers on a thread of their own, so what they cost the services is the serving of their reads,
- * not the making of them. Each loop asks again as soon as it has its answer, until told to stop;
- * a 429 (a rate limit) is an answer like any other.
+ * not the making of them. Each loop asks every READ_INTERVAL_MS (or as soon as it has its answer,
+ * when that takes longer) until told to stop; a 429 (a rate limit) is an answer like any other.
  */
 const READERS = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { setTimeout: sleep } = require('node:timers/promises');
 let stopping = false;
 parentPort.on('message', () => { stopping = true; });
 const answers = {};
 async function hammer(url) {
   while (!stopping) {
+    const next = sleep(workerData.intervalMs);
     let status;
     try {
       const response = await fetch(url);
@@ -35,13 +46,14 @@ async function hammer(url) {
       status = 'failed: ' + error.message;
     }
     answers[status] = (answers[status] ?? 0) + 1;
+    await next;
   }
 }
 Promise.all(workerData.urls.map(hammer)).then(() => parentPort.postMessage(answers));
 `;
 
 function startReaders(urls: string[]): { stop(): Promise<Record<string, number>> } {
-  const worker = new Worker(READERS, { eval: true, workerData: { urls } });
+  const worker = new Worker(READERS, { eval: true, workerData: { urls, intervalMs: READ_INTERVAL_MS } });
   const done = new Promise<Record<string, number>>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
@@ -117,7 +129,7 @@ describe('heavy public reads', () => {
 
     const served = (answers['200'] ?? 0) + (answers['429'] ?? 0);
     expect(Object.keys(answers).filter((status) => status !== '200' && status !== '429')).toEqual([]);
-    expect(served).toBeGreaterThan(1_000);
+    expect(served).toBeGreaterThan(200);
     expect(mean(hammered)).toBeGreaterThanOrEqual(mean(quiet) * 0.8);
 
     await sleep(600); // past the audit's sharing window, so it sees the last dispatch
