@@ -16,9 +16,10 @@ describe('the warehouse API', () => {
     const response = await warehouse.app.inject({ url: '/stock' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ stock: ingredients.map((ingredient) => ({ ingredient, onHand: 5 })) });
-    // Readable by the dashboard's browser from orders-app's origin; nothing else is opened.
-    expect(response.headers['access-control-allow-origin']).toBe('*');
-    expect((await warehouse.app.inject({ url: '/health' })).headers['access-control-allow-origin']).toBeUndefined();
+    // No origin is configured (CORS_ORIGINS), so no page of another origin may read it.
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
+    const fromElsewhere = await warehouse.app.inject({ url: '/stock', headers: { origin: 'https://evil.example' } });
+    expect(fromElsewhere.headers['access-control-allow-origin']).toBeUndefined();
     const audit = await warehouse.audit();
     expect(audit.ok).toBe(true);
     expect(audit.ingredients).toHaveLength(10);
