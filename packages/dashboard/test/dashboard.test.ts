@@ -240,6 +240,33 @@ describe('the manager dashboard, in a real browser', () => {
     expect(replayedDeliveries.size).toBe(30);
   }, 120_000);
 
+  it('when the page was away longer than the live view replays, then it is told to reload, starts over from the API and shows the true counts', async () => {
+    const { stack, managerToken, client } = await startStack({ COOK_TIME_MS: '20', WS_MAX_REPLAY_AGE_MS: '1000' });
+    const { page, context } = await browse();
+    const sockets = recordSockets(page);
+    await openDashboard(page, stack.urls.orders, managerToken);
+    await page.getByRole('button', { name: 'Order one dish' }).click();
+    await expect.poll(() => counter(page, 'count-delivered'), slowly).toBe(1);
+
+    await context.setOffline(true);
+    for (const socket of stack.orders.websocketServer.clients) socket.terminate();
+    await expect.poll(() => page.getByTestId('connection').textContent()).toBe('Disconnected');
+    await client.placeOrders(12);
+    const counts = await client.waitForDelivered(13);
+    // Past the replay window: the position the page holds is now too old to resume from.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await context.setOffline(false);
+
+    await expect.poll(() => page.getByTestId('connection').textContent(), slowly).toBe('Live');
+    await expect.poll(() => counter(page, 'count-delivered'), slowly).toBe(counts.delivered);
+    expect(await counter(page, 'count-placed')).toBe(counts.total);
+    const refusals = sockets.flatMap((socket) => socket.received).filter((frame) => frame.type === 'error');
+    expect(refusals.map((frame) => frame.error)).toContain('resume_too_old');
+    // After the refusal the page connected without a position.
+    const last = sockets.filter((socket) => socket.received.some((frame) => frame.type === 'ready')).at(-1)!;
+    expect(last.sent[0]).toEqual({ type: 'auth', token: managerToken });
+  }, 120_000);
+
   it('when the dashboard and every Swagger UI load under the services\' Content-Security-Policy, then nothing is blocked', async () => {
     const { stack, managerToken } = await startStack({ COOK_TIME_MS: '20' });
     const { page } = await browse();
