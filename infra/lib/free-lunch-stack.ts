@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -152,6 +152,13 @@ export class FreeLunchStack extends Stack {
         ec2.Port.tcp(catalog.market.port),
         'inventory-app buys at the market simulator',
       );
+      if (!settings.certificateArn) {
+        const warning =
+          'allowPlainHttp=true: the load balancer serves plain HTTP, manager token included. For a ' +
+          'throwaway demo only; production passes -c certificateArn=<ACM certificate ARN>.';
+        Annotations.of(this).addWarning(warning);
+        console.warn(`[FreeLunch] WARNING: ${warning}`);
+      }
       this.entry = new PublicEntry(this, 'Entry', {
         vpc,
         certificateArn: settings.certificateArn,

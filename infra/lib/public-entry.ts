@@ -7,8 +7,16 @@ import { Construct } from 'constructs';
 import type { AppService } from './app-service.js';
 import { acknowledge } from './nag.js';
 
+/**
+ * What the load balancer adds to every HTTPS answer, its own fixed responses (the /metrics 404)
+ * included: the services already send the same value (@fastify/helmet's default), so a browser sees
+ * one policy whichever of the two answered.
+ */
+export const HSTS_HEADER_VALUE = 'max-age=31536000; includeSubDomains';
+
 export interface PublicEntryProps {
   vpc: ec2.IVpc;
+  /** Without one (only with allowPlainHttp, for a demo) the load balancer serves plain HTTP. */
   certificateArn?: string;
   orders: AppService;
   kitchen: AppService;
@@ -19,8 +27,8 @@ export interface PublicEntryProps {
  * The one thing on the internet: an Application Load Balancer in the public subnets. Everything
  * goes to orders-app (API, dashboard, the /ws WebSocket, which ALBs pass through as is) except the
  * read-only endpoints the dashboard takes from the other two: kitchen's GET /recipes and
- * inventory's GET /stock, /stock/audit and /purchases. HTTPS when a certificate is given, with
- * HTTP redirected to it. Targets count as healthy when /ready answers (their Redis and PostgreSQL
+ * inventory's GET /stock, /stock/audit and /purchases. HTTPS with a certificate: port 80 only
+ * redirects to 443, and every answer carries Strict-Transport-Security. Targets count as healthy when /ready answers (their Redis and PostgreSQL
  * are reachable); the container health check, which restarts tasks, uses /health.
  */
 export class PublicEntry extends Construct {
@@ -87,6 +95,7 @@ export class PublicEntry extends Construct {
         defaultTargetGroups: [ordersTargets],
         open: false,
       });
+      listener.setAttribute('routing.http.response.strict_transport_security.header_value', HSTS_HEADER_VALUE);
       this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443, open: false });
       this.url = `https://${this.loadBalancer.loadBalancerDnsName}`;
     } else {

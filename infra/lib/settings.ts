@@ -23,11 +23,26 @@ export const Settings = z
     capacity: z.enum(['fargate', 'external']).default('fargate'),
     /** With ECS Anywhere: the network of the registered machines, allowed into Redis and PostgreSQL. */
     externalCidr: z.cidrv4().optional(),
-    /** ACM certificate for the load balancer; when given, HTTPS on 443 and HTTP redirects to it. */
+    /**
+     * ACM certificate for the load balancer: HTTPS on 443, HTTP only redirects to it. Required on
+     * Fargate unless `allowPlainHttp` says otherwise.
+     */
     certificateArn: z
       .string()
       .regex(/^arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate\/[\w-]+$/, 'must be an ACM certificate ARN')
       .optional(),
+    /** A throwaway demo without a certificate: the load balancer serves plain HTTP (with a warning). */
+    allowPlainHttp: flag.default(false),
+    /**
+     * The SNS topic every alarm notifies (the operator owns it and its subscriptions). Required unless
+     * `allowNoAlarmTopic`, which gives the alarms a topic of the stack's own that nobody is subscribed to.
+     */
+    alarmTopicArn: z
+      .string()
+      .regex(/^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN')
+      .optional(),
+    /** A throwaway demo without an alarm topic: the alarms exist, but notify no one (with a warning). */
+    allowNoAlarmTopic: flag.default(false),
     /** `real` buys at MARKET_URL (the real market by default); `simulator` deploys the simulator. */
     market: z.enum(['real', 'simulator']).default('real'),
     marketUrl: z.url({ protocol: /^https?$/ }).default(REAL_MARKET_URL),
@@ -51,6 +66,26 @@ export const Settings = z
     bootstrapQualifier: z.string().regex(/^[a-z0-9]{1,10}$/).default('hnb659fds'),
   })
   .superRefine((settings, context) => {
+    // Fail closed: a deployment without HTTPS or without anyone told of its alarms is a choice made
+    // out loud, never the result of a forgotten setting.
+    if (settings.capacity === 'fargate' && !settings.certificateArn && !settings.allowPlainHttp) {
+      context.addIssue({
+        code: 'custom',
+        path: ['certificateArn'],
+        message:
+          'is required: the load balancer serves the API and the manager token over HTTPS only. Pass ' +
+          '-c certificateArn=<ACM certificate ARN in this region>, or -c allowPlainHttp=true for a throwaway demo',
+      });
+    }
+    if (!settings.alarmTopicArn && !settings.allowNoAlarmTopic) {
+      context.addIssue({
+        code: 'custom',
+        path: ['alarmTopicArn'],
+        message:
+          'is required: the SNS topic the alarms notify. Pass -c alarmTopicArn=<SNS topic ARN>, or ' +
+          '-c allowNoAlarmTopic=true for a throwaway demo whose alarms notify no one',
+      });
+    }
     if (settings.capacity === 'external' && !settings.externalCidr) {
       context.addIssue({
         code: 'custom',

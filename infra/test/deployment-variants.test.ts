@@ -2,10 +2,9 @@ import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addFreeLunch } from '../lib/free-lunch-app.js';
-import { cdkJsonContext, synthesize, type Synthesized } from './synth.js';
+import { ALARM_TOPIC, CERTIFICATE, cdkJsonContext, synthesize, type Synthesized } from './synth.js';
 import { asList, container, environmentOf, ingressRules, only, referenced, resources } from './template-queries.js';
 
-const CERTIFICATE = 'arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 // A synth takes seconds on a busy machine: one per variant, shared by its tests.
 const SYNTH_TIMEOUT_MS = 120_000;
 
@@ -14,6 +13,7 @@ describe('Free Lunch with HTTPS, the market simulator, one NAT gateway and the G
   beforeAll(() => {
     deployment = synthesize({
       certificateArn: CERTIFICATE,
+      alarmTopicArn: ALARM_TOPIC,
       market: 'simulator',
       natGateways: '1',
       githubRepository: 'acme/free-lunch',
@@ -89,7 +89,8 @@ describe('Free Lunch with HTTPS, the market simulator, one NAT gateway and the G
 describe('Free Lunch on ECS Anywhere', () => {
   let deployment: Synthesized;
   beforeAll(() => {
-    deployment = synthesize({ capacity: 'external', externalCidr: '192.168.50.0/24' });
+    // No load balancer, so no certificate; the alarm topic is required all the same.
+    deployment = synthesize({ capacity: 'external', externalCidr: '192.168.50.0/24', alarmTopicArn: ALARM_TOPIC });
   }, SYNTH_TIMEOUT_MS);
 
   it('when synthesized, then cdk-nag\'s AWS Solutions checks leave no finding unacknowledged', () => {
@@ -122,7 +123,58 @@ describe('Free Lunch on ECS Anywhere', () => {
   });
 });
 
+describe('Free Lunch as a throwaway demo (allowPlainHttp, allowNoAlarmTopic)', () => {
+  let deployment: Synthesized;
+  let warned: string[];
+  beforeAll(() => {
+    const original = console.warn;
+    warned = [];
+    console.warn = (...args: unknown[]) => void warned.push(args.join(' '));
+    try {
+      deployment = synthesize({ allowPlainHttp: 'true', allowNoAlarmTopic: 'true' });
+    } finally {
+      console.warn = original;
+    }
+  }, SYNTH_TIMEOUT_MS);
+
+  it('when plain HTTP is allowed out loud, then the load balancer serves HTTP on 80 only and synth warns about it', () => {
+    // The warning (Annotations.addWarning) is in the validation report, next to no cdk-nag finding.
+    expect(deployment.findings).toEqual([{ rule: 'Annotation::warning-annotation', path: 'FreeLunch' }]);
+    const listener = only(deployment.app, 'AWS::ElasticLoadBalancingV2::Listener');
+    expect(listener.Properties).toMatchObject({ Port: 80, Protocol: 'HTTP' });
+    expect(listener.Properties.DefaultActions[0].Type).toBe('forward');
+    expect(warned.join('\n')).toMatch(/allowPlainHttp=true: the load balancer serves plain HTTP/);
+  });
+});
+
 describe('the CDK context', () => {
+  const contextError = (context: Record<string, unknown>) => {
+    const app = new App({ context: { ...cdkJsonContext, ...context } });
+    try {
+      addFreeLunch(app);
+    } catch (error) {
+      expect(app.node.children).toEqual([]);
+      return (error as Error).message;
+    }
+    return '';
+  };
+
+  it('when no certificate is given for Fargate, then synth stops and says to pass one or allowPlainHttp=true', () => {
+    const message = contextError({ alarmTopicArn: ALARM_TOPIC });
+    expect(message).toMatch(/^Invalid CDK context/);
+    expect(message).toMatch(/  certificateArn: is required: .*HTTPS only.*-c allowPlainHttp=true/);
+    expect(contextError({ alarmTopicArn: ALARM_TOPIC, allowPlainHttp: 'false' })).toContain('  certificateArn: is required');
+    expect(contextError({ alarmTopicArn: ALARM_TOPIC, certificateArn: CERTIFICATE })).toBe('');
+    expect(contextError({ alarmTopicArn: ALARM_TOPIC, allowPlainHttp: 'true' })).toBe('');
+  });
+
+  it('when no alarm topic is given, then synth stops and says to pass one or allowNoAlarmTopic=true', () => {
+    const message = contextError({ certificateArn: CERTIFICATE });
+    expect(message).toMatch(/  alarmTopicArn: is required: the SNS topic the alarms notify.*-c allowNoAlarmTopic=true/);
+    expect(contextError({ certificateArn: CERTIFICATE, alarmTopicArn: 'not-an-arn' })).toContain('  alarmTopicArn: must be an SNS topic ARN');
+    expect(contextError({ certificateArn: CERTIFICATE, allowNoAlarmTopic: true })).toBe('');
+  });
+
   it('when the context is wrong, then synth stops before building anything and names every bad key', () => {
     const app = new App({
       context: { ...cdkJsonContext, capacity: 'external', imageTag: 'not a tag', certificateArn: 'nope' },

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKLOG_METRIC, BACKLOG_NAMESPACE } from '../runtime/backlog-contract.js';
 import { catalog, deployables } from '../lib/catalog.js';
 import { REAL_MARKET_URL } from '../lib/settings.js';
-import { synthesize, type Synthesized } from './synth.js';
+import { HSTS_HEADER_VALUE } from '../lib/public-entry.js';
+import { CERTIFICATE, PRODUCTION, synthesize, type Synthesized } from './synth.js';
 import {
   asList,
   container,
@@ -19,18 +20,18 @@ import {
 const ANYWHERE = ['0.0.0.0/0', '::/0'];
 const SYNTH_TIMEOUT_MS = 120_000;
 
-describe('Free Lunch on Fargate (the default deployment)', () => {
+describe('Free Lunch on Fargate (the default deployment, with the certificate and alarm topic it requires)', () => {
   let deployment: Synthesized;
   // One synth for every assertion below: a synth takes seconds.
   beforeAll(() => {
-    deployment = synthesize();
+    deployment = synthesize(PRODUCTION);
   }, SYNTH_TIMEOUT_MS);
 
   it('when synthesized, then cdk-nag\'s AWS Solutions checks leave no finding unacknowledged', () => {
     expect(deployment.findings).toEqual([]);
   });
 
-  it('when synthesized, then only the load balancer admits traffic from the internet, on HTTP only', () => {
+  it('when synthesized, then only the load balancer admits traffic from the internet, on 80 (redirect) and 443', () => {
     const loadBalancers = resources(deployment.app, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
     expect(loadBalancers).toHaveLength(1);
     const [, loadBalancer] = loadBalancers[0]!;
@@ -41,8 +42,30 @@ describe('Free Lunch on Fargate (the default deployment)', () => {
     expect(open.length).toBeGreaterThan(0);
     for (const { group, rule } of open) {
       expect(loadBalancerGroups).toContain(group);
-      expect([rule.FromPort, rule.ToPort]).toEqual([80, 80]);
+      expect(rule.FromPort).toBe(rule.ToPort);
     }
+    expect(open.map(({ rule }) => rule.FromPort).sort()).toEqual([443, 80]);
+  });
+
+  it('when a browser talks to the load balancer, then port 80 only redirects to HTTPS and every HTTPS answer, the load balancer\'s own included, carries HSTS', () => {
+    const listeners = resources(deployment.app, 'AWS::ElasticLoadBalancingV2::Listener').map(([, { Properties }]) => Properties);
+    expect(listeners.map(({ Port }) => Port).sort()).toEqual([443, 80]);
+    const http = listeners.find(({ Port }) => Port === 80)!;
+    expect(http.DefaultActions).toEqual([
+      { Type: 'redirect', RedirectConfig: expect.objectContaining({ Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' }) },
+    ]);
+    // Nothing on port 80 is served: no rule hangs off the HTTP listener.
+    const httpId = resources(deployment.app, 'AWS::ElasticLoadBalancingV2::Listener').find(([, l]) => l.Properties.Port === 80)![0];
+    const rules = resources(deployment.app, 'AWS::ElasticLoadBalancingV2::ListenerRule');
+    expect(rules.filter(([, rule]) => referenced(rule.Properties.ListenerArn) === httpId)).toEqual([]);
+    const https = listeners.find(({ Port }) => Port === 443)!;
+    expect(https).toMatchObject({ Protocol: 'HTTPS', Certificates: [{ CertificateArn: CERTIFICATE }] });
+    expect(https.ListenerAttributes).toContainEqual({
+      Key: 'routing.http.response.strict_transport_security.header_value',
+      Value: HSTS_HEADER_VALUE,
+    });
+    // The services send the same policy (helmet's default), so both sources agree.
+    expect(HSTS_HEADER_VALUE).toBe('max-age=31536000; includeSubDomains');
   });
 
   it('when nothing about the market is said, then inventory buys at the real market', () => {
@@ -240,8 +263,7 @@ describe('Free Lunch on Fargate (the default deployment)', () => {
       resources(deployment.app, 'AWS::ECS::Service')
         .map(([, service]) => service.Properties.LoadBalancers[0])
         .find(({ ContainerName }: { ContainerName: string }) => ContainerName === name).TargetGroupArn;
-    const listener = only(deployment.app, 'AWS::ElasticLoadBalancingV2::Listener');
-    expect(listener.Properties.Port).toBe(80);
+    const [, listener] = resources(deployment.app, 'AWS::ElasticLoadBalancingV2::Listener').find(([, l]) => l.Properties.Port === 443)!;
     expect(listener.Properties.DefaultActions).toEqual([{ Type: 'forward', TargetGroupArn: targetGroupOf('orders-app') }]);
 
     const rules = resources(deployment.app, 'AWS::ElasticLoadBalancingV2::ListenerRule').map(([, rule]) => rule.Properties);

@@ -1,6 +1,6 @@
 import type { IConstruct } from 'constructs';
 import { describe, expect, it, vi } from 'vitest';
-import { synthesize, type Finding } from './synth.js';
+import { ALARM_TOPIC, PRODUCTION, synthesize, type Finding } from './synth.js';
 
 // Every cdk-nag acknowledgement in the app goes through lib/nag.ts. Here it records instead of
 // acknowledging, so the synth shows what each acknowledgement was hiding.
@@ -17,9 +17,17 @@ const covers = (acknowledgement: { path: string; id: string }, finding: Finding)
 describe('cdk-nag acknowledgements', () => {
   it('when the acknowledgements are taken away, then each one hid a real finding, every finding is among them, and each says why', () => {
     const findings = [
-      ...synthesize({ githubRepository: 'acme/free-lunch', market: 'simulator' }).findings,
-      ...synthesize({ capacity: 'external', externalCidr: '10.99.0.0/16', deletionProtection: false }).findings,
-    ];
+      ...synthesize({ ...PRODUCTION, githubRepository: 'acme/free-lunch', market: 'simulator' }).findings,
+      ...synthesize({
+        capacity: 'external',
+        externalCidr: '10.99.0.0/16',
+        deletionProtection: false,
+        alarmTopicArn: ALARM_TOPIC,
+      }).findings,
+      // A demo: plain HTTP, and the stack's own alarm topic.
+      ...synthesize({ allowPlainHttp: true, allowNoAlarmTopic: true }).findings,
+      // The demo's warning (not cdk-nag's) is asserted in deployment-variants.test.ts.
+    ].filter(({ rule }) => rule.startsWith('AwsSolutions-'));
     expect(findings.length).toBeGreaterThan(0);
     for (const finding of findings) {
       expect(acknowledgements.some((acknowledgement) => covers(acknowledgement, finding)), JSON.stringify(finding)).toBe(true);

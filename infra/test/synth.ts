@@ -10,6 +10,13 @@ export const cdkJsonContext: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../cdk.json', import.meta.url), 'utf8'),
 ).context;
 
+/** A placeholder ACM certificate in cdk.json's account and region. */
+export const CERTIFICATE = 'arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+/** A placeholder SNS topic the alarms notify. */
+export const ALARM_TOPIC = 'arn:aws:sns:us-east-1:111111111111:free-lunch-alarms';
+/** What a production deployment must be given: a certificate and an alarm topic. */
+export const PRODUCTION: Record<string, string> = { certificateArn: CERTIFICATE, alarmTopicArn: ALARM_TOPIC };
+
 /** One cdk-nag finding nobody acknowledged, from CDK's validation report. */
 export interface Finding {
   rule: string;

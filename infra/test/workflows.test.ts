@@ -63,9 +63,11 @@ describe('GitHub Actions workflows', () => {
         'pnpm install --frozen-lockfile',
         'pnpm typecheck',
         'pnpm test',
-        'pnpm --filter @free-lunch/infra synth',
       ]),
     );
+    // The synth passes the certificate and alarm topic explicitly: without them it fails closed.
+    const synth = runs.find((run) => run.startsWith('pnpm --filter @free-lunch/infra synth'))!;
+    expect(synth).toMatch(/-c certificateArn=arn:aws:acm:\S+ -c alarmTopicArn=arn:aws:sns:\S+/);
   });
 
   it('when main is pushed, then the deploy assumes its role through OIDC, pushes the four images tagged with the commit, deploys and waits for the services', () => {
