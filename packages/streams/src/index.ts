@@ -19,6 +19,10 @@ export { StreamConsumer, type ConsumedMessage, type StreamConsumerOptions } from
 export { StreamTail, type StreamTailOptions, type TailEntry } from './stream-tail.js';
 export type { StreamMetrics } from './stream-metrics.js';
 export { streamBacklog, type StreamBacklog } from './stream-backlog.js';
+export { StreamJanitor, type StreamJanitorOptions } from './stream-janitor.js';
+/** XADD caps per stream: a last resort for work streams, a small one for the live view's. */
+export { LIVE_STREAM_MAX_LENGTH, STREAM_MAX_LENGTHS, WORK_STREAM_MAX_LENGTH } from './retention.js';
+export { deadLetterCounts, type DeadLetterCount } from './dead-letter.js';
 /** The transactional outbox: the table's DDL and the one-statement enqueue. */
 export { enqueueOutbox, OUTBOX_TABLE_SQL } from './outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';

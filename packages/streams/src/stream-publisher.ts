@@ -4,6 +4,7 @@ import { encodeMessage, MESSAGE_FIELD, serializeMessage } from './codec.js';
 import { deadLetterArgs } from './dead-letter.js';
 import { deadLetterKey, streamKey } from './keys.js';
 import { collectReplies } from './redis-replies.js';
+import { STREAM_MAX_LENGTHS } from './retention.js';
 
 /** One message bound for one stream; the union keeps each message tied to its stream's type. */
 export type OutgoingMessage = { [S in StreamName]: { stream: S; message: MessageOf<S> } }[StreamName];
@@ -11,7 +12,11 @@ export type OutgoingMessage = { [S in StreamName]: { stream: S; message: Message
 export interface StreamPublisherOptions {
   /** The deployment's key prefix, e.g. `fl:`. */
   prefix: string;
-  /** Streams are trimmed to about this many entries (XADD MAXLEN ~); default 1,000,000. */
+  /**
+   * Every stream is trimmed to about this many entries (XADD MAXLEN ~). Default: each stream's own
+   * cap, {@link STREAM_MAX_LENGTHS} (a last resort for work streams, which the StreamJanitor trims by
+   * age; a small one for the streams only the live view reads).
+   */
   maxLength?: number;
 }
 
@@ -22,13 +27,15 @@ export interface StreamPublisherOptions {
 const MAX_ENTRIES_PER_SCRIPT = 500;
 
 /**
- * Appends a batch of entries: KEYS are the streams, ARGV[1] the MAXLEN, then one pair per entry of
- * the index of its stream in KEYS and its message JSON. Answers the new entry ids in order.
+ * Appends a batch of entries: KEYS are the streams, the first #KEYS of ARGV their MAXLENs, then one
+ * pair per entry of the index of its stream in KEYS and its message JSON. Answers the new entry ids
+ * in order.
  */
 const APPEND_SCRIPT = `
 local ids = {}
-for i = 2, #ARGV, 2 do
-  ids[#ids + 1] = redis.call('XADD', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[1], '*', '${MESSAGE_FIELD}', ARGV[i + 1])
+for i = #KEYS + 1, #ARGV, 2 do
+  local stream = tonumber(ARGV[i])
+  ids[#ids + 1] = redis.call('XADD', KEYS[stream], 'MAXLEN', '~', ARGV[stream], '*', '${MESSAGE_FIELD}', ARGV[i + 1])
 end
 return ids`;
 
@@ -45,21 +52,24 @@ type AppendingRedis = Redis & {
 /** Writes validated messages to streams; many at once go out in one round trip per 500. */
 export class StreamPublisher {
   private readonly prefix: string;
-  private readonly maxLength: number;
+  private readonly maxLength: number | undefined;
 
   constructor(
     private readonly redis: Redis,
     options: StreamPublisherOptions,
   ) {
     this.prefix = options.prefix;
-    this.maxLength = options.maxLength ?? 1_000_000;
+    this.maxLength = options.maxLength;
     // Defining it again on a client another publisher shares is harmless: same name, same script.
     redis.defineCommand(APPEND_COMMAND, { lua: APPEND_SCRIPT });
   }
 
   /** Validates and appends one message; returns its entry id. Nothing is written if it is invalid. */
   async publish<S extends StreamName>(stream: S, message: MessageOf<S>): Promise<string> {
-    const id = await this.redis.xadd(this.key(stream), ...this.xaddArgs(encodeMessage(stream, message)));
+    const id = await this.redis.xadd(
+      this.key(stream),
+      'MAXLEN', '~', this.maxLengthOf(stream), '*', ...encodeMessage(stream, message),
+    );
     // XADD only answers null with NOMKSTREAM, which is never sent.
     return id!;
   }
@@ -80,19 +90,23 @@ export class StreamPublisher {
   async publishMany(entries: OutgoingMessage[]): Promise<string[]> {
     if (entries.length === 0) return [];
     const encoded = entries.map(({ stream, message }) => ({
-      key: this.key(stream),
+      stream,
       json: serializeMessage(stream, message as MessageOf<typeof stream>),
     }));
     const ids: string[] = [];
     for (let start = 0; start < encoded.length; start += MAX_ENTRIES_PER_SCRIPT) {
-      const keys: string[] = [];
-      const args: Array<string | number> = [this.maxLength];
-      for (const { key, json } of encoded.slice(start, start + MAX_ENTRIES_PER_SCRIPT)) {
-        let index = keys.indexOf(key);
-        if (index < 0) index = keys.push(key) - 1;
-        args.push(index + 1, json);
+      const streams: StreamName[] = [];
+      const entryArgs: Array<string | number> = [];
+      for (const { stream, json } of encoded.slice(start, start + MAX_ENTRIES_PER_SCRIPT)) {
+        let index = streams.indexOf(stream);
+        if (index < 0) index = streams.push(stream) - 1;
+        entryArgs.push(index + 1, json);
       }
-      ids.push(...(await (this.redis as AppendingRedis)[APPEND_COMMAND](keys.length, ...keys, ...args)));
+      const keys = streams.map((stream) => this.key(stream));
+      const maxLengths = streams.map((stream) => this.maxLengthOf(stream));
+      ids.push(
+        ...(await (this.redis as AppendingRedis)[APPEND_COMMAND](keys.length, ...keys, ...maxLengths, ...entryArgs)),
+      );
     }
     return ids;
   }
@@ -109,7 +123,7 @@ export class StreamPublisher {
     return streamKey(this.prefix, stream);
   }
 
-  private xaddArgs(fields: string[]): Array<string | number> {
-    return ['MAXLEN', '~', this.maxLength, '*', ...fields];
+  private maxLengthOf(stream: StreamName): number {
+    return this.maxLength ?? STREAM_MAX_LENGTHS[stream];
   }
 }

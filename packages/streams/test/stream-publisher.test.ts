@@ -1,7 +1,7 @@
-import { streamNames } from '@free-lunch/contracts';
+import { streamNames, type StockChangedV1 } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MalformedMessageError, StreamPublisher, streamKey } from '../src/index.js';
+import { LIVE_STREAM_MAX_LENGTH, MalformedMessageError, StreamPublisher, streamKey } from '../src/index.js';
 import { isolatedPrefix, orderCooking, orderPlaced, readMessages, redisClient } from './helpers.js';
 
 describe('StreamPublisher', () => {
@@ -96,5 +96,31 @@ describe('StreamPublisher', () => {
     const length = await redis.xlen(streamKey(keys.prefix, streamNames.orderPlaced));
     expect(length).toBeGreaterThanOrEqual(10);
     expect(length).toBeLessThan(1000);
+  });
+
+  it('when a stream only the live view reads outgrows its small cap, then it is trimmed to it, while a work stream keeps every entry', async () => {
+    const count = LIVE_STREAM_MAX_LENGTH + 2_000;
+    const stock = (): StockChangedV1 => ({
+      type: 'stock.changed',
+      version: 1,
+      reason: 'purchase',
+      stock: [{ ingredient: 'tomato', onHand: 3 }],
+      at: new Date().toISOString(),
+    });
+    await publisher.publishMany(
+      Array.from({ length: count }, () => [
+        { stream: streamNames.stockChanged, message: stock() },
+        { stream: streamNames.orderPlaced, message: orderPlaced() },
+        { stream: streamNames.orderStatusChanged, message: orderCooking() },
+      ]).flat(),
+    );
+    await publisher.publish(streamNames.stockChanged, stock());
+
+    const liveLength = await redis.xlen(streamKey(keys.prefix, streamNames.stockChanged));
+    expect(liveLength).toBeGreaterThanOrEqual(LIVE_STREAM_MAX_LENGTH);
+    expect(liveLength).toBeLessThan(count);
+    // Work streams are trimmed by age, by the StreamJanitor, once their groups are done with them.
+    expect(await redis.xlen(streamKey(keys.prefix, streamNames.orderPlaced))).toBe(count);
+    expect(await redis.xlen(streamKey(keys.prefix, streamNames.orderStatusChanged))).toBe(count);
   });
 });
