@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { streamNames } from '@free-lunch/contracts';
-import { createServiceApp, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
-import { OutboxRelay, StreamConsumer, StreamPublisher, streamBacklog } from '@free-lunch/streams';
+import { createServiceApp, deadLetterMetrics, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
+import { deadLetterCounts, OutboxRelay, StreamConsumer, StreamJanitor, StreamPublisher, streamBacklog } from '@free-lunch/streams';
 import type { FastifyInstance } from 'fastify';
 import type { InventoryConfig } from './config.js';
 import { countPendingRequests } from './data/requests.js';
@@ -86,12 +86,21 @@ export async function buildApp(config: InventoryConfig): Promise<FastifyInstance
   streamBacklogMetrics(app.metrics, () =>
     streamBacklog(app.redis, config.KEY_PREFIX, [{ stream: streamNames.ingredientsRequested, group: GROUP }]),
   );
+  deadLetterMetrics(app.metrics, () => deadLetterCounts(app.redis, config.KEY_PREFIX, [streamNames.ingredientsRequested]));
+  const janitor = new StreamJanitor({
+    redis: app.redis,
+    prefix: config.KEY_PREFIX,
+    streams: [streamNames.ingredientsRequested],
+    retentionMs: config.STREAM_RETENTION_MS,
+    logger: app.log,
+  });
 
   app.addHook('onReady', async () => {
     relay.start();
     allocator.start();
     purchaser.start();
     await requests.start();
+    janitor.start();
   });
   // Runs before the postgres and redis plugins close their connections (onClose hooks run in
   // reverse order of registration). The consumer stops first so no batch starts mid-shutdown; the
@@ -99,6 +108,7 @@ export async function buildApp(config: InventoryConfig): Promise<FastifyInstance
   // allocator finishes its transaction; the relay then publishes what they committed last.
   app.addHook('onClose', async () => {
     await requests.stop();
+    await janitor.stop();
     await purchaser.stop();
     await market.close();
     await allocator.stop();

@@ -1,6 +1,6 @@
-import { createServiceApp, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
+import { createServiceApp, deadLetterMetrics, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
 import { streamNames } from '@free-lunch/contracts';
-import { OutboxRelay, StreamPublisher, streamBacklog } from '@free-lunch/streams';
+import { deadLetterCounts, OutboxRelay, StreamJanitor, StreamPublisher, streamBacklog } from '@free-lunch/streams';
 import type { FastifyInstance } from 'fastify';
 import type { KitchenConfig } from './config.js';
 import { KITCHEN_GROUP, kitchenConsumers } from './consumers.js';
@@ -51,23 +51,31 @@ export async function buildApp(config: KitchenConfig): Promise<FastifyInstance> 
     metrics: streamMetrics(app.metrics),
   });
 
+  const consumed = [streamNames.orderPlaced, streamNames.ingredientsDispatched];
   streamBacklogMetrics(app.metrics, () =>
-    streamBacklog(app.redis, config.KEY_PREFIX, [
-      { stream: streamNames.orderPlaced, group: KITCHEN_GROUP },
-      { stream: streamNames.ingredientsDispatched, group: KITCHEN_GROUP },
-    ]),
+    streamBacklog(app.redis, config.KEY_PREFIX, consumed.map((stream) => ({ stream, group: KITCHEN_GROUP }))),
   );
+  deadLetterMetrics(app.metrics, () => deadLetterCounts(app.redis, config.KEY_PREFIX, consumed));
+  const janitor = new StreamJanitor({
+    redis: app.redis,
+    prefix: config.KEY_PREFIX,
+    streams: consumed,
+    retentionMs: config.STREAM_RETENTION_MS,
+    logger: app.log,
+  });
 
   app.addHook('onReady', async () => {
     relay.start();
     cookLoop.start();
     await Promise.all(consumers.map((consumer) => consumer.start()));
+    janitor.start();
   });
   // Runs before the postgres and redis plugins close their connections (onClose hooks run in
   // reverse order of registration). Consumers stop first so no batch starts mid-shutdown; then
   // the cook loop finishes its round; the relay publishes what those committed last.
   app.addHook('onClose', async () => {
     await Promise.all(consumers.map((consumer) => consumer.stop()));
+    await janitor.stop();
     await cookLoop.stop();
     await relay.stop();
     await relay

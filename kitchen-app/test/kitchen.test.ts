@@ -118,6 +118,23 @@ describe('kitchen: cooking and delivering', () => {
     expect(metrics.body).toMatch(/kitchen_dispatches_ignored_total\{reason="unknown_order"[^}]*\} 1\b/);
   });
 
+  it('when a poison message reaches the kitchen, then /metrics shows it waiting in the dead letters, also after a restart', async () => {
+    const k = await startKitchen(0);
+    await k.redis.xadd(`${k.prefix}${streamNames.orderPlaced}`, '*', 'm', '{"type":"order.placed","version":1}');
+    await waitFor('the poison message to be dead-lettered', async () =>
+      (await k.deadLetters(streamNames.orderPlaced)) === 1 ? true : undefined,
+    );
+
+    const deadLetters = async () => (await k.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(await deadLetters()).toMatch(/^stream_dead_letters\{stream="orders\.placed"[^}]*\} 1$/m);
+    expect(await deadLetters()).toMatch(/^stream_dead_letters\{stream="inventory\.ingredients-dispatched"[^}]*\} 0$/m);
+
+    // Read from Redis, not counted by the process: a new kitchen (or another replica) shows it too.
+    await k.closeKitchen();
+    await k.open();
+    expect(await deadLetters()).toMatch(/^stream_dead_letters\{stream="orders\.placed"[^}]*\} 1$/m);
+  });
+
   it('when the kitchen restarts while a dish is cooking, then the new kitchen still delivers it, once', async () => {
     const k = await startKitchen(2000);
     const orderId = await k.placeOrder();

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import { clientAddress, createServiceApp, manualLimit } from '@free-lunch/service-kit';
-import { OutboxRelay, StreamPublisher } from '@free-lunch/streams';
+import { streamNames } from '@free-lunch/contracts';
+import { OutboxRelay, StreamJanitor, StreamPublisher } from '@free-lunch/streams';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { PeriodicTask } from './background/periodic-task.js';
 import { statusChangesConsumer } from './background/status-changes-consumer.js';
@@ -49,6 +50,15 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
     logger: app.log,
   });
   const statusChanges = statusChangesConsumer(app, config, app.log);
+  // The status stream is also the live view's: a STREAM_RETENTION_MS under WS_MAX_REPLAY_AGE_MS
+  // makes dashboards away for longer than it start over instead of resuming.
+  const streamJanitor = new StreamJanitor({
+    redis: app.redis,
+    prefix: config.KEY_PREFIX,
+    streams: [streamNames.orderStatusChanged],
+    retentionMs: config.STREAM_RETENTION_MS,
+    logger: app.log,
+  });
   const reconciler = new PeriodicTask({
     name: 'reconcile stuck orders',
     intervalMs: config.RECONCILE_INTERVAL_MS,
@@ -103,6 +113,7 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
     await feed.start();
     reconciler.start();
     keyJanitor.start();
+    streamJanitor.start();
   });
   // onClose hooks run in reverse order of registration, so this runs while PostgreSQL and Redis
   // are still open. The consumer and reconciler stop first so nothing new is enqueued; the relay
@@ -111,6 +122,7 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
     await statusChanges.stop();
     await reconciler.stop();
     await keyJanitor.stop();
+    await streamJanitor.stop();
     await feed.stop();
     await relay
       .flush()

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { streamNames } from '@free-lunch/contracts';
-import { streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
-import { StreamConsumer, streamBacklog, type StreamConsumerOptions } from '@free-lunch/streams';
+import { deadLetterMetrics, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
+import { deadLetterCounts, StreamConsumer, streamBacklog, type StreamConsumerOptions } from '@free-lunch/streams';
 import type { FastifyInstance } from 'fastify';
 import type { OrdersConfig } from '../config.js';
 import { applyStatusChanges } from '../use-cases/apply-status-changes.js';
@@ -18,6 +18,7 @@ export function statusChangesConsumer(
   streamBacklogMetrics(app.metrics, () =>
     streamBacklog(app.redis, config.KEY_PREFIX, [{ stream: streamNames.orderStatusChanged, group: ORDERS_GROUP }]),
   );
+  deadLetterMetrics(app.metrics, () => deadLetterCounts(app.redis, config.KEY_PREFIX, [streamNames.orderStatusChanged]));
   return new StreamConsumer({
     redis: app.redis,
     prefix: config.KEY_PREFIX,

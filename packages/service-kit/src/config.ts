@@ -60,6 +60,12 @@ export const BaseConfig = z.object({
    * trickle of messages is handled in fewer, larger transactions (see StreamConsumer's lingerMs).
    */
   CONSUMER_LINGER_MS: z.coerce.number().int().min(0).default(10),
+  /**
+   * Entries of the streams a service's groups read are kept this long after every group has
+   * acknowledged them, then trimmed (see StreamJanitor); unfinished entries stay however old.
+   * Redis holds about (entries a second × this) of each; default an hour.
+   */
+  STREAM_RETENTION_MS: z.coerce.number().int().min(0).default(3_600_000),
   SERVICE_INSTANCE: z.string().min(1).default(`${hostname()}-${process.pid}`),
   /**
    * Browser origins other than the service's own that may read it (CORS) and open the live view

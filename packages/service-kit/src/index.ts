@@ -18,8 +18,10 @@ export { SharedRead } from './shared-read.js';
 export { securityPlugin, manualLimit, rateLimited, clientAddress, type CspSources, type ManualLimit, type LimitState } from './plugins/security.js';
 export { createServiceApp, type ServiceIdentity } from './service-app.js';
 export {
+  deadLetterMetrics,
   streamBacklogMetrics,
   streamMetrics,
+  type DeadLetterCount,
   type StreamBacklog,
   type StreamMetrics,
 } from './stream-metrics.js';

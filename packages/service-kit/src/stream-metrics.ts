@@ -64,3 +64,29 @@ export function streamBacklogMetrics(registry: Registry, read: () => Promise<Str
     },
   });
 }
+
+/** How many dead letters one stream's dead-letter stream holds. */
+export interface DeadLetterCount {
+  stream: string;
+  count: number;
+}
+
+/**
+ * `stream_dead_letters` gauges: the entries in each stream's dead-letter stream (its XLEN), read
+ * from Redis when Prometheus scrapes. Unlike `stream_messages_dead_lettered_total`, which counts
+ * what this process moved there since it started, it is the same on every replica and survives
+ * restarts: what is waiting for someone to look at it. A failed read leaves it empty for that scrape.
+ */
+export function deadLetterMetrics(registry: Registry, read: () => Promise<DeadLetterCount[]>): void {
+  new Gauge({
+    name: 'stream_dead_letters',
+    help: 'Entries in the dead-letter stream of each consumed stream (messages that could not be handled).',
+    labelNames: ['stream'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const counts = await read().catch(() => []);
+      for (const { stream, count } of counts) this.set({ stream }, count);
+    },
+  });
+}
