@@ -13,7 +13,7 @@ export const DATABASE_NAME = 'free_lunch';
 
 // The services receive whole connection URLs, which the image's entry point builds from these
 // secrets: a generated value must never need URL-escaping. Every ASCII punctuation is left out.
-const URL_RESERVED = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+export const URL_RESERVED = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
 
 export interface DataStoresProps {
   vpc: ec2.IVpc;

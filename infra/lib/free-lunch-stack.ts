@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { AppService, type ContainerSettings } from './app-service.js';
 import { catalog, type Deployable } from './catalog.js';
 import { DATABASE_NAME, DataStores, POSTGRES_PORT, REDIS_PORT } from './data-stores.js';
+import { DatabaseRoles } from './database-roles.js';
 import { acknowledge } from './nag.js';
 import { Network } from './network.js';
 import { PublicEntry } from './public-entry.js';
@@ -41,6 +42,8 @@ export class FreeLunchStack extends Stack {
 
     const { vpc } = new Network(this, 'Network', { natGateways: settings.natGateways });
     const stores = new DataStores(this, 'Data', { vpc, deletionProtection: settings.deletionProtection });
+    // Each service's own PostgreSQL roles, made by the master user before any service starts.
+    const roles = new DatabaseRoles(this, 'DatabaseRoles', { vpc, stores });
     const managerToken = this.managerToken(settings);
     const cluster = new ecs.Cluster(this, 'Cluster', {
       vpc,
@@ -65,11 +68,8 @@ export class FreeLunchStack extends Stack {
         DB_OPTIONS: 'sslmode=verify-full',
         NODE_EXTRA_CA_CERTS: RDS_CA_BUNDLE,
       },
-      secrets: {
-        ...redis.secrets,
-        DB_USER: ecs.Secret.fromSecretsManager(stores.databaseSecret, 'username'),
-        DB_PASSWORD: ecs.Secret.fromSecretsManager(stores.databaseSecret, 'password'),
-      },
+      // The database credentials are each service's own (roles.secretsFor), never the master user's.
+      secrets: redis.secrets,
     };
     const reporterOf = (deployable: Deployable): ContainerSettings => ({
       environment: {
@@ -109,7 +109,11 @@ export class FreeLunchStack extends Stack {
       repository: repository(catalog.orders),
       environment: { ...service.environment, PORT: String(catalog.orders.port) },
       // The secret holds a comma-separated list: during a rotation both the old and the new token.
-      secrets: { ...service.secrets, MANAGER_TOKENS: ecs.Secret.fromSecretsManager(managerToken) },
+      secrets: {
+        ...service.secrets,
+        ...roles.secretsFor('orders-app'),
+        MANAGER_TOKENS: ecs.Secret.fromSecretsManager(managerToken),
+      },
       cpu: 512,
       memoryMiB: 1024,
       desiredCount,
@@ -120,7 +124,7 @@ export class FreeLunchStack extends Stack {
       deployable: catalog.kitchen,
       repository: repository(catalog.kitchen),
       environment: { ...service.environment, PORT: String(catalog.kitchen.port) },
-      secrets: service.secrets,
+      secrets: { ...service.secrets, ...roles.secretsFor('kitchen-app') },
       cpu: 512,
       memoryMiB: 1024,
       desiredCount,
@@ -132,13 +136,16 @@ export class FreeLunchStack extends Stack {
       deployable: catalog.inventory,
       repository: repository(catalog.inventory),
       environment: { ...service.environment, PORT: String(catalog.inventory.port), MARKET_URL: marketUrl },
-      secrets: service.secrets,
+      secrets: { ...service.secrets, ...roles.secretsFor('inventory-app') },
       cpu: 512,
       memoryMiB: 1024,
       desiredCount,
       loadBalanced: true,
       backlogReporter: reporterOf(catalog.inventory),
     });
+
+    // The services migrate as their schema's owner at start-up: the roles must exist first.
+    for (const app of [this.orders, this.kitchen, this.inventory]) app.service.node.addDependency(roles.provisioning);
 
     if (onFargate) {
       scaleOnCpu(this.orders, { min: 2, max: 6 });

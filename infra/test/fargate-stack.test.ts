@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKLOG_METRIC, BACKLOG_NAMESPACE } from '../runtime/backlog-contract.js';
 import { catalog, deployables } from '../lib/catalog.js';
@@ -16,6 +16,26 @@ import {
   only,
   resources,
 } from './template-queries.js';
+
+
+/** The logical id of the secret of PostgreSQL role `role` (its description names it). */
+function roleSecret(template: Template, role: string): string {
+  const found = resources(template, 'AWS::SecretsManager::Secret').filter(
+    ([, secret]) => secret.Properties.Description === `Free Lunch: PostgreSQL role ${role}`,
+  );
+  expect(found, role).toHaveLength(1);
+  return found[0]![0];
+}
+
+/** The logical ids of the secrets a container's `Secrets` point at (ARN, or ARN:field::). */
+function secretsReferenced(definition: { Secrets?: Array<{ Name: string; ValueFrom: unknown }> }): Record<string, string> {
+  return Object.fromEntries(
+    (definition.Secrets ?? []).map(({ Name, ValueFrom }) => [
+      Name,
+      referenced(ValueFrom) ?? referenced((ValueFrom as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1][0])!,
+    ]),
+  );
+}
 
 const ANYWHERE = ['0.0.0.0/0', '::/0'];
 const SYNTH_TIMEOUT_MS = 120_000;
@@ -148,11 +168,15 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
       ...resources(deployment.app, 'AWS::RDS::DBInstance').map(([, db]) => referenced(db.Properties.VPCSecurityGroups[0])),
     ];
     expect(storeGroups).toHaveLength(2);
+    const [redisGroup, postgresGroup] = storeGroups;
     for (const store of storeGroups) {
       const rules = ingressRules(deployment.app).filter(({ group }) => group === store);
       expect(rules.map(({ rule }) => rule.CidrIp ?? rule.CidrIpv6).filter(Boolean)).toEqual([]);
-      expect(rules.map(({ rule }) => referenced(rule.SourceSecurityGroupId)).sort()).toEqual(serviceGroups);
+      // PostgreSQL also admits the provisioning Lambda (asserted below); Redis the services alone.
+      const expected = store === postgresGroup ? [...serviceGroups, provisioningGroup()].sort() : serviceGroups;
+      expect(rules.map(({ rule }) => referenced(rule.SourceSecurityGroupId)).sort(), store).toEqual(expected);
     }
+    expect(redisGroup).not.toBe(postgresGroup);
   });
 
   it('when synthesized, then the password, the Redis token and the manager token come from Secrets Manager, never as plain variables', () => {
@@ -169,9 +193,10 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
       for (const { ValueFrom } of definition.Secrets ?? []) expect(fromSecretsManager(ValueFrom)).toBe(true);
     }
     const secretNames = (name: string) => (container(deployment.app, name).Secrets ?? []).map(({ Name }) => Name).sort();
-    expect(secretNames('orders-app')).toEqual(['DB_PASSWORD', 'DB_USER', 'MANAGER_TOKENS', 'REDIS_AUTH_TOKEN']);
-    expect(secretNames('kitchen-app')).toEqual(['DB_PASSWORD', 'DB_USER', 'REDIS_AUTH_TOKEN']);
-    expect(secretNames('inventory-app')).toEqual(['DB_PASSWORD', 'DB_USER', 'REDIS_AUTH_TOKEN']);
+    const database = ['DB_OWNER_PASSWORD', 'DB_OWNER_USER', 'DB_PASSWORD', 'DB_USER'];
+    expect(secretNames('orders-app')).toEqual([...database, 'MANAGER_TOKENS', 'REDIS_AUTH_TOKEN']);
+    expect(secretNames('kitchen-app')).toEqual([...database, 'REDIS_AUTH_TOKEN']);
+    expect(secretNames('inventory-app')).toEqual([...database, 'REDIS_AUTH_TOKEN']);
     expect(secretNames('backlog-reporter')).toEqual(['REDIS_AUTH_TOKEN']);
   });
 
@@ -276,6 +301,82 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
     const hidden = rules.filter(({ Actions }) => Actions[0].Type === 'fixed-response');
     expect(hidden.map(paths)).toEqual([['/metrics']]);
     expect(hidden[0]!.Actions[0].FixedResponseConfig.StatusCode).toBe('404');
+  });
+
+  /** The provisioning Lambda's security group. */
+  const provisioningGroup = () => {
+    const [, fn] = resources(deployment.app, 'AWS::Lambda::Function').find(([id]) => id.startsWith('DatabaseRolesFunction'))!;
+    return referenced(fn.Properties.VpcConfig.SecurityGroupIds[0])!;
+  };
+
+  it('when synthesized, then each service gets only its own PostgreSQL roles\' secrets, never another service\'s nor the master user\'s', () => {
+    const master = [
+      ...resources(deployment.app, 'AWS::SecretsManager::SecretTargetAttachment').map(([id]) => id),
+      ...resources(deployment.app, 'AWS::SecretsManager::Secret')
+        .filter(([, secret]) => JSON.stringify(secret.Properties.GenerateSecretString ?? {}).includes('free_lunch'))
+        .map(([id]) => id),
+    ];
+    expect(master.length).toBeGreaterThan(0);
+    const schemas = { 'orders-app': 'orders', 'kitchen-app': 'kitchen', 'inventory-app': 'inventory' } as const;
+    for (const [service, schema] of Object.entries(schemas)) {
+      const referencedBy = secretsReferenced(container(deployment.app, service));
+      expect(referencedBy.DB_USER, service).toBe(roleSecret(deployment.app, `fl_${schema}_app`));
+      expect(referencedBy.DB_PASSWORD, service).toBe(roleSecret(deployment.app, `fl_${schema}_app`));
+      expect(referencedBy.DB_OWNER_USER, service).toBe(roleSecret(deployment.app, `fl_${schema}_owner`));
+      expect(referencedBy.DB_OWNER_PASSWORD, service).toBe(roleSecret(deployment.app, `fl_${schema}_owner`));
+      const others = Object.values(schemas)
+        .filter((other) => other !== schema)
+        .flatMap((other) => [`fl_${other}_app`, `fl_${other}_owner`].map((role) => roleSecret(deployment.app, role)));
+      for (const forbidden of [...others, ...master]) expect(Object.values(referencedBy), service).not.toContain(forbidden);
+      // Nor may its execution role read them.
+      const [, policy] = resources(deployment.app, 'AWS::IAM::Policy').find(
+        ([id]) => id.toLowerCase().startsWith(schema) && /ExecutionRole/.test(id),
+      )!;
+      const readable = (policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>)
+        .filter((statement) => asList(statement.Action).includes('secretsmanager:GetSecretValue'))
+        .flatMap((statement) => asList(statement.Resource).map(referenced));
+      for (const forbidden of [...others, ...master]) expect(readable, service).not.toContain(forbidden);
+    }
+  });
+
+  it('when deployed, then the roles are provisioned with the master user before any service starts', () => {
+    const [provisioning] = resources(deployment.app, 'Custom::FreeLunchDatabaseRoles');
+    expect(provisioning).toBeDefined();
+    const [provisioningId, { Properties }] = provisioning!;
+    expect(Properties.Schemas).toEqual(['orders', 'kitchen', 'inventory']);
+    expect(asList(Properties.RoleSecretArns).map(referenced).sort()).toEqual(
+      ['orders', 'kitchen', 'inventory'].flatMap((schema) => [`fl_${schema}_owner`, `fl_${schema}_app`].map((role) => roleSecret(deployment.app, role))).sort(),
+    );
+    expect(referenced(Properties.AdminSecretArn)).toMatch(/^DataPostgresSecretAttachment/);
+    const services = Object.entries(deployment.app.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>).filter(
+      ([, resource]) => resource.Type === 'AWS::ECS::Service',
+    );
+    expect(services).toHaveLength(3);
+    for (const [id, service] of services) expect(asList(service.DependsOn), id).toContain(provisioningId);
+  });
+
+  it('when synthesized, then the provisioning Lambda reaches PostgreSQL on its port only, and HTTPS for Secrets Manager', () => {
+    const lambdaGroup = provisioningGroup();
+    const [, group] = resources(deployment.app, 'AWS::EC2::SecurityGroup').find(([id]) => id === lambdaGroup)!;
+    const egress = [
+      ...asList(group.Properties.SecurityGroupEgress),
+      ...resources(deployment.app, 'AWS::EC2::SecurityGroupEgress')
+        .filter(([, rule]) => referenced(rule.Properties.GroupId) === lambdaGroup)
+        .map(([, rule]) => rule.Properties),
+    ] as Array<Record<string, any>>;
+    const [, database] = only(deployment.app, 'AWS::RDS::DBInstance') && resources(deployment.app, 'AWS::RDS::DBInstance')[0]!;
+    const postgresGroup = referenced(database.Properties.VPCSecurityGroups[0]);
+    expect(egress.map((rule) => [rule.DestinationSecurityGroupId ? referenced(rule.DestinationSecurityGroupId) : rule.CidrIp ?? rule.CidrIpv6, rule.FromPort, rule.ToPort]).sort()).toEqual(
+      [
+        [postgresGroup, 5433, 5433],
+        ['0.0.0.0/0', 443, 443],
+        ['::/0', 443, 443],
+      ].sort(),
+    );
+    const intoPostgres = ingressRules(deployment.app).filter(
+      ({ group: target, rule }) => target === postgresGroup && referenced(rule.SourceSecurityGroupId) === lambdaGroup,
+    );
+    expect(intoPostgres.map(({ rule }) => [rule.FromPort, rule.ToPort])).toEqual([[5433, 5433]]);
   });
 
   it('when synthesized, then every container checks its own /health, logs to CloudWatch and runs with a read-only root file system', () => {
