@@ -135,6 +135,25 @@ describe('kitchen: cooking and delivering', () => {
     expect(await deadLetters()).toMatch(/^stream_dead_letters\{stream="orders\.placed"[^}]*\} 1$/m);
   });
 
+  it('when the kitchen has finished its orders, then its janitor trims them from both of its streams once they are older than STREAM_RETENTION_MS', async () => {
+    kitchen = await KitchenFixture.start({ COOK_TIME_MS: '0', STREAM_RETENTION_MS: '0' });
+    const k = kitchen;
+    for (let i = 0; i < 3; i += 1) {
+      const orderId = await k.placeOrder();
+      await k.dispatch(await k.requestFor(orderId));
+      await k.statusesUntil(orderId, 'delivered');
+    }
+    await k.settled();
+
+    // The janitor trims as it starts, then every 15 s: a restart makes it trim now.
+    await k.closeKitchen();
+    await k.open();
+    const lengths = () =>
+      Promise.all([streamNames.orderPlaced, streamNames.ingredientsDispatched].map((stream) => k.redis.xlen(`${k.prefix}${stream}`)));
+    // Each keeps its group's last delivered entry.
+    await waitFor('the finished entries to be trimmed', async () => ((await lengths()).every((length) => length === 1) ? true : undefined));
+  });
+
   it('when the kitchen restarts while a dish is cooking, then the new kitchen still delivers it, once', async () => {
     const k = await startKitchen(2000);
     const orderId = await k.placeOrder();
