@@ -55,18 +55,25 @@ describe('the images and docker compose', () => {
 
   it('when the system runs with docker compose, then each service is built from its Dockerfile and starts once what it needs is healthy', () => {
     const built = Object.entries(compose.services).filter(([, service]) => service.build);
-    expect(built.map(([, service]) => service.build!.dockerfile).sort()).toEqual(
+    expect([...new Set(built.map(([, service]) => service.build!.dockerfile))].sort()).toEqual(
       deployables.map(({ dockerfile }) => dockerfile).sort(),
     );
+    // db-setup runs once and exits: what needs it waits for it to have succeeded.
+    const oneOff = new Set(['db-setup']);
     for (const [name, service] of Object.entries(compose.services)) {
-      expect(service.healthcheck?.test, name).toBeDefined();
+      if (!oneOff.has(name)) expect(service.healthcheck?.test, name).toBeDefined();
       if (service.build) expect(service.build.context).toBe('.');
       for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
-        expect(condition, `${name} → ${dependency}`).toBe('service_healthy');
+        expect(condition, `${name} → ${dependency}`).toBe(oneOff.has(dependency) ? 'service_completed_successfully' : 'service_healthy');
       }
     }
+    expect(Object.keys(compose.services['db-setup']!.depends_on!)).toEqual(['postgres']);
     for (const name of ['orders-app', 'kitchen-app', 'inventory-app']) {
-      expect(Object.keys(compose.services[name]!.depends_on!)).toEqual(expect.arrayContaining(['redis', 'postgres']));
+      expect(Object.keys(compose.services[name]!.depends_on!)).toEqual(expect.arrayContaining(['redis', 'db-setup']));
+      // As in production: the service's own role, and its schema's owner for migrations.
+      const schema = name.replace('-app', '');
+      expect(compose.services[name]!.environment!.DATABASE_URL).toMatch(new RegExp(`^postgres://fl_${schema}_app:`));
+      expect(compose.services[name]!.environment!.MIGRATION_DATABASE_URL).toMatch(new RegExp(`^postgres://fl_${schema}_owner:`));
     }
     expect(Object.keys(compose.services['inventory-app']!.depends_on!)).toContain('market');
   });

@@ -19,8 +19,10 @@ afterEach(async () => {
  * statement that may RAISE, with the attempt's number in `attempt`. A sequence, not a table,
  * counts them: a failed transaction rolls back, nextval does not.
  */
-async function judgeRecordings(db: pg.Pool, verdict: string): Promise<void> {
-  await db.query(`
+async function judgeRecordings(verdict: string): Promise<void> {
+  // As the schema's owner: the warehouse's own role may not create triggers, and what the owner
+  // creates in the schema the warehouse may use (its default privileges).
+  await warehouse.asSchemaOwner(`
     CREATE SEQUENCE recording_attempts;
     CREATE FUNCTION judge_recording() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE attempt bigint := nextval('recording_attempts');
@@ -87,7 +89,7 @@ describe('a purchase round whose recording fails', () => {
   it('when PostgreSQL cannot take the first recordings, then what the market sold in those rounds still reaches the books, once, and every request is served', async () => {
     warehouse = await TestWarehouse.open({ market: { zeroRate: 0 } });
     const db = warehouse.app.pg;
-    await judgeRecordings(db, `IF attempt <= 3 THEN ${CANNOT_TAKE_IT} END IF;`);
+    await judgeRecordings(`IF attempt <= 3 THEN ${CANNOT_TAKE_IT} END IF;`);
 
     await orderPizzas(6);
 
@@ -119,7 +121,7 @@ describe('a purchase round whose recording fails', () => {
   it('when PostgreSQL refuses a round itself, then that round is given up and the rounds after it are still recorded', async () => {
     warehouse = await TestWarehouse.open({ market: { zeroRate: 0 } });
     const db = warehouse.app.pg;
-    await judgeRecordings(db, `IF attempt = 1 THEN ${REFUSE_IT} END IF;`);
+    await judgeRecordings(`IF attempt = 1 THEN ${REFUSE_IT} END IF;`);
 
     await orderPizzas(6);
 
@@ -136,7 +138,7 @@ describe('a purchase round whose recording fails', () => {
     const db = warehouse.app.pg;
     // Two recordings the database cannot take; then a refusal of the recording that carries the
     // rounds kept from them together with a new one; then nothing.
-    await judgeRecordings(db, `IF attempt <= 2 THEN ${CANNOT_TAKE_IT} END IF; IF attempt = 3 THEN ${REFUSE_IT} END IF;`);
+    await judgeRecordings(`IF attempt <= 2 THEN ${CANNOT_TAKE_IT} END IF; IF attempt = 3 THEN ${REFUSE_IT} END IF;`);
 
     await orderPizzas(6);
     // While the purchaser pauses after the second failure, salads make a new round of calls (for

@@ -41,7 +41,7 @@ export class KitchenFixture {
   /** Builds and readies a kitchen on this fixture's database and prefix (again, after `closeKitchen`). */
   async open(): Promise<void> {
     const config = parseConfig(KitchenConfig, {
-      DATABASE_URL: this.db.url,
+      ...(await this.db.serviceEnv('kitchen')),
       REDIS_URL: testEnv.redisUrl,
       KEY_PREFIX: this.prefix,
       LOG_LEVEL: 'silent',

@@ -13,6 +13,7 @@ import { createTestDatabase, testEnv, testKeyPrefix, type TestDatabase } from '@
 import { decodeMessage, StreamPublisher, streamKey } from '@free-lunch/streams';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { InventoryConfig } from '../../src/config.js';
 
@@ -60,7 +61,11 @@ export class TestWarehouse {
     const prefix = testKeyPrefix();
     const market = await startMarketSimulator({ logLevel: 'silent', seed: 42, ...options.market });
     const redis = new Redis(testEnv.redisUrl);
-    const env = options.databaseUrl ? { DATABASE_URL: options.databaseUrl(database.url), ...options.env } : options.env;
+    const through = options.databaseUrl;
+    const roles = through && (await database.serviceEnv('inventory'));
+    const env = roles
+      ? { DATABASE_URL: through(roles.DATABASE_URL), MIGRATION_DATABASE_URL: through(roles.MIGRATION_DATABASE_URL), ...options.env }
+      : options.env;
     const warehouse = new TestWarehouse(await startApp(database, prefix, market, env), market, database, prefix, redis);
     return warehouse;
   }
@@ -100,6 +105,18 @@ export class TestWarehouse {
     return (await app.inject({ method: 'GET', url: '/stock/audit' })).json<StockAudit>();
   }
 
+  /** Runs `sql` in the inventory schema as its owner, which may change the schema (the warehouse's role may not). */
+  async asSchemaOwner(sql: string): Promise<void> {
+    const { MIGRATION_DATABASE_URL } = await this.database.serviceEnv('inventory');
+    const owner = new pg.Client({ connectionString: MIGRATION_DATABASE_URL, options: '-c search_path=inventory' });
+    await owner.connect();
+    try {
+      await owner.query(sql);
+    } finally {
+      await owner.end();
+    }
+  }
+
   /** Changes the market's behaviour from now on. */
   async configureMarket(patch: MarketSimulatorOptions): Promise<void> {
     const response = await fetch(`${this.market.baseUrl}/config`, {
@@ -127,7 +144,7 @@ async function startApp(
   env: Record<string, string> = {},
 ): Promise<FastifyInstance> {
   const config = parseConfig(InventoryConfig, {
-    DATABASE_URL: database.url,
+    ...(await database.serviceEnv('inventory')),
     REDIS_URL: testEnv.redisUrl,
     KEY_PREFIX: prefix,
     LOG_LEVEL: 'warn',

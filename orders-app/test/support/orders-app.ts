@@ -30,7 +30,9 @@ export async function startOrdersApp(env: Record<string, string> = {}): Promise<
   const db = await createTestDatabase();
   const prefix = testKeyPrefix();
   const config = parseConfig(OrdersConfig, {
-    DATABASE_URL: db.url,
+    // As in production: its own roles, migrations as the schema's owner, the rest as a role that
+    // may only read and write the orders tables.
+    ...(await db.serviceEnv('orders')),
     REDIS_URL: testEnv.redisUrl,
     KEY_PREFIX: prefix,
     LOG_LEVEL: 'silent',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serviceDatabaseEnv } from '@free-lunch/service-kit';
 import { FreeLunchClient, freePort, startServiceProcess, type ServiceName, type ServiceProcess } from '@free-lunch/stack';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -84,8 +85,14 @@ export class BenchStack {
       MARKET_LATENCY_MS: String(this.options.marketLatencyMs),
     });
     this.#marketUrl = market.url;
+    // Each service as in production: its own PostgreSQL roles, provisioned here as the admin.
+    const adminUrl = this.databaseUrl(this.databaseName);
+    const database = {
+      orders: await serviceDatabaseEnv(adminUrl, 'orders'),
+      kitchen: await serviceDatabaseEnv(adminUrl, 'kitchen'),
+      inventory: await serviceDatabaseEnv(adminUrl, 'inventory'),
+    };
     const env = {
-      DATABASE_URL: this.databaseUrl(this.databaseName),
       REDIS_URL: this.options.redisUrl,
       KEY_PREFIX: this.keyPrefix,
       MANAGER_TOKEN: this.managerToken,
@@ -97,9 +104,9 @@ export class BenchStack {
     };
     // All at once: migrations take an advisory lock, so replicas of a service wait their turn.
     const launches = await Promise.allSettled([
-      ...replicas('inventory', this.options.inventories).map((label) => this.launch('inventory', label, env)),
-      ...replicas('kitchen', this.options.kitchens).map((label) => this.launch('kitchen', label, env)),
-      this.launch('orders', 'orders', env),
+      ...replicas('inventory', this.options.inventories).map((label) => this.launch('inventory', label, { ...env, ...database.inventory })),
+      ...replicas('kitchen', this.options.kitchens).map((label) => this.launch('kitchen', label, { ...env, ...database.kitchen })),
+      this.launch('orders', 'orders', { ...env, ...database.orders }),
     ]);
     const failed = launches.find((launch) => launch.status === 'rejected');
     if (failed) throw failed.reason;

@@ -43,6 +43,11 @@ export const BaseConfig = z.object({
   /** `pretty` for a person at a terminal; `json` (one object a line) for log collectors. */
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/free_lunch'),
+  /**
+   * The service's schema owner, for its migrations at start-up; DATABASE_URL is then a role that
+   * may only read and write the tables (see `pnpm db:provision`). Unset: migrations run as DATABASE_URL.
+   */
+  MIGRATION_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   KEY_PREFIX: z.string().default('fl:'),
   DB_POOL_SIZE: z.coerce.number().int().min(1).default(10),

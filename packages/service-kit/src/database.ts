@@ -58,13 +58,22 @@ export async function migrate(
   client.on('error', () => undefined); // the migration's own query fails with it
   await client.connect();
   try {
-    await runMigrations(client, schema, dir, logger);
+    // A provisioned schema exists and belongs to the migrating role, which may not create schemas
+    // (CREATE SCHEMA IF NOT EXISTS is refused without that right even when the schema is there).
+    const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    await runMigrations(client, schema, dir, logger, rowCount === 0);
   } finally {
     await client.end().catch(() => {});
   }
 }
 
-async function runMigrations(client: pg.Client, schema: string, dir: string, logger: FastifyBaseLogger): Promise<void> {
+async function runMigrations(
+  client: pg.Client,
+  schema: string,
+  dir: string,
+  logger: FastifyBaseLogger,
+  createSchema: boolean,
+): Promise<void> {
   await runner({
     dbClient: client,
     dir,
@@ -72,7 +81,7 @@ async function runMigrations(client: pg.Client, schema: string, dir: string, log
     ignorePattern: String.raw`(\..*|.*(?<!\.sql))`,
     direction: 'up',
     schema,
-    createSchema: true,
+    createSchema,
     migrationsSchema: schema,
     migrationsTable: MIGRATIONS_TABLE,
     advisoryLockMode: 'wait',

@@ -59,6 +59,7 @@ export async function createServiceApp(
   });
   await app.register(postgresPlugin, {
     connectionString: config.DATABASE_URL,
+    migrationConnectionString: config.MIGRATION_DATABASE_URL,
     schema: identity.schema,
     migrationsDir: fileURLToPath(new URL('migrations', identity.root)),
     poolSize: config.DB_POOL_SIZE,

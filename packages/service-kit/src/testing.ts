@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { serviceDatabaseEnv } from './provision.js';
+
+export { serviceDatabaseEnv } from './provision.js';
 
 /** Where tests find PostgreSQL and Redis: the same variables the services read, with local defaults. */
 export const testEnv = {
@@ -11,8 +14,15 @@ export const testEnv = {
 
 /** A fresh, empty database for one test; `drop()` removes it (and ends anything still connected). */
 export interface TestDatabase {
+  /** The admin's URL: for a test to look at or change anything. */
   url: string;
   name: string;
+  /**
+   * The environment a service runs with in production, for its schema: DATABASE_URL as its app role
+   * (read and write of its own tables only), MIGRATION_DATABASE_URL as the schema's owner. The
+   * roles and the schema are provisioned on first use.
+   */
+  serviceEnv(schema: string): Promise<{ DATABASE_URL: string; MIGRATION_DATABASE_URL: string }>;
   drop(): Promise<void>;
 }
 
@@ -33,6 +43,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url: url.toString(),
     name,
+    serviceEnv: (schema) => serviceDatabaseEnv(url.toString(), schema),
     async drop() {
       const client = new pg.Client({ connectionString: testEnv.databaseUrl });
       await client.connect();

@@ -6,11 +6,12 @@ import { KitchenConfig } from '@free-lunch/kitchen-app/config';
 import { buildApp as buildOrdersApp } from '@free-lunch/orders-app';
 import { OrdersConfig } from '@free-lunch/orders-app/config';
 import { startMarketSimulator, type MarketSimulatorOptions, type RunningMarketSimulator } from '@free-lunch/market-simulator';
-import { parseConfig } from '@free-lunch/service-kit';
+import { parseConfig, serviceDatabaseEnv } from '@free-lunch/service-kit';
 import { freePort } from './free-port.js';
 
 /** What the three services share: one database (a schema each), one Redis prefix, one token. */
 export interface StackEnvironment {
+  /** An admin's URL of the database: the stack provisions each service's roles in it and runs the service as them. */
   databaseUrl: string;
   redisUrl: string;
   keyPrefix: string;
@@ -39,7 +40,6 @@ export async function startInProcessStack(
 ): Promise<InProcessStack> {
   const market = await startMarketSimulator({ port: 0, logLevel: 'warn', ...marketOptions });
   const env = {
-    DATABASE_URL: stack.databaseUrl,
     REDIS_URL: stack.redisUrl,
     KEY_PREFIX: stack.keyPrefix,
     MANAGER_TOKEN: stack.managerToken,
@@ -63,13 +63,22 @@ export async function startInProcessStack(
     // read them from that origin (CORS).
     const ordersPort = await freePort();
     const dashboardOrigin = { CORS_ORIGINS: `http://127.0.0.1:${ordersPort}`, ...env };
-    const inventory = await buildInventoryApp(parseConfig(InventoryConfig, dashboardOrigin));
+    // Each service as in production: its own PostgreSQL roles, provisioned here as the admin.
+    const database = (schema: string) => serviceDatabaseEnv(stack.databaseUrl, schema);
+    const inventory = await buildInventoryApp(
+      parseConfig(InventoryConfig, { ...(await database('inventory')), ...dashboardOrigin }),
+    );
     const inventoryUrl = await listen(inventory);
-    const kitchen = await buildKitchenApp(parseConfig(KitchenConfig, dashboardOrigin));
+    const kitchen = await buildKitchenApp(parseConfig(KitchenConfig, { ...(await database('kitchen')), ...dashboardOrigin }));
     const kitchenUrl = await listen(kitchen);
     // The dashboard orders-app serves reads the kitchen and the warehouse where they listen.
     const orders = await buildOrdersApp(
-      parseConfig(OrdersConfig, { KITCHEN_PUBLIC_URL: kitchenUrl, INVENTORY_PUBLIC_URL: inventoryUrl, ...env }),
+      parseConfig(OrdersConfig, {
+        ...(await database('orders')),
+        KITCHEN_PUBLIC_URL: kitchenUrl,
+        INVENTORY_PUBLIC_URL: inventoryUrl,
+        ...env,
+      }),
     );
     const ordersUrl = await listen(orders, ordersPort);
     return {

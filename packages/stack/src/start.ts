@@ -16,7 +16,12 @@ import {
   LogOutput,
   type ConcurrentlyCommandInput,
 } from 'concurrently';
+import { serviceDatabaseEnv } from '@free-lunch/service-kit';
 import { waitUntilReady } from './readiness.js';
+
+/** The services' DATABASE_URL default, as in their config: the admin of a local PostgreSQL. */
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/free_lunch';
+const SCHEMAS: Record<string, string> = { 'orders-app': 'orders', 'kitchen-app': 'kitchen', 'inventory-app': 'inventory' };
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const simulatorPort = Number(process.env.MARKET_PORT ?? 3100);
@@ -63,12 +68,16 @@ execFileSync(process.execPath, ['--import', 'tsx', 'scripts/ensure-built.ts'], {
   stdio: 'inherit',
 });
 
+// Each service logs in to PostgreSQL as in production: a role that may only read and write its own
+// tables (its schema's owner runs its migrations), created here as the admin DATABASE_URL names.
+const databaseEnv = await serviceRoles();
+
 const commands: ConcurrentlyCommandInput[] = services.map((service) => ({
   name: service.name,
   // The heap cap every service runs with (SERVICE_NODE_FLAGS in service-process.ts says why).
   command: 'node --max-old-space-size=128 --import tsx src/server.ts',
   cwd: `${repoRoot}${service.dir}`,
-  env: { ...env, ...dashboardEnv, PORT: String(service.port) },
+  env: { ...env, ...dashboardEnv, ...databaseEnv[service.dir], PORT: String(service.port) },
   prefixColor: service.color,
 }));
 if (!process.env.MARKET_URL) {
@@ -130,3 +139,24 @@ result.then(
   () => process.exit(0),
   () => process.exit(process.exitCode ?? 1),
 );
+
+/**
+ * Per service, its DATABASE_URL and MIGRATION_DATABASE_URL. When the environment already names a
+ * MIGRATION_DATABASE_URL, the roles are the operator's and are left alone; when the admin cannot
+ * create roles, every service runs as the one user given, and says so.
+ */
+async function serviceRoles(): Promise<Record<string, Record<string, string>>> {
+  if (process.env.MIGRATION_DATABASE_URL) return {};
+  const adminUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  try {
+    const roles: Record<string, Record<string, string>> = {};
+    for (const service of services) roles[service.dir] = await serviceDatabaseEnv(adminUrl, SCHEMAS[service.dir]!);
+    return roles;
+  } catch (error) {
+    console.warn(
+      `Could not create the services' own PostgreSQL roles as ${new URL(adminUrl).username || 'the default user'} ` +
+        `(${(error as Error).message}); every service runs as that user instead.`,
+    );
+    return {};
+  }
+}

@@ -36,8 +36,14 @@ export async function processStack(
   const managerToken = randomBytes(24).toString('hex');
   const keyPrefix = testKeyPrefix();
   cleanups.push(() => deleteTestKeys(keyPrefix));
+  // Each service as in production: its own PostgreSQL roles (provisioned as the admin), reached
+  // through `databaseUrl`.
+  const roles = {} as Record<'orders' | 'kitchen' | 'inventory', Record<string, string>>;
+  for (const schema of ['orders', 'kitchen', 'inventory'] as const) {
+    const { DATABASE_URL, MIGRATION_DATABASE_URL } = await database.serviceEnv(schema);
+    roles[schema] = { DATABASE_URL: databaseUrl(DATABASE_URL), MIGRATION_DATABASE_URL: databaseUrl(MIGRATION_DATABASE_URL) };
+  }
   const env = {
-    DATABASE_URL: databaseUrl(database.url),
     REDIS_URL: testEnv.redisUrl,
     KEY_PREFIX: keyPrefix,
     MANAGER_TOKEN: managerToken,
@@ -50,7 +56,7 @@ export async function processStack(
   };
   return {
     async start(name) {
-      const service = await startServiceProcess(name, await freePort(), env);
+      const service = await startServiceProcess(name, await freePort(), { ...env, ...(name === 'market' ? {} : roles[name]) });
       cleanups.push(() => service.stop());
       return service;
     },

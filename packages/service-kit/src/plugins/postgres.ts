@@ -17,7 +17,10 @@ declare module 'fastify' {
 }
 
 export interface PostgresOptions {
+  /** What the running service logs in as: in production a role that may only read and write its tables. */
   connectionString: string;
+  /** The schema owner's URL, for migrations; without it they run as `connectionString`. */
+  migrationConnectionString?: string | undefined;
   /** The service's own schema, e.g. `kitchen`; a plain lower-case SQL identifier. */
   schema: string;
   /** Directory of the service's `.sql` migrations. */
@@ -41,13 +44,22 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 export const postgresPlugin = fp<PostgresOptions>(
   async (
     app,
-    { connectionString, schema, migrationsDir, poolSize = 10, readPoolSize = 2, readStatementTimeoutMs = 5_000, applicationName },
+    {
+      connectionString,
+      migrationConnectionString = connectionString,
+      schema,
+      migrationsDir,
+      poolSize = 10,
+      readPoolSize = 2,
+      readStatementTimeoutMs = 5_000,
+      applicationName,
+    },
   ) => {
     // The schema goes into a connection option and into SQL, where it cannot be a bind parameter.
     if (!IDENTIFIER.test(schema)) throw new Error(`Schema name ${JSON.stringify(schema)} is not a plain SQL identifier`);
 
-    await ensureDatabase(connectionString);
-    await migrate(connectionString, schema, migrationsDir, app.log.child({ component: 'migrations' }));
+    await ensureDatabase(migrationConnectionString);
+    await migrate(migrationConnectionString, schema, migrationsDir, app.log.child({ component: 'migrations' }));
 
     const pool = openPool(app.log, { connectionString, schema, max: poolSize, applicationName });
     const reads = openPool(app.log, {
