@@ -11,7 +11,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const BURST = 1_500;
+const BURST = 2_000;
 const READERS_PER_URL = 4;
 
 /**
@@ -111,7 +111,7 @@ describe('heavy public reads', () => {
     const quiet: number[] = [];
     const hammered: number[] = [];
     const answers: Record<string, number> = {};
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < 3; round++) {
       quiet.push(await burst(BURST));
       const readers = startReaders([
         ...Array(READERS_PER_URL).fill(`${stack.urls.inventory}/stock/audit`),
@@ -120,17 +120,18 @@ describe('heavy public reads', () => {
       hammered.push(await burst(BURST));
       for (const [status, count] of Object.entries(await readers.stop())) answers[status] = (answers[status] ?? 0) + count;
     }
-    const mean = (rates: number[]) => rates.reduce((sum, rate) => sum + rate, 0) / rates.length;
+    // Medians: one burst in three slowed by something else on the machine does not decide the comparison.
+    const median = (rates: number[]) => [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
     console.info(
       `heavy reads: quiet ${quiet.map((rate) => rate.toFixed(0)).join(', ')} orders/s, hammered ` +
-        `${hammered.map((rate) => rate.toFixed(0)).join(', ')} orders/s (${((mean(hammered) / mean(quiet)) * 100).toFixed(0)} %); ` +
+        `${hammered.map((rate) => rate.toFixed(0)).join(', ')} orders/s (${((median(hammered) / median(quiet)) * 100).toFixed(0)} %); ` +
         `reader answers ${JSON.stringify(answers)}`,
     );
 
     const served = (answers['200'] ?? 0) + (answers['429'] ?? 0);
     expect(Object.keys(answers).filter((status) => status !== '200' && status !== '429')).toEqual([]);
     expect(served).toBeGreaterThan(200);
-    expect(mean(hammered)).toBeGreaterThanOrEqual(mean(quiet) * 0.8);
+    expect(median(hammered)).toBeGreaterThanOrEqual(median(quiet) * 0.8);
 
     await sleep(600); // past the audit's sharing window, so it sees the last dispatch
     const audit = await client.audit();
