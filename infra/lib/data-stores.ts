@@ -15,6 +15,42 @@ export const DATABASE_NAME = 'free_lunch';
 // secrets: a generated value must never need URL-escaping. Every ASCII punctuation is left out.
 export const URL_RESERVED = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
 
+/**
+ * Redis commands a service may run (ElastiCache RBAC). Streams; Lua (the publisher and the rate
+ * limiter are scripts); the few string commands of rate limits, WebSocket tickets and idempotency;
+ * transactions; and what ioredis sends on connecting. Nothing that reads the whole keyspace or
+ * changes the server (FLUSHALL, FLUSHDB, KEYS, SCAN, CONFIG, DEBUG, SHUTDOWN, ...).
+ */
+export const REDIS_SERVICE_COMMANDS = [
+  'xadd', 'xreadgroup', 'xack', 'xautoclaim', 'xclaim', 'xgroup', 'xinfo', 'xpending', 'xrange', 'xrevrange',
+  'xread', 'xlen', 'xtrim', 'xdel',
+  'eval', 'evalsha', 'script',
+  'get', 'set', 'getdel', 'del', 'pexpire', 'pttl', 'incr',
+  'ping', 'multi', 'exec', 'client|setname', 'client|setinfo', 'info',
+] as const;
+/** The backlog reporter only measures: group lag and pending, dead-letter lengths. */
+export const REDIS_REPORTER_COMMANDS = ['xinfo', 'xlen', 'xpending', 'ping', 'client|setname', 'client|setinfo', 'info'] as const;
+
+/**
+ * An ElastiCache access string: on, every key under the prefix, no command but `commands`.
+ * A first step: each service has its own user and command allowlist, but all of them may touch
+ * any `fl:` key (their streams, dead letters, rate limits, tickets). Narrowing each user to its own
+ * streams (`~fl:orders.placed ~fl:orders.placed.dead-letter ...`) needs the key list of every
+ * script kept in step with the services; see the README's Deploy → On AWS.
+ */
+export function redisAccessString(commands: readonly string[]): string {
+  return ['on', '~fl:*', '-@all', ...commands.map((command) => `+${command}`)].join(' ');
+}
+
+/** Who logs in to Redis: one user per service, and the read-only backlog reporter. */
+export const REDIS_USERS = {
+  'orders-app': REDIS_SERVICE_COMMANDS,
+  'kitchen-app': REDIS_SERVICE_COMMANDS,
+  'inventory-app': REDIS_SERVICE_COMMANDS,
+  'backlog-reporter': REDIS_REPORTER_COMMANDS,
+} as const;
+export type RedisUserName = keyof typeof REDIS_USERS;
+
 export interface DataStoresProps {
   vpc: ec2.IVpc;
   deletionProtection: boolean;
@@ -29,7 +65,8 @@ export class DataStores extends Construct {
   readonly database: rds.DatabaseInstance;
   readonly databaseSecret: secretsmanager.ISecret;
   readonly redis: elasticache.CfnReplicationGroup;
-  readonly redisAuthToken: secretsmanager.Secret;
+  /** Each Redis user's `{ username, password }`. */
+  readonly redisUsers: Record<RedisUserName, secretsmanager.Secret>;
   private readonly redisSecurityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, { vpc, deletionProtection }: DataStoresProps) {
@@ -89,21 +126,61 @@ export class DataStores extends Construct {
       description: 'Free Lunch Redis: only the services may connect',
       allowAllOutbound: false,
     });
-    this.redisAuthToken = new secretsmanager.Secret(this, 'RedisAuthToken', {
-      description: 'Free Lunch: Redis AUTH token of the ElastiCache replication group',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    // RBAC instead of one shared AUTH token: a user per service with its own password and command
+    // allowlist, and the default user (which every connection without a user name would be) off.
+    const users = Object.entries(REDIS_USERS).map(([name, commands]) => {
+      const userName = `free-lunch-${name}`;
+      const secret = new secretsmanager.Secret(this, `RedisUser-${name}`, {
+        description: `Free Lunch: Redis (ElastiCache RBAC) user ${userName}`,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ username: userName }),
+          generateStringKey: 'password',
+          passwordLength: 64,
+          excludePunctuation: true,
+        },
+      });
+      acknowledge(
+        secret,
+        'AwsSolutions-SMG4',
+        'ElastiCache changes a user\'s password only through ModifyUser, which a Secrets Manager rotation cannot ' +
+          'do in step with the running services; rotated by hand (a second password, redeploy, drop the first: README, Deploy).',
+      );
+      const user = new elasticache.CfnUser(this, `RedisUser-${name}-User`, {
+        engine: 'redis',
+        userId: userName,
+        userName,
+        accessString: redisAccessString(commands),
+        authenticationMode: { Type: 'password', Passwords: [secret.secretValueFromJson('password').unsafeUnwrap()] },
+      });
+      return { name: name as RedisUserName, secret, user };
     });
-    acknowledge(
-      this.redisAuthToken,
-      'AwsSolutions-SMG4',
-      'ElastiCache changes an AUTH token only through ModifyReplicationGroup (ROTATE then SET), which a ' +
-        'Secrets Manager rotation cannot do in step with the running services; rotated by hand (README, Deploy).',
-    );
+    this.redisUsers = Object.fromEntries(users.map(({ name, secret }) => [name, secret])) as DataStores['redisUsers'];
+    // A user group must hold a user named `default`: this one is off and may run nothing.
+    const defaultUser = new elasticache.CfnUser(this, 'RedisDefaultUserOff', {
+      engine: 'redis',
+      userId: 'free-lunch-default-off',
+      userName: 'default',
+      accessString: 'off -@all',
+      noPasswordRequired: true,
+    });
+    const userGroup = new elasticache.CfnUserGroup(this, 'RedisUsers', {
+      engine: 'redis',
+      userGroupId: 'free-lunch',
+      userIds: [defaultUser.userId, ...users.map(({ user }) => user.userId)],
+    });
+    for (const user of [defaultUser, ...users.map(({ user }) => user)]) userGroup.addDependency(user);
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'RedisSubnets', {
       description: 'Free Lunch Redis: isolated subnets',
       subnetIds: isolated.subnetIds,
     });
     // Streams are the work queue: Redis must refuse writes when full, never evict an entry.
+    // Sizing (cache.t4g.small: 1.37 GiB, 25 % reserved by ElastiCache, so about 1 GiB for data): an
+    // order makes about five stream entries of about 0.5 KB with their overhead, 2.5 KB an order.
+    // Work streams keep an hour (STREAM_RETENTION_MS) of what their groups have finished: 1 GiB holds
+    // the entries of about 400,000 orders an hour, some 110 a second sustained, far beyond the
+    // restaurant's peak. The six live streams are capped at 10,000 entries (about 5 MB each) and the
+    // dead-letter streams at DEAD_LETTER_MAX_LENGTH. An alarm at 80 % of memory (monitoring.ts) calls
+    // for a larger node well before writes are refused.
     const parameters = new elasticache.CfnParameterGroup(this, 'RedisParameters', {
       cacheParameterGroupFamily: 'redis7',
       description: 'Free Lunch Redis: never evict stream entries',
@@ -121,13 +198,20 @@ export class DataStores extends Construct {
       atRestEncryptionEnabled: true,
       transitEncryptionEnabled: true,
       transitEncryptionMode: 'required',
-      authToken: this.redisAuthToken.secretValue.unsafeUnwrap(),
+      userGroupIds: [userGroup.ref],
       port: REDIS_PORT,
       cacheSubnetGroupName: subnetGroup.ref,
       securityGroupIds: [this.redisSecurityGroup.securityGroupId],
       snapshotRetentionLimit: 1,
       autoMinorVersionUpgrade: true,
     });
+    this.redis.addDependency(userGroup);
+    acknowledge(
+      this.redis,
+      'AwsSolutions-AEC6',
+      'Authentication is ElastiCache RBAC instead of one shared AUTH token: a user per service with its own ' +
+        'password and command allowlist (userGroupIds), and the default user switched off.',
+    );
     this.redis.applyRemovalPolicy(RemovalPolicy.DESTROY);
   }
 

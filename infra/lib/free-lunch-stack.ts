@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AppService, type ContainerSettings } from './app-service.js';
 import { catalog, type Deployable } from './catalog.js';
-import { DATABASE_NAME, DataStores, POSTGRES_PORT, REDIS_PORT } from './data-stores.js';
+import { DATABASE_NAME, DataStores, POSTGRES_PORT, REDIS_PORT, type RedisUserName } from './data-stores.js';
 import { DatabaseRoles } from './database-roles.js';
 import { acknowledge } from './nag.js';
 import { Network } from './network.js';
@@ -55,8 +55,13 @@ export class FreeLunchStack extends Stack {
     // What every service and backlog reporter is told; secrets as references, never values.
     const redis: ContainerSettings = {
       environment: { KEY_PREFIX: 'fl:', REDIS_HOST: stores.redisHost, REDIS_PORT: String(REDIS_PORT) },
-      secrets: { REDIS_AUTH_TOKEN: ecs.Secret.fromSecretsManager(stores.redisAuthToken) },
+      secrets: {},
     };
+    /** REDIS_USER and its password (REDIS_AUTH_TOKEN): the entry point logs in as that ElastiCache user. */
+    const redisUser = (name: RedisUserName): Record<string, ecs.Secret> => ({
+      REDIS_USER: ecs.Secret.fromSecretsManager(stores.redisUsers[name], 'username'),
+      REDIS_AUTH_TOKEN: ecs.Secret.fromSecretsManager(stores.redisUsers[name], 'password'),
+    });
     const service: ContainerSettings = {
       environment: {
         ...redis.environment,
@@ -78,7 +83,7 @@ export class FreeLunchStack extends Stack {
         BACKLOG_STREAMS: deployable.consumes.map(({ stream, group }) => `${stream}:${group}`).join(','),
         BACKLOG_INTERVAL_MS: '15000',
       },
-      secrets: redis.secrets,
+      secrets: redisUser('backlog-reporter'),
     });
     const common = { cluster, imageTag: settings.imageTag, capacity: settings.capacity };
     // On Fargate the scaling policies own the task count: a deployment must not reset a kitchen
@@ -111,6 +116,7 @@ export class FreeLunchStack extends Stack {
       // The secret holds a comma-separated list: during a rotation both the old and the new token.
       secrets: {
         ...service.secrets,
+        ...redisUser('orders-app'),
         ...roles.secretsFor('orders-app'),
         MANAGER_TOKENS: ecs.Secret.fromSecretsManager(managerToken),
       },
@@ -124,7 +130,7 @@ export class FreeLunchStack extends Stack {
       deployable: catalog.kitchen,
       repository: repository(catalog.kitchen),
       environment: { ...service.environment, PORT: String(catalog.kitchen.port) },
-      secrets: { ...service.secrets, ...roles.secretsFor('kitchen-app') },
+      secrets: { ...service.secrets, ...redisUser('kitchen-app'), ...roles.secretsFor('kitchen-app') },
       cpu: 512,
       memoryMiB: 1024,
       desiredCount,
@@ -136,7 +142,7 @@ export class FreeLunchStack extends Stack {
       deployable: catalog.inventory,
       repository: repository(catalog.inventory),
       environment: { ...service.environment, PORT: String(catalog.inventory.port), MARKET_URL: marketUrl },
-      secrets: { ...service.secrets, ...roles.secretsFor('inventory-app') },
+      secrets: { ...service.secrets, ...redisUser('inventory-app'), ...roles.secretsFor('inventory-app') },
       cpu: 512,
       memoryMiB: 1024,
       desiredCount,

@@ -116,15 +116,16 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
     }
   });
 
-  it('when synthesized, then Redis is encrypted at rest and in transit, needs its auth token and sits in the isolated subnets', () => {
+  it('when synthesized, then Redis is encrypted at rest and in transit, needs a user and password and sits in the isolated subnets', () => {
     deployment.app.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
       AtRestEncryptionEnabled: true,
       TransitEncryptionEnabled: true,
       TransitEncryptionMode: 'required',
       MultiAZEnabled: true,
       AutomaticFailoverEnabled: true,
-      // The token is resolved by CloudFormation from Secrets Manager, never written in the template.
-      AuthToken: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^\\{\\{resolve:secretsmanager:')])] }),
+      // ElastiCache RBAC users, not one shared AUTH token.
+      UserGroupIds: [Match.anyValue()],
+      AuthToken: Match.absent(),
     });
     const subnetGroup = only(deployment.app, 'AWS::ElastiCache::SubnetGroup');
     expect(asList(subnetGroup.Properties.SubnetIds).map(referenced).every((id) => /data/i.test(id!))).toBe(true);
@@ -194,10 +195,10 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
     }
     const secretNames = (name: string) => (container(deployment.app, name).Secrets ?? []).map(({ Name }) => Name).sort();
     const database = ['DB_OWNER_PASSWORD', 'DB_OWNER_USER', 'DB_PASSWORD', 'DB_USER'];
-    expect(secretNames('orders-app')).toEqual([...database, 'MANAGER_TOKENS', 'REDIS_AUTH_TOKEN']);
-    expect(secretNames('kitchen-app')).toEqual([...database, 'REDIS_AUTH_TOKEN']);
-    expect(secretNames('inventory-app')).toEqual([...database, 'REDIS_AUTH_TOKEN']);
-    expect(secretNames('backlog-reporter')).toEqual(['REDIS_AUTH_TOKEN']);
+    expect(secretNames('orders-app')).toEqual([...database, 'MANAGER_TOKENS', 'REDIS_AUTH_TOKEN', 'REDIS_USER']);
+    expect(secretNames('kitchen-app')).toEqual([...database, 'REDIS_AUTH_TOKEN', 'REDIS_USER']);
+    expect(secretNames('inventory-app')).toEqual([...database, 'REDIS_AUTH_TOKEN', 'REDIS_USER']);
+    expect(secretNames('backlog-reporter')).toEqual(['REDIS_AUTH_TOKEN', 'REDIS_USER']);
   });
 
   it('when synthesized, then no policy grants a wildcard action and the tasks\' own roles hold no permission at all', () => {
@@ -377,6 +378,47 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
       ({ group: target, rule }) => target === postgresGroup && referenced(rule.SourceSecurityGroupId) === lambdaGroup,
     );
     expect(intoPostgres.map(({ rule }) => [rule.FromPort, rule.ToPort])).toEqual([[5433, 5433]]);
+  });
+
+  it('when a process logs in to Redis, then it is its own ElastiCache user, limited to fl: keys and a command allowlist, and the default user is off', () => {
+    const users = Object.fromEntries(
+      resources(deployment.app, 'AWS::ElastiCache::User').map(([id, user]) => [id, user.Properties]),
+    );
+    const byName = (name: string) => Object.entries(users).find(([, user]) => user.UserId === name)!;
+    const [defaultId, defaultUser] = byName('free-lunch-default-off');
+    expect(defaultUser).toMatchObject({ UserName: 'default', AccessString: 'off -@all' });
+    const group = only(deployment.app, 'AWS::ElastiCache::UserGroup');
+    expect([...group.Properties.UserIds].sort()).toEqual(Object.values(users).map(({ UserId }) => UserId).sort());
+    expect(defaultId).toBeDefined();
+    const dangerous = ['flushall', 'flushdb', 'keys', 'scan', 'config', 'debug', 'shutdown', 'monitor', '@all', '@admin', '@dangerous'];
+    const granted = (accessString: string) => accessString.split(' ').filter((part) => part.startsWith('+')).map((part) => part.slice(1));
+    for (const name of ['orders-app', 'kitchen-app', 'inventory-app', 'backlog-reporter']) {
+      const [id, user] = byName(`free-lunch-${name}`);
+      const parts = (user.AccessString as string).split(' ');
+      expect(parts.slice(0, 3), name).toEqual(['on', '~fl:*', '-@all']);
+      for (const command of dangerous) expect(granted(user.AccessString), name).not.toContain(command);
+      expect(user.AuthenticationMode.Type).toBe('password');
+      // The password is resolved by CloudFormation from the user's secret, never written in the template.
+      expect(JSON.stringify(user.AuthenticationMode.Passwords)).toMatch(/resolve:secretsmanager:/);
+      // And the containers that log in as this user get that same secret, nobody else's.
+      const secret = JSON.stringify(user.AuthenticationMode.Passwords).match(/"Ref":"([^"]+)"/)![1];
+      const logins = containers(deployment.app).filter(({ container: definition }) =>
+        (definition.Secrets ?? []).some(({ Name, ValueFrom }) => Name === 'REDIS_USER' && JSON.stringify(ValueFrom).includes(`"${secret}"`)),
+      );
+      expect(logins.map(({ container: definition }) => definition.Name), `${id}`).toEqual(
+        name === 'backlog-reporter' ? ['backlog-reporter', 'backlog-reporter'] : [name],
+      );
+      for (const { container: definition } of logins) {
+        const password = definition.Secrets!.find(({ Name }) => Name === 'REDIS_AUTH_TOKEN')!;
+        expect(JSON.stringify(password.ValueFrom)).toContain(`"${secret}"`);
+      }
+    }
+    const services = granted(byName('free-lunch-orders-app')[1].AccessString);
+    expect(services).toEqual(expect.arrayContaining(['xadd', 'xreadgroup', 'xack', 'xautoclaim', 'evalsha', 'getdel', 'multi', 'exec']));
+    // The reporter only reads.
+    expect(granted(byName('free-lunch-backlog-reporter')[1].AccessString).sort()).toEqual(
+      ['client|setinfo', 'client|setname', 'info', 'ping', 'xinfo', 'xlen', 'xpending'].sort(),
+    );
   });
 
   it('when synthesized, then every container checks its own /health, logs to CloudWatch and runs with a read-only root file system', () => {

@@ -38,6 +38,7 @@ describe('cdk-nag acknowledgements', () => {
     }
     // The list the README's Deploy section explains, one kind per line.
     expect([...new Set(acknowledgements.map(({ id }) => id.replace(/\[.*$/, '')))].sort()).toEqual([
+      'AwsSolutions-AEC6',
       'AwsSolutions-EC23',
       'AwsSolutions-ECS2',
       'AwsSolutions-IAM4',
