@@ -7,6 +7,11 @@ import type { Settings } from './settings.js';
 
 const GITHUB_ISSUER = 'token.actions.githubusercontent.com';
 
+/** The OIDC `sub` of main's deploy job, with the repository's customized claim (repo, context, ref). */
+export function githubSubject(settings: Pick<Settings, 'githubEnvironment'> & { githubRepository: string }): string {
+  return `repo:${settings.githubRepository}:environment:${settings.githubEnvironment}:ref:refs/heads/main`;
+}
+
 export interface GitHubDeployStackProps extends StackProps {
   settings: Settings & { githubRepository: string };
 }
@@ -29,10 +34,16 @@ export class GitHubDeployStack extends Stack {
 
     this.role = new iam.Role(this, 'DeployRole', {
       description: `GitHub Actions deploys of ${settings.githubRepository} (environment ${settings.githubEnvironment})`,
+      // Only main's deploy job in the environment. GitHub's default `sub` of an environment job,
+      // `repo:O/R:environment:E`, says nothing of the branch, and IAM can test only `sub` and `aud` of
+      // GitHub's token. So the repository customizes its `sub` to carry the ref as well (README, Deploy:
+      // `gh api -X PUT repos/O/R/actions/oidc/customization/sub` with repo, context, ref), giving
+      // `repo:O/R:environment:E:ref:refs/heads/main`, matched exactly: a job from another branch, a
+      // pull request or another environment presents another `sub` and is refused.
       assumedBy: new iam.WebIdentityPrincipal(provider.oidcProviderArn, {
         StringEquals: {
           [`${GITHUB_ISSUER}:aud`]: 'sts.amazonaws.com',
-          [`${GITHUB_ISSUER}:sub`]: `repo:${settings.githubRepository}:environment:${settings.githubEnvironment}`,
+          [`${GITHUB_ISSUER}:sub`]: githubSubject(settings),
         },
       }),
       maxSessionDuration: Duration.hours(1),

@@ -55,7 +55,7 @@ describe('Free Lunch with HTTPS, the market simulator, one NAT gateway and the G
     ]);
   });
 
-  it('when a GitHub repository is named, then only its deploy environment can assume the deploy role, through OIDC, with no stored keys', () => {
+  it('when a GitHub repository is named, then only main\'s jobs in its deploy environment can assume the deploy role, through OIDC, with no stored keys', () => {
     const github = deployment.github!;
     expect(github).toBeDefined();
     github.resourceCountIs('AWS::IAM::OIDCProvider', 1);
@@ -68,7 +68,8 @@ describe('Free Lunch with HTTPS, the market simulator, one NAT gateway and the G
         Condition: {
           StringEquals: {
             'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
-            'token.actions.githubusercontent.com:sub': 'repo:acme/free-lunch:environment:production',
+            // The customized sub: the environment AND main, nothing else.
+            'token.actions.githubusercontent.com:sub': 'repo:acme/free-lunch:environment:production:ref:refs/heads/main',
           },
         },
       }),

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { deployables } from '../lib/catalog.js';
 
 const WORKFLOWS = ['ci.yml', 'deploy.yml'] as const;
+const asArray = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 const read = (name: string) => readFileSync(new URL(`../../.github/workflows/${name}`, import.meta.url), 'utf8');
 
 interface Step {
@@ -19,6 +20,7 @@ interface Job {
   needs?: string | string[];
   services?: Record<string, { image: string }>;
   steps: Step[];
+  if?: string;
   strategy?: { matrix: { include: Array<{ service: string; dockerfile: string }> } };
 }
 interface Workflow {
@@ -70,17 +72,47 @@ describe('GitHub Actions workflows', () => {
     expect(synth).toMatch(/-c certificateArn=arn:aws:acm:\S+ -c alarmTopicArn=arn:aws:sns:\S+/);
   });
 
-  it('when main is pushed, then the deploy assumes its role through OIDC, pushes the four images tagged with the commit, deploys and waits for the services', () => {
+  for (const name of WORKFLOWS) {
+    it(`when ${name} uses an action, then it is pinned to a full commit sha, with its tag in a comment`, () => {
+      const uses = [...read(name).matchAll(/^\s*(?:- )?uses:\s*(\S+)(.*)$/gm)];
+      expect(uses.length).toBeGreaterThan(0);
+      for (const [, action, comment] of uses) {
+        expect(action, action).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/);
+        expect(comment, action).toMatch(/^ # v\d+(\.\d+)*$/);
+      }
+    });
+  }
+
+  it('when CI finishes on main, then the deploy runs only if CI succeeded, on the very commit CI tested, and first checks the certificate and alarm topic', () => {
     const deploy = parse(read('deploy.yml')) as Workflow & { env: Record<string, string> };
-    expect(deploy.on).toEqual({ push: { branches: ['main'] } });
+    expect(deploy.on).toEqual({ workflow_run: { workflows: ['CI'], types: ['completed'], branches: ['main'] } });
+    const ci = parse(read('ci.yml')) as Workflow & { name: string };
+    expect(ci.name).toBe('CI');
+    const jobs = deploy.jobs as Record<string, Job & { if?: string }>;
+    expect(jobs.settings!.if).toBe("github.event.workflow_run.conclusion == 'success'");
+    // Every other job needs the settings check, directly or through the jobs before it.
+    const reaches = (name: string): boolean => name === 'settings' || asArray(jobs[name]!.needs).some(reaches);
+    for (const name of Object.keys(jobs)) expect(reaches(name), name).toBe(true);
+    const check = jobs.settings!.steps.map(({ run }) => run ?? '').join('\n');
+    expect(check).toMatch(/-z "\$CERTIFICATE_ARN"[\s\S]*exit/);
+    expect(check).toMatch(/-z "\$ALARM_TOPIC_ARN"/);
+    for (const job of Object.values(jobs)) {
+      for (const step of job.steps.filter(({ uses }) => uses?.startsWith('actions/checkout'))) {
+        expect(step.with!.ref).toBe('${{ github.event.workflow_run.head_sha }}');
+      }
+    }
+    expect(deploy.env.IMAGE_TAG).toBe('${{ github.event.workflow_run.head_sha }}');
+  });
+
+  it('when CI passed, then the deploy assumes its role through OIDC, pushes the four images tagged with the commit, deploys and waits for the services', () => {
+    const deploy = parse(read('deploy.yml')) as Workflow & { env: Record<string, string> };
     expect(deploy.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
     expect(read('deploy.yml')).not.toMatch(/aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY/);
-    for (const job of Object.values(deploy.jobs)) {
+    for (const job of Object.values(deploy.jobs).filter(({ steps }) => steps.some(({ uses }) => uses?.startsWith('aws-actions/')))) {
       const credentials = job.steps.filter(({ uses }) => uses?.startsWith('aws-actions/configure-aws-credentials'));
       expect(credentials).toHaveLength(1);
       expect(credentials[0]!.with!['role-to-assume']).toBe('${{ secrets.AWS_DEPLOY_ROLE_ARN }}');
     }
-    expect(deploy.env.IMAGE_TAG).toBe('${{ github.sha }}');
 
     const { images, deploy: rollout } = deploy.jobs;
     expect(images!.strategy!.matrix.include).toEqual(
@@ -92,6 +124,7 @@ describe('GitHub Actions workflows', () => {
     expect(rollout!.needs).toBe('images');
     const rolloutRuns = rollout!.steps.map(({ run }) => run ?? '').join('\n');
     expect(rolloutRuns).toMatch(/cdk deploy FreeLunch [\s\S]*imageTag="\$IMAGE_TAG"/);
+    expect(rolloutRuns).toContain('-c certificateArn="$CERTIFICATE_ARN" -c alarmTopicArn="$ALARM_TOPIC_ARN"');
     expect(rolloutRuns).toContain('aws ecs wait services-stable');
   });
 });
