@@ -14,6 +14,7 @@ export type { ReadinessCheck } from './plugins/health.js';
 export { postgresPlugin, type PostgresOptions } from './plugins/postgres.js';
 export { redisPlugin } from './plugins/redis.js';
 export { runServer } from './run-server.js';
+export { provisionRedisUsers, redisAccess, redisAclRules, removeRedisUsers } from './redis-users.js';
 export { provisionDatabase, serviceDatabaseEnv, serviceRoles, urlAs, type ProvisionOptions, type ServiceRoles } from './provision.js';
 export { SharedRead } from './shared-read.js';
 export { securityPlugin, manualLimit, rateLimited, clientAddress, type CspSources, type ManualLimit, type LimitState } from './plugins/security.js';

@@ -18,6 +18,8 @@ export interface StackEnvironment {
   managerToken: string;
   /** Extra variables for every service (COOK_TIME_MS, CLAIM_IDLE_MS, MARKET_CONCURRENCY, …). */
   env?: Record<string, string>;
+  /** Extra variables for one service, over `env` (e.g. its own REDIS_URL). */
+  serviceEnv?: Partial<Record<'orders' | 'kitchen' | 'inventory', Record<string, string>>>;
 }
 
 export interface InProcessStack {
@@ -64,20 +66,23 @@ export async function startInProcessStack(
     const ordersPort = await freePort();
     const dashboardOrigin = { CORS_ORIGINS: `http://127.0.0.1:${ordersPort}`, ...env };
     // Each service as in production: its own PostgreSQL roles, provisioned here as the admin.
-    const database = (schema: string) => serviceDatabaseEnv(stack.databaseUrl, schema);
+    const database = async (schema: 'orders' | 'kitchen' | 'inventory') => ({
+      ...(await serviceDatabaseEnv(stack.databaseUrl, schema)),
+      ...stack.serviceEnv?.[schema],
+    });
     const inventory = await buildInventoryApp(
-      parseConfig(InventoryConfig, { ...(await database('inventory')), ...dashboardOrigin }),
+      parseConfig(InventoryConfig, { ...dashboardOrigin, ...(await database('inventory')) }),
     );
     const inventoryUrl = await listen(inventory);
-    const kitchen = await buildKitchenApp(parseConfig(KitchenConfig, { ...(await database('kitchen')), ...dashboardOrigin }));
+    const kitchen = await buildKitchenApp(parseConfig(KitchenConfig, { ...dashboardOrigin, ...(await database('kitchen')) }));
     const kitchenUrl = await listen(kitchen);
     // The dashboard orders-app serves reads the kitchen and the warehouse where they listen.
     const orders = await buildOrdersApp(
       parseConfig(OrdersConfig, {
-        ...(await database('orders')),
         KITCHEN_PUBLIC_URL: kitchenUrl,
         INVENTORY_PUBLIC_URL: inventoryUrl,
         ...env,
+        ...(await database('orders')),
       }),
     );
     const ordersUrl = await listen(orders, ordersPort);

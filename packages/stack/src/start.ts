@@ -16,7 +16,7 @@ import {
   LogOutput,
   type ConcurrentlyCommandInput,
 } from 'concurrently';
-import { serviceDatabaseEnv } from '@free-lunch/service-kit';
+import { provisionRedisUsers, serviceDatabaseEnv } from '@free-lunch/service-kit';
 import { waitUntilReady } from './readiness.js';
 
 /** The services' DATABASE_URL default, as in their config: the admin of a local PostgreSQL. */
@@ -71,13 +71,15 @@ execFileSync(process.execPath, ['--import', 'tsx', 'scripts/ensure-built.ts'], {
 // Each service logs in to PostgreSQL as in production: a role that may only read and write its own
 // tables (its schema's owner runs its migrations), created here as the admin DATABASE_URL names.
 const databaseEnv = await serviceRoles();
+// ...and to Redis as a user that may touch only the streams and keys it uses (ACL), made here too.
+const redisEnv = await redisUsers();
 
 const commands: ConcurrentlyCommandInput[] = services.map((service) => ({
   name: service.name,
   // The heap cap every service runs with (SERVICE_NODE_FLAGS in service-process.ts says why).
   command: 'node --max-old-space-size=128 --import tsx src/server.ts',
   cwd: `${repoRoot}${service.dir}`,
-  env: { ...env, ...dashboardEnv, ...databaseEnv[service.dir], PORT: String(service.port) },
+  env: { ...env, ...dashboardEnv, ...databaseEnv[service.dir], ...redisEnv[service.dir], PORT: String(service.port) },
   prefixColor: service.color,
 }));
 if (!process.env.MARKET_URL) {
@@ -157,6 +159,23 @@ async function serviceRoles(): Promise<Record<string, Record<string, string>>> {
       `Could not create the services' own PostgreSQL roles as ${new URL(adminUrl).username || 'the default user'} ` +
         `(${(error as Error).message}); every service runs as that user instead.`,
     );
+    return {};
+  }
+}
+
+/**
+ * Per service, a REDIS_URL logging in as its own ACL user (see redisAclRules), named after the key
+ * prefix so two stacks on one Redis keep theirs. When the server refuses (no ACL rights), every
+ * service runs as the user REDIS_URL gives, and says so.
+ */
+async function redisUsers(): Promise<Record<string, Record<string, string>>> {
+  const adminUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = process.env.KEY_PREFIX ?? 'fl:';
+  try {
+    const urls = await provisionRedisUsers(adminUrl, prefix, { userPrefix: prefix.replace(/[^A-Za-z0-9]+/g, '') || 'fl' });
+    return { 'orders-app': { REDIS_URL: urls.orders }, 'kitchen-app': { REDIS_URL: urls.kitchen }, 'inventory-app': { REDIS_URL: urls.inventory } };
+  } catch (error) {
+    console.warn(`Could not create the services' own Redis users (${(error as Error).message}); every service runs as REDIS_URL's user.`);
     return {};
   }
 }
