@@ -10,6 +10,7 @@ import { catalog, type Deployable } from './catalog.js';
 import { DATABASE_NAME, DataStores, POSTGRES_PORT, REDIS_PORT, type RedisUserName } from './data-stores.js';
 import { DatabaseRoles } from './database-roles.js';
 import { acknowledge } from './nag.js';
+import { Monitoring } from './monitoring.js';
 import { Network } from './network.js';
 import { PublicEntry } from './public-entry.js';
 import { scaleOnBacklog, scaleOnCpu } from './scaling.js';
@@ -193,6 +194,24 @@ export class FreeLunchStack extends Stack {
       // desired count. (Application Auto Scaling of EXTERNAL services is not offered by CDK.)
       stores.allowFrom(ec2.Peer.ipv4(settings.externalCidr!), 'ECS Anywhere machines');
       this.ecsAnywhereInstanceRole();
+    }
+
+    new Monitoring(this, 'Alarms', {
+      alarmTopicArn: settings.alarmTopicArn,
+      services: [this.orders, this.kitchen, this.inventory],
+      consumers: [this.kitchen, this.inventory],
+      loadBalancer: this.entry?.loadBalancer,
+      targetGroups: this.entry?.targetGroups ?? [],
+      redis: stores.redis,
+      redisNodes: stores.redis.numCacheClusters!,
+      database: stores.database,
+    });
+    if (!settings.alarmTopicArn) {
+      const warning =
+        'allowNoAlarmTopic=true: the alarms notify a topic of the stack\'s own that nobody is subscribed to. ' +
+        'For a throwaway demo only; production passes -c alarmTopicArn=<SNS topic ARN>.';
+      Annotations.of(this).addWarning(warning);
+      console.warn(`[FreeLunch] WARNING: ${warning}`);
     }
 
     new CfnOutput(this, 'ClusterName', { value: cluster.clusterName });

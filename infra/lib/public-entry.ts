@@ -34,6 +34,8 @@ export interface PublicEntryProps {
 export class PublicEntry extends Construct {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly url: string;
+  /** Orders, Kitchen and Inventory targets, for the unhealthy-target alarms. */
+  readonly targetGroups: elbv2.ApplicationTargetGroup[] = [];
 
   constructor(scope: Construct, id: string, props: PublicEntryProps) {
     super(scope, id);
@@ -149,6 +151,7 @@ export class PublicEntry extends Construct {
       deregistrationDelay: Duration.seconds(30),
     });
     (app.service as ecs.FargateService).attachToApplicationTargetGroup(group);
+    this.targetGroups.push(group);
     return group;
   }
 }

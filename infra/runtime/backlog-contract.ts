@@ -10,3 +10,5 @@ export const BACKLOG_NAMESPACE = 'FreeLunch';
 export const BACKLOG_METRIC = 'StreamBacklog';
 /** The one dimension: the service whose consumer group the backlog belongs to. */
 export const BACKLOG_DIMENSION = 'Service';
+/** Dead letters waiting in the `<stream>.dead-letter` streams of the streams a service's group reads (XLEN, summed). */
+export const DEAD_LETTER_METRIC = 'DeadLetters';

@@ -1,6 +1,6 @@
 import type { StreamName } from '@free-lunch/contracts';
-import type { StreamBacklog } from '@free-lunch/streams';
-import { BACKLOG_DIMENSION, BACKLOG_METRIC, BACKLOG_NAMESPACE } from './backlog-contract.js';
+import type { DeadLetterCount, StreamBacklog } from '@free-lunch/streams';
+import { BACKLOG_DIMENSION, BACKLOG_METRIC, BACKLOG_NAMESPACE, DEAD_LETTER_METRIC } from './backlog-contract.js';
 
 /** A stream a consumer group reads, as the reporter is told it: `orders.placed:kitchen`. */
 export interface GroupStream {
@@ -43,6 +43,24 @@ export function backlogRecord(service: string, backlog: StreamBacklog[], at: Dat
     [BACKLOG_DIMENSION]: service,
     [BACKLOG_METRIC]: backlog.reduce((total, { lag, pending }) => total + lag + pending, 0),
     streams: backlog.map(({ stream, group, lag, pending }) => ({ stream, group, lag, pending })),
+  };
+}
+
+/**
+ * The dead letters of the streams a service's group reads, as a second record (the `FreeLunch/DeadLetters`
+ * metric, same `Service` dimension): any above zero is a message nobody will handle until a person looks.
+ */
+export function deadLetterRecord(service: string, counts: DeadLetterCount[], at: Date) {
+  return {
+    _aws: {
+      Timestamp: at.getTime(),
+      CloudWatchMetrics: [
+        { Namespace: BACKLOG_NAMESPACE, Dimensions: [[BACKLOG_DIMENSION]], Metrics: [{ Name: DEAD_LETTER_METRIC, Unit: 'Count' as const }] },
+      ],
+    },
+    [BACKLOG_DIMENSION]: service,
+    [DEAD_LETTER_METRIC]: counts.reduce((total, { count }) => total + count, 0),
+    deadLetters: counts.map(({ stream, count }) => ({ stream, count })),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The backlog reporter: runs next to kitchen-app and inventory-app in their ECS tasks (same image,
  * copied to /app/ops) and prints the service's stream backlog every BACKLOG_INTERVAL_MS as a
- * CloudWatch embedded metric (see backlog-contract.ts), which their autoscaling follows. It needs
+ * CloudWatch embedded metric (see backlog-contract.ts), which their autoscaling follows, and the
+ * dead letters of those streams (FreeLunch/DeadLetters), which an alarm watches. It needs
  * no AWS permission: the awslogs driver ships the line and CloudWatch Logs extracts the metric.
  *
  * Environment: REDIS_URL, KEY_PREFIX (as the service), BACKLOG_SERVICE (the metric's Service
@@ -10,10 +11,10 @@
 import { once } from 'node:events';
 import { streamNames } from '@free-lunch/contracts';
 import { parseConfig } from '@free-lunch/service-kit';
-import { streamBacklog } from '@free-lunch/streams';
+import { deadLetterCounts, streamBacklog } from '@free-lunch/streams';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { backlogRecord, parseGroupStreams } from './backlog-metric.js';
+import { backlogRecord, deadLetterRecord, parseGroupStreams } from './backlog-metric.js';
 
 const ReporterConfig = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
@@ -41,6 +42,9 @@ async function report(): Promise<void> {
   try {
     const backlog = await streamBacklog(redis, config.KEY_PREFIX, config.BACKLOG_STREAMS);
     process.stdout.write(`${JSON.stringify(backlogRecord(config.BACKLOG_SERVICE, backlog, new Date()))}\n`);
+    const streams = config.BACKLOG_STREAMS.map(({ stream }) => stream);
+    const deadLetters = await deadLetterCounts(redis, config.KEY_PREFIX, streams);
+    process.stdout.write(`${JSON.stringify(deadLetterRecord(config.BACKLOG_SERVICE, deadLetters, new Date()))}\n`);
   } catch (error) {
     // No datapoint rather than a wrong one: the scaling alarms treat missing data as "no change".
     logError('could not measure the stream backlog', error);

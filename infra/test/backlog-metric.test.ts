@@ -1,11 +1,26 @@
 import { streamNames } from '@free-lunch/contracts';
 import { describe, expect, it } from 'vitest';
-import { BACKLOG_METRIC, BACKLOG_NAMESPACE } from '../runtime/backlog-contract.js';
-import { backlogRecord, parseGroupStreams } from '../runtime/backlog-metric.js';
+import { BACKLOG_METRIC, BACKLOG_NAMESPACE, DEAD_LETTER_METRIC } from '../runtime/backlog-contract.js';
+import { backlogRecord, deadLetterRecord, parseGroupStreams } from '../runtime/backlog-metric.js';
 
 const known = Object.values(streamNames);
 
 describe('the stream backlog metric', () => {
+  it('when two of a group\'s streams hold dead letters, then the record carries their sum as FreeLunch/DeadLetters for the service', () => {
+    const record = deadLetterRecord(
+      'kitchen-app',
+      [
+        { stream: 'orders.placed', count: 2 },
+        { stream: 'inventory.ingredients-dispatched', count: 1 },
+      ],
+      new Date('2030-01-02T03:04:05Z'),
+    );
+    expect(record._aws.CloudWatchMetrics).toEqual([
+      { Namespace: BACKLOG_NAMESPACE, Dimensions: [['Service']], Metrics: [{ Name: DEAD_LETTER_METRIC, Unit: 'Count' }] },
+    ]);
+    expect(record).toMatchObject({ Service: 'kitchen-app', DeadLetters: 3 });
+  });
+
   it('when a group is behind on two streams, then the record carries their sum as FreeLunch/StreamBacklog for the service', () => {
     const record = backlogRecord(
       'kitchen-app',

@@ -140,11 +140,18 @@ describe('Free Lunch as a throwaway demo (allowPlainHttp, allowNoAlarmTopic)', (
 
   it('when plain HTTP is allowed out loud, then the load balancer serves HTTP on 80 only and synth warns about it', () => {
     // The warning (Annotations.addWarning) is in the validation report, next to no cdk-nag finding.
-    expect(deployment.findings).toEqual([{ rule: 'Annotation::warning-annotation', path: 'FreeLunch' }]);
+    expect(deployment.findings).toEqual([
+      { rule: 'Annotation::warning-annotation', path: 'FreeLunch' },
+      { rule: 'Annotation::warning-annotation', path: 'FreeLunch' },
+    ]);
     const listener = only(deployment.app, 'AWS::ElasticLoadBalancingV2::Listener');
     expect(listener.Properties).toMatchObject({ Port: 80, Protocol: 'HTTP' });
     expect(listener.Properties.DefaultActions[0].Type).toBe('forward');
     expect(warned.join('\n')).toMatch(/allowPlainHttp=true: the load balancer serves plain HTTP/);
+    expect(warned.join('\n')).toMatch(/allowNoAlarmTopic=true: the alarms notify a topic of the stack's own/);
+    // The alarms exist all the same, on an encrypted topic of the stack's own.
+    const topic = only(deployment.app, 'AWS::SNS::Topic');
+    expect(topic.Properties.KmsMasterKeyId).toBeDefined();
   });
 });
 

@@ -4,7 +4,8 @@ import { BACKLOG_METRIC, BACKLOG_NAMESPACE } from '../runtime/backlog-contract.j
 import { catalog, deployables } from '../lib/catalog.js';
 import { REAL_MARKET_URL } from '../lib/settings.js';
 import { HSTS_HEADER_VALUE } from '../lib/public-entry.js';
-import { CERTIFICATE, PRODUCTION, synthesize, type Synthesized } from './synth.js';
+import { ALARM_THRESHOLDS } from '../lib/monitoring.js';
+import { ALARM_TOPIC, CERTIFICATE, PRODUCTION, synthesize, type Synthesized } from './synth.js';
 import {
   asList,
   container,
@@ -249,6 +250,8 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
         ([, alarm]) =>
           alarm.Properties.Namespace === BACKLOG_NAMESPACE &&
           alarm.Properties.MetricName === BACKLOG_METRIC &&
+          // The operator's backlog alarm (asserted with the other alarms) is not a scaling step.
+          !asList(alarm.Properties.AlarmActions).includes(ALARM_TOPIC) &&
           alarm.Properties.Dimensions.some(({ Value }: { Value: string }) => Value === service.name),
       );
       expect(alarms.map(([, alarm]) => alarm.Properties.ComparisonOperator).sort()).toEqual([
@@ -419,6 +422,48 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
     expect(granted(byName('free-lunch-backlog-reporter')[1].AccessString).sort()).toEqual(
       ['client|setinfo', 'client|setname', 'info', 'ping', 'xinfo', 'xlen', 'xpending'].sort(),
     );
+  });
+
+  it('when something goes wrong, then an alarm with its metric and threshold tells the operator\'s SNS topic, when it fires and when it clears', () => {
+    const alarms = resources(deployment.app, 'AWS::CloudWatch::Alarm')
+      .map(([, alarm]) => alarm.Properties)
+      .filter((alarm) => asList(alarm.AlarmActions).includes(ALARM_TOPIC));
+    for (const alarm of alarms) expect(alarm.OKActions).toEqual([ALARM_TOPIC]);
+    const find = (namespace: string, metric: string, dimension?: [string, string]) =>
+      alarms.filter(
+        (alarm) =>
+          alarm.Namespace === namespace &&
+          alarm.MetricName === metric &&
+          (!dimension || JSON.stringify(alarm.Dimensions).includes(`"Value":"${dimension[1]}"`)),
+      );
+    const expectAlarm = (found: Array<Record<string, any>>, count: number, threshold: number, comparison: string) => {
+      expect(found).toHaveLength(count);
+      for (const alarm of found) expect([alarm.Threshold, alarm.ComparisonOperator]).toEqual([threshold, comparison]);
+    };
+    const atLeast = 'GreaterThanOrEqualToThreshold';
+    expectAlarm(find('AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count'), 1, ALARM_THRESHOLDS.http5xx, atLeast);
+    expectAlarm(find('AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count'), 1, ALARM_THRESHOLDS.http5xx, atLeast);
+    expectAlarm(find('AWS/ApplicationELB', 'UnHealthyHostCount'), 3, 1, atLeast);
+    for (const service of ['kitchen-app', 'inventory-app']) {
+      expectAlarm(find(BACKLOG_NAMESPACE, BACKLOG_METRIC, ['Service', service]).filter((a) => a.AlarmActions.length === 1 && a.AlarmActions[0] === ALARM_TOPIC), 1, ALARM_THRESHOLDS.backlog, atLeast);
+      expectAlarm(find(BACKLOG_NAMESPACE, 'DeadLetters', ['Service', service]), 1, 0, 'GreaterThanThreshold');
+    }
+    expectAlarm(find('AWS/ElastiCache', 'DatabaseMemoryUsagePercentage'), 2, ALARM_THRESHOLDS.redisMemoryPercent, atLeast);
+    expectAlarm(find('AWS/ElastiCache', 'Evictions'), 2, 0, 'GreaterThanThreshold');
+    expectAlarm(find('AWS/RDS', 'CPUUtilization'), 1, ALARM_THRESHOLDS.rdsCpuPercent, atLeast);
+    expectAlarm(find('AWS/RDS', 'FreeStorageSpace'), 1, ALARM_THRESHOLDS.rdsFreeStorageBytes, 'LessThanThreshold');
+    expectAlarm(find('AWS/RDS', 'DatabaseConnections'), 1, ALARM_THRESHOLDS.rdsConnections, atLeast);
+    // Task restarts: desired minus running tasks (Container Insights), one alarm per service.
+    const missing = alarms.filter((alarm) => alarm.Metrics?.some((m: { Expression?: string }) => m.Expression === 'desired - running'));
+    expect(missing).toHaveLength(3);
+    for (const alarm of missing) {
+      expect([alarm.Threshold, alarm.EvaluationPeriods]).toEqual([1, 5]);
+      const names = alarm.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName).sort();
+      expect(names).toEqual(['DesiredTaskCount', 'RunningTaskCount']);
+    }
+    // Nothing else is on the topic, and no topic of the stack's own when the operator gave one.
+    expect(alarms).toHaveLength(1 + 1 + 3 + 4 + 4 + 3 + 3);
+    expect(resources(deployment.app, 'AWS::SNS::Topic')).toEqual([]);
   });
 
   it('when synthesized, then every container checks its own /health, logs to CloudWatch and runs with a read-only root file system', () => {
