@@ -125,6 +125,8 @@ export class FreeLunchStack extends Stack {
       memoryMiB: 1024,
       desiredCount,
       loadBalanced: true,
+      // orders-app scales on CPU, but its group's backlog and dead letters are watched like the others'.
+      backlogReporter: reporterOf(catalog.orders),
     });
     this.kitchen = new AppService(this, 'Kitchen', {
       ...common,
@@ -199,7 +201,7 @@ export class FreeLunchStack extends Stack {
     new Monitoring(this, 'Alarms', {
       alarmTopicArn: settings.alarmTopicArn,
       services: [this.orders, this.kitchen, this.inventory],
-      consumers: [this.kitchen, this.inventory],
+      consumers: [this.orders, this.kitchen, this.inventory],
       loadBalancer: this.entry?.loadBalancer,
       targetGroups: this.entry?.targetGroups ?? [],
       redis: stores.redis,

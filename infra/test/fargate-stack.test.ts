@@ -409,7 +409,7 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
         (definition.Secrets ?? []).some(({ Name, ValueFrom }) => Name === 'REDIS_USER' && JSON.stringify(ValueFrom).includes(`"${secret}"`)),
       );
       expect(logins.map(({ container: definition }) => definition.Name), `${id}`).toEqual(
-        name === 'backlog-reporter' ? ['backlog-reporter', 'backlog-reporter'] : [name],
+        name === 'backlog-reporter' ? ['backlog-reporter', 'backlog-reporter', 'backlog-reporter'] : [name],
       );
       for (const { container: definition } of logins) {
         const password = definition.Secrets!.find(({ Name }) => Name === 'REDIS_AUTH_TOKEN')!;
@@ -444,7 +444,7 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
     expectAlarm(find('AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count'), 1, ALARM_THRESHOLDS.http5xx, atLeast);
     expectAlarm(find('AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count'), 1, ALARM_THRESHOLDS.http5xx, atLeast);
     expectAlarm(find('AWS/ApplicationELB', 'UnHealthyHostCount'), 3, 1, atLeast);
-    for (const service of ['kitchen-app', 'inventory-app']) {
+    for (const service of ['orders-app', 'kitchen-app', 'inventory-app']) {
       expectAlarm(find(BACKLOG_NAMESPACE, BACKLOG_METRIC, ['Service', service]).filter((a) => a.AlarmActions.length === 1 && a.AlarmActions[0] === ALARM_TOPIC), 1, ALARM_THRESHOLDS.backlog, atLeast);
       expectAlarm(find(BACKLOG_NAMESPACE, 'DeadLetters', ['Service', service]), 1, 0, 'GreaterThanThreshold');
     }
@@ -462,7 +462,7 @@ describe('Free Lunch on Fargate (the default deployment, with the certificate an
       expect(names).toEqual(['DesiredTaskCount', 'RunningTaskCount']);
     }
     // Nothing else is on the topic, and no topic of the stack's own when the operator gave one.
-    expect(alarms).toHaveLength(1 + 1 + 3 + 4 + 4 + 3 + 3);
+    expect(alarms).toHaveLength(1 + 1 + 3 + 6 + 4 + 3 + 3);
     expect(resources(deployment.app, 'AWS::SNS::Topic')).toEqual([]);
   });
 
