@@ -1,10 +1,12 @@
 /**
  * What every Free Lunch service shares: typed configuration, logging, the application error,
  * the HTTP kit (validation, JSON errors, OpenAPI, health, readiness, metrics), the PostgreSQL and
- * Redis plugins, graceful start and stop, and stream metrics.
+ * Redis plugins, the lifecycle of background work and its one loop, graceful start and stop, and
+ * stream metrics.
  *
- * A service's `buildApp(config)` registers, in order: {@link kitPlugin}, {@link postgresPlugin},
- * {@link redisPlugin}, then its routes; its `server.ts` is `runServer(() => buildApp(parseConfig(...)))`.
+ * A service's `buildApp(config)` calls {@link createServiceApp} (kit, PostgreSQL, Redis), registers
+ * its routes, then its consumers and workers with {@link registerBackground}; its `server.ts` is
+ * `runServer(() => buildApp(parseConfig(...)))`.
  */
 export { BaseConfig, ConfigError, parseConfig, port, type ConfigIssue } from './config.js';
 export { AppError, type AppErrorOptions } from './app-error.js';
@@ -14,6 +16,8 @@ export type { ReadinessCheck } from './plugins/health.js';
 export { postgresPlugin, type PostgresOptions } from './plugins/postgres.js';
 export { redisPlugin } from './plugins/redis.js';
 export { runServer } from './run-server.js';
+export { registerBackground, type Background, type BackgroundRelay, type BackgroundTask } from './background.js';
+export { Loop, Wakeup, type LoopLogger, type LoopOptions } from './loop.js';
 export { provisionRedisUsers, redisAccess, redisAclRules, removeRedisUsers } from './redis-users.js';
 export { provisionDatabase, serviceDatabaseEnv, serviceRoles, urlAs, type ProvisionOptions, type ServiceRoles } from './provision.js';
 export { SharedRead } from './shared-read.js';
