@@ -118,20 +118,21 @@ if exists "$POSTGRES_IMAGE"; then
 else
   log "$POSTGRES_IMAGE: Debian's postgresql-15"
   mkdir -p "$work/postgres"
-  # As the official image: POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB make the cluster on the
-  # first start; it runs as the postgres user and listens on every address unless told otherwise.
+  # As the official image: POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB and POSTGRES_HOST_AUTH_METHOD
+  # make the cluster on the first start; it runs as the postgres user and listens on every address unless told otherwise.
   cat >"$work/postgres/entrypoint.sh" <<'EOF'
 #!/bin/sh
 set -eu
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  : "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
   user=${POSTGRES_USER:-postgres}
+  auth=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}
   pwfile=$(mktemp)
-  printf '%s' "$POSTGRES_PASSWORD" >"$pwfile"
-  initdb --pgdata="$PGDATA" --username="$user" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  if [ "$auth" != trust ]; then printf '%s' "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}" >"$pwfile"; fi
+  initdb --pgdata="$PGDATA" --username="$user" ${POSTGRES_PASSWORD:+--pwfile="$pwfile"} \
+    --auth-local=trust --auth-host="$auth" >/dev/null
   rm -f "$pwfile"
   echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
-  echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  echo "host all all all $auth" >>"$PGDATA/pg_hba.conf"
   db=${POSTGRES_DB:-$user}
   if [ "$db" != postgres ]; then
     echo "CREATE DATABASE \"$db\" OWNER \"$user\"" | postgres --single -D "$PGDATA" postgres >/dev/null
