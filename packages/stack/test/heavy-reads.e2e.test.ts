@@ -120,7 +120,7 @@ describe('heavy public reads', () => {
       hammered.push(await burst(BURST));
       for (const [status, count] of Object.entries(await readers.stop())) answers[status] = (answers[status] ?? 0) + count;
     }
-    // Medians: one burst in three slowed by something else on the machine does not decide the comparison.
+    // Medians: a burst or two slowed by something else on the machine do not decide the comparison.
     const median = (rates: number[]) => [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
     console.info(
       `heavy reads: quiet ${quiet.map((rate) => rate.toFixed(0)).join(', ')} orders/s, hammered ` +
