@@ -10,7 +10,7 @@ import {
 import { deadLetterKey, decodeMessage, encodeMessage, MalformedMessageError, streamKey } from '@free-lunch/streams';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ORDERS_GROUP } from '../src/background/status-changes-consumer.js';
+import { ORDERS_GROUP } from '../src/consumers/status-changes.js';
 import { isReady, openLiveView } from './support/live-view-client.js';
 import { MANAGER_TOKEN, managerHeaders, postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
 

@@ -36,7 +36,7 @@ describe('the reconciler', () => {
     await postOrders(orders.app, { quantity: 3 });
     // Three orders placed an hour ago and never heard of since.
     await orders.app.pg.query("UPDATE orders SET created_at = now() - interval '1 hour', updated_at = now() - interval '1 hour'");
-    const deps = { pool: orders.app.pg, relay: { wake: () => {} } };
+    const deps = { pool: orders.app.pg, publishNow: () => {} };
 
     expect(await reconcileStuckOrders(deps, { stuckForMs: 60_000 })).toBe(3);
     expect(await reconcileStuckOrders(deps, { stuckForMs: 60_000 })).toBe(0);
@@ -49,7 +49,7 @@ describe('the reconciler', () => {
     orders = await startOrdersApp();
     const [order] = (await postOrders(orders.app, { quantity: 1 })).json<PlaceOrdersResponse>().orders;
     await orders.app.pg.query("UPDATE orders SET created_at = now() - interval '1 hour', updated_at = now() - interval '1 hour'");
-    const deps = { pool: orders.app.pg, relay: { wake: () => {} } };
+    const deps = { pool: orders.app.pg, publishNow: () => {} };
     const nudgeAfter = async (ago: string) => {
       await orders.app.pg.query(`UPDATE orders SET nudged_at = now() - interval '${ago}'`);
       return reconcileStuckOrders(deps, { stuckForMs: 60_000 });
@@ -89,6 +89,6 @@ describe('the reconciler', () => {
       statusEvent(order!.id, 'cooking', new Date().toISOString()),
     ]);
 
-    expect(await reconcileStuckOrders({ pool: orders.app.pg, relay: { wake: () => {} } }, { stuckForMs: 60_000 })).toBe(0);
+    expect(await reconcileStuckOrders({ pool: orders.app.pg, publishNow: () => {} }, { stuckForMs: 60_000 })).toBe(0);
   });
 });

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { AppError, rateLimited, type ManualLimit } from '@free-lunch/service-kit';
-import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { managerTokensOf, type OrdersConfig } from '../config.js';
 import { bearerToken, ManagerTokens } from '../domain/manager-token.js';
 
 /** Who the manager is, and how many wrong guesses an address gets before it must wait. */
@@ -48,4 +50,16 @@ export function tokenKey(request: FastifyRequest): string {
 function tooMany(reply: FastifyReply, retryAfterSeconds: number, what: string): AppError {
   reply.header('retry-after', String(retryAfterSeconds));
   return rateLimited(retryAfterSeconds, what);
+}
+
+/**
+ * The configured manager tokens. Without any (allowed outside production only) the service starts
+ * so its reads and docs can be looked at, but accepts no manager request: it holds a random token
+ * that is never shown, rather than one each replica would make up and write to its logs.
+ */
+export function configuredManagerTokens(config: OrdersConfig, log: FastifyBaseLogger): ManagerTokens {
+  const tokens = managerTokensOf(config);
+  if (tokens.length > 0) return new ManagerTokens(tokens);
+  log.warn('MANAGER_TOKENS is not set: placing orders and the live view answer 401 until it is (pnpm start sets one)');
+  return new ManagerTokens([randomBytes(32).toString('base64url')]);
 }

@@ -21,7 +21,8 @@ export interface OrdersRoutesOptions {
   /** Lets only the manager through, within the per-token limit on placing orders (see managerOnly). */
   managerOnly: onRequestAsyncHookHandler;
   maxOrderQuantity: number;
-  relay: { wake(): void };
+  /** Publishes the outbox now: the placed orders reach the kitchen without waiting for the relay's poll. */
+  publishNow: () => void;
   /** MAX_OUTSTANDING_ORDERS. */
   maxOutstandingOrders: number;
 }
@@ -67,7 +68,7 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (app,
     },
     async (request, reply) => {
       const placed = await placeOrders(
-        { pool: app.pg, relay: options.relay, backlog },
+        { pool: app.pg, publishNow: options.publishNow, backlog },
         { quantity: request.body.quantity, idempotencyKey: request.headers['idempotency-key'] },
       );
       return reply.code(202).send(placed);

@@ -11,8 +11,8 @@ import { orderPlacedEvent } from '../domain/order-placed.js';
 
 export interface PlaceOrdersDeps {
   pool: pg.Pool;
-  /** The outbox relay, woken once the orders are committed so they reach the kitchen at once. */
-  relay: { wake(): void };
+  /** Publishes the outbox now (the relay), called once the orders are committed so they reach the kitchen at once. */
+  publishNow: () => void;
   /** MAX_OUTSTANDING_ORDERS: how many undelivered orders the kitchen may have waiting. */
   backlog: BacklogCap;
 }
@@ -77,7 +77,7 @@ export async function placeOrders(deps: PlaceOrdersDeps, request: PlaceOrdersReq
 
     if (placedNow) {
       admission?.placed();
-      deps.relay.wake();
+      deps.publishNow();
     }
     return response;
   } finally {

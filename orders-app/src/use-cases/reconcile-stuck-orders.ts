@@ -16,7 +16,7 @@ const NUDGE_BATCH = 1_000;
  * Returns how many orders were nudged.
  */
 export async function reconcileStuckOrders(
-  deps: { pool: pg.Pool; relay: { wake(): void } },
+  deps: { pool: pg.Pool; publishNow: () => void },
   { stuckForMs }: { stuckForMs: number },
 ): Promise<number> {
   let nudged = 0;
@@ -29,6 +29,6 @@ export async function reconcileStuckOrders(
     nudged += batch;
     if (batch < NUDGE_BATCH) break;
   }
-  if (nudged > 0) deps.relay.wake();
+  if (nudged > 0) deps.publishNow();
   return nudged;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { streamNames } from '@free-lunch/contracts';
 import { deadLetterMetrics, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
-import { deadLetterCounts, StreamConsumer, streamBacklog, type StreamConsumerOptions } from '@free-lunch/streams';
+import { deadLetterCounts, StreamConsumer, streamBacklog } from '@free-lunch/streams';
 import type { FastifyInstance } from 'fastify';
 import type { OrdersConfig } from '../config.js';
 import { applyStatusChanges } from '../use-cases/apply-status-changes.js';
@@ -10,11 +10,7 @@ import { applyStatusChanges } from '../use-cases/apply-status-changes.js';
 export const ORDERS_GROUP = 'orders';
 
 /** Reads the kitchen's status events in batches and applies each batch in one transaction. */
-export function statusChangesConsumer(
-  app: FastifyInstance,
-  config: OrdersConfig,
-  logger: StreamConsumerOptions<typeof streamNames.orderStatusChanged>['logger'],
-) {
+export function statusChangesConsumer(app: FastifyInstance, config: OrdersConfig): StreamConsumer<typeof streamNames.orderStatusChanged> {
   streamBacklogMetrics(app.metrics, () =>
     streamBacklog(app.redis, config.KEY_PREFIX, [{ stream: streamNames.orderStatusChanged, group: ORDERS_GROUP }]),
   );
@@ -29,7 +25,7 @@ export function statusChangesConsumer(
     handleBatch: async (messages) => {
       await applyStatusChanges({ pool: app.pg, log: app.log }, messages.map((consumed) => consumed.message));
     },
-    logger,
+    logger: app.log,
     claimIdleMs: config.CLAIM_IDLE_MS,
     lingerMs: config.CONSUMER_LINGER_MS,
     maxDeliveries: config.MAX_DELIVERIES,

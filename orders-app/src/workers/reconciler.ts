@@ -1,0 +1,22 @@
+import { Loop } from '@free-lunch/service-kit';
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
+import type { OrdersConfig } from '../config.js';
+import { reconcileStuckOrders } from '../use-cases/reconcile-stuck-orders.js';
+
+/**
+ * Every RECONCILE_INTERVAL_MS (the first time one interval after start), re-announces the orders
+ * stuck for RECONCILE_AFTER_MS: Redis may have lost their messages anywhere along the pipeline.
+ */
+export function reconciler(
+  deps: { pool: pg.Pool; publishNow: () => void; log: FastifyBaseLogger },
+  config: Pick<OrdersConfig, 'RECONCILE_INTERVAL_MS' | 'RECONCILE_AFTER_MS'>,
+): Loop {
+  return new Loop({
+    name: 'reconcile stuck orders',
+    everyMs: config.RECONCILE_INTERVAL_MS,
+    runAtStart: false,
+    run: async () => void (await reconcileStuckOrders(deps, { stuckForMs: config.RECONCILE_AFTER_MS })),
+    log: deps.log,
+  });
+}
