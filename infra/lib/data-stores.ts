@@ -36,7 +36,7 @@ export const REDIS_REPORTER_COMMANDS = ['xinfo', 'xlen', 'xpending', 'ping', 'cl
  * A first step: each service has its own user and command allowlist, but all of them may touch
  * any `fl:` key (their streams, dead letters, rate limits, tickets). Narrowing each user to its own
  * streams (`~fl:orders.placed ~fl:orders.placed.dead-letter ...`) needs the key list of every
- * script kept in step with the services; see the README's Deploy → On AWS.
+ * script kept in step with the services; see docs/deploy-aws.md.
  */
 export function redisAccessString(commands: readonly string[]): string {
   return ['on', '~fl:*', '-@all', ...commands.map((command) => `+${command}`)].join(' ');
@@ -118,7 +118,7 @@ export class DataStores extends Construct {
       this.database.node.findChild('Secret'),
       'AwsSolutions-SMG4',
       'The services read the password once at start-up into their connection pools; a rotation would cut ' +
-        'every new connection until the next deployment. Rotate by hand with a rolling redeploy (README, Deploy).',
+        'every new connection until the next deployment. Rotate by hand with a rolling redeploy (docs/operations.md).',
     );
 
     this.redisSecurityGroup = new ec2.SecurityGroup(this, 'RedisSecurityGroup', {
@@ -143,7 +143,7 @@ export class DataStores extends Construct {
         secret,
         'AwsSolutions-SMG4',
         'ElastiCache changes a user\'s password only through ModifyUser, which a Secrets Manager rotation cannot ' +
-          'do in step with the running services; rotated by hand (a second password, redeploy, drop the first: README, Deploy).',
+          'do in step with the running services; rotated by hand (a second password, redeploy, drop the first: docs/operations.md).',
       );
       const user = new elasticache.CfnUser(this, `RedisUser-${name}-User`, {
         engine: 'redis',

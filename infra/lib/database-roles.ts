@@ -59,7 +59,7 @@ export class DatabaseRoles extends Construct {
         'AwsSolutions-SMG4',
         'The services read their role passwords once at start-up into their pools; a timed rotation would cut ' +
           'new connections until the next deployment. Rotated by hand: new value, a stack update (which re-runs ' +
-          'the provisioning with it), then a forced new deployment (README, Deploy).',
+          'the provisioning with it), then a forced new deployment (docs/operations.md).',
       );
       return { role, secret };
     };

@@ -36,7 +36,7 @@ export class GitHubDeployStack extends Stack {
       description: `GitHub Actions deploys of ${settings.githubRepository} (environment ${settings.githubEnvironment})`,
       // Only main's deploy job in the environment. GitHub's default `sub` of an environment job,
       // `repo:O/R:environment:E`, says nothing of the branch, and IAM can test only `sub` and `aud` of
-      // GitHub's token. So the repository customizes its `sub` to carry the ref as well (README, Deploy:
+      // GitHub's token. So the repository customizes its `sub` to carry the ref as well (docs/deploy-aws.md:
       // `gh api -X PUT repos/O/R/actions/oidc/customization/sub` with repo, context, ref), giving
       // `repo:O/R:environment:E:ref:refs/heads/main`, matched exactly: a job from another branch, a
       // pull request or another environment presents another `sub` and is refused.

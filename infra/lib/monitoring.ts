@@ -11,7 +11,7 @@ import { BACKLOG_DIMENSION, BACKLOG_NAMESPACE, DEAD_LETTER_METRIC } from '../run
 import type { AppService } from './app-service.js';
 import { backlogMetric } from './scaling.js';
 
-/** Thresholds the README's alarm table explains. */
+/** Thresholds the alarm table of docs/deploy-aws.md explains. */
 export const ALARM_THRESHOLDS = {
   /** 5xx answers in 5 minutes, from the load balancer itself or from the targets. */
   http5xx: 10,
@@ -131,7 +131,7 @@ export class Monitoring extends Construct {
       comparisonOperator: options.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No data is no news (no traffic, no dead letters reported yet), not an emergency.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `Free Lunch: ${description}. See the README, Deploy → On AWS → Alarms.`,
+      alarmDescription: `Free Lunch: ${description}. See docs/deploy-aws.md, Alarms.`,
     });
     alarm.addAlarmAction(new actions.SnsAction(this.topic));
     alarm.addOkAction(new actions.SnsAction(this.topic));

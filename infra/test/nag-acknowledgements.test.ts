@@ -36,7 +36,7 @@ describe('cdk-nag acknowledgements', () => {
       expect(findings.some((finding) => covers(acknowledgement, finding)), `stale: ${JSON.stringify(acknowledgement)}`).toBe(true);
       expect(acknowledgement.reason.length, acknowledgement.id).toBeGreaterThan(60);
     }
-    // The list the README's Deploy section explains, one kind per line.
+    // The list docs/deploy-aws.md explains, one kind per line.
     expect([...new Set(acknowledgements.map(({ id }) => id.replace(/\[.*$/, '')))].sort()).toEqual([
       'AwsSolutions-AEC6',
       'AwsSolutions-EC23',
