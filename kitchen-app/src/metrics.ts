@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { countTicketsInProgress } from './data/tickets.js';
-import type { KitchenMetrics } from './use-cases/kitchen.js';
+import type { KitchenMetrics } from './use-cases/kitchen-ports.js';
 
 /**
  * The kitchen's own metrics in the app's registry. Counters count what this process did (sum

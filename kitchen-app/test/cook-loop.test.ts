@@ -1,8 +1,8 @@
-import type { FastifyBaseLogger } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { CookLoop, type DeliveryRound } from '../src/use-cases/deliver-ready-dishes.js';
+import type { DeliveryRound } from '../src/use-cases/deliver-ready-dishes.js';
+import { cookLoop } from '../src/workers/cook-loop.js';
 
-const silent = { error() {} } as unknown as FastifyBaseLogger;
+const silent = { error() {} };
 
 /** A deliver() whose rounds finish only when the test says so. */
 function controlledRounds() {
@@ -20,10 +20,10 @@ function controlledRounds() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('CookLoop', () => {
+describe('cook loop', () => {
   it('when woken several times during a round, then it runs exactly one more round, not one per wake-up', async () => {
     const rounds = controlledRounds();
-    const loop = new CookLoop({ deliver: rounds.deliver, log: silent, sweepIntervalMs: 60_000 });
+    const loop = cookLoop({ deliver: rounds.deliver, log: silent, sweepIntervalMs: 60_000 });
 
     loop.start();
     await tick();
@@ -41,7 +41,7 @@ describe('CookLoop', () => {
 
   it('when a round delivers a full batch, then the next round follows at once', async () => {
     const rounds = controlledRounds();
-    const loop = new CookLoop({ deliver: rounds.deliver, log: silent, sweepIntervalMs: 60_000, batchSize: 10 });
+    const loop = cookLoop({ deliver: rounds.deliver, log: silent, sweepIntervalMs: 60_000, batchSize: 10 });
 
     loop.start();
     await tick();
@@ -56,7 +56,7 @@ describe('CookLoop', () => {
 
   it('when stopped mid-round, then stop waits for that round and nothing runs afterwards', async () => {
     const rounds = controlledRounds();
-    const loop = new CookLoop({ deliver: rounds.deliver, log: silent, sweepIntervalMs: 5 });
+    const loop = cookLoop({ deliver: rounds.deliver, log: silent, sweepIntervalMs: 5 });
 
     loop.start();
     await tick();

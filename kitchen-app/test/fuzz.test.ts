@@ -3,7 +3,7 @@ import { streamNames } from '@free-lunch/contracts';
 import { declaredRoutes, fuzzHttpRoutes, fuzzStreamConsumer, poisonEntries, tableFingerprint } from '@free-lunch/service-kit/testing';
 import { deadLetterKey, decodeMessage, encodeMessage, MalformedMessageError, streamKey } from '@free-lunch/streams';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KITCHEN_GROUP } from '../src/consumers.js';
+import { KITCHEN_GROUP } from '../src/consumers/kitchen-group.js';
 import { KitchenFixture } from './kitchen-fixture.js';
 
 const TABLES = ['recipes', 'tickets', 'outbox'];

@@ -5,7 +5,7 @@ import { chooseRecipe } from '../domain/recipe.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
 import { openTickets } from '../data/tickets.js';
 import { inTransaction } from '@free-lunch/service-kit';
-import type { Kitchen } from './kitchen.js';
+import type { Kitchen } from './kitchen-ports.js';
 
 /**
  * Orders were placed: open a ticket for each, with a recipe chosen at random, and ask the
@@ -30,7 +30,7 @@ export async function openTicketsForPlacedOrders(kitchen: Kitchen, placed: reado
     return tickets;
   });
 
-  kitchen.relay.wake();
+  kitchen.publishNow();
   kitchen.metrics.ticketsOpened(opened.length);
   kitchen.metrics.ticketsReDriven(existing.length);
   if (existing.length > 0) {

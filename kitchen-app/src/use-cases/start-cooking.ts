@@ -5,7 +5,7 @@ import { triageDispatches, type CookingTicket, type DeliveredTicket, type Ignore
 import { OUTBOX_TABLE } from '../data/schema.js';
 import { cookAndDeliverAtOnce, loadTickets, startCooking } from '../data/tickets.js';
 import { inTransaction } from '@free-lunch/service-kit';
-import type { Kitchen } from './kitchen.js';
+import type { Kitchen } from './kitchen-ports.js';
 
 /**
  * The warehouse dispatched ingredients: the tickets waiting for them go on the stove, ready
@@ -42,8 +42,8 @@ export async function startCookingDispatchedTickets(
   });
 
   if (cooking.length > 0) {
-    kitchen.relay.wake();
-    if (delivered.length < cooking.length) kitchen.cookLoop.wake();
+    kitchen.publishNow();
+    if (delivered.length < cooking.length) kitchen.cookNow();
   }
   if (delivered.length > 0) kitchen.metrics.dishesDelivered(delivered.length);
   reportIgnored(kitchen, ignored);

@@ -10,11 +10,6 @@ export interface KitchenMetrics {
   dispatchesIgnored(reason: 'unknown_order' | 'wrong_recipe', count: number): void;
 }
 
-/** Something that does its work now instead of at its next scheduled round. */
-export interface Wakeable {
-  wake(): void;
-}
-
 /** Everything the kitchen's use cases need, built once by `buildApp`. */
 export interface Kitchen {
   pool: pg.Pool;
@@ -22,8 +17,8 @@ export interface Kitchen {
   metrics: KitchenMetrics;
   /** How long a dish cooks once its ingredients are in. */
   cookTimeMs: number;
-  /** The outbox relay: woken after a commit that wrote to the outbox, so events leave at once. */
-  relay: Wakeable;
-  /** The cook loop: woken after dishes went on the stove, so it plans for the soonest one. */
-  cookLoop: Wakeable;
+  /** Publishes the outbox now (wakes the relay): called after a commit that wrote to it, so events leave at once. */
+  publishNow: () => void;
+  /** Wakes the cook loop: called after dishes went on the stove, so it plans for the soonest one. */
+  cookNow: () => void;
 }
