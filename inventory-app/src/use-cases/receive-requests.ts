@@ -13,8 +13,8 @@ import { ingredientsDispatched, OUTBOX_TABLE } from './events.js';
 
 export interface ReceiveRequestsDeps {
   pool: pg.Pool;
-  /** Events were enqueued: publish them now. */
-  onEnqueued: () => void;
+  /** Publishes the outbox now (wakes the relay): called when the transaction enqueued events. */
+  publishNow: () => void;
 }
 
 /**
@@ -41,7 +41,7 @@ export async function receiveRequests(deps: ReceiveRequestsDeps, messages: reado
     return { resent: alreadyDispatched.length };
   });
 
-  if (resent > 0) deps.onEnqueued();
+  if (resent > 0) deps.publishNow();
 }
 
 /** A batch may carry the same order twice (a redelivery next to a nudge); the first one counts. */
