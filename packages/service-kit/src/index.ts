@@ -33,3 +33,5 @@ export {
 } from './stream-metrics.js';
 /** One SQL transaction on one pooled connection; every multi-row change goes through it. */
 export { inTransaction } from './transaction.js';
+/** Whether a failed transaction may be run again: retry, commit outcome unknown, or refused. */
+export { classifyDatabaseError, isTransientDatabaseError, type DatabaseErrorKind } from './database-errors.js';
