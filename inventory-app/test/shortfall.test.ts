@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadShortfall } from '../src/data/requests.js';
 import { MarketClient } from '../src/market/market-client.js';
-import { buyShortfalls, type PurchaseRound } from '../src/use-cases/purchase-shortfalls.js';
+import { buyShortfalls, type PurchaseRound } from '../src/purchasing/market-round.js';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
 let warehouse: TestWarehouse;

@@ -1,0 +1,97 @@
+import type { Ingredient } from '@free-lunch/contracts';
+import type pg from 'pg';
+import type { BackoffSettings } from '../domain/backoff.js';
+import { backoffAfterRound, callSequence, planPurchases, type PurchaseBackoff } from '../domain/purchase-plan.js';
+import { loadShortfall } from '../data/requests.js';
+import type { MarketCall } from '../market/market-client.js';
+
+export interface MarketRoundDeps {
+  pool: pg.Pool;
+  market: { buy(ingredient: Ingredient): Promise<MarketCall> };
+  /** Most market calls in flight at once (MARKET_CONCURRENCY). */
+  concurrency: number;
+  backoff: BackoffSettings;
+}
+
+/**
+ * A round plans up to this many calls per unit of concurrency (1,024 with MARKET_CONCURRENCY at its
+ * default of 16); the calls still go out at most `concurrency` at once. A round is recorded in one
+ * transaction, with one batch of dispatches downstream, while the next round's calls go out: rounds
+ * must be long enough that their calls outlast the recording of the round before, or recording paces
+ * the purchaser. With a quick market and a long queue, {@link ROUND_WINDOW_MS} is what ends a round.
+ * The price is the last rounds of a burst buying a little ahead (the extra units stay in stock for the
+ * next orders), since a short ingredient may get as many calls as units short.
+ */
+const CALLS_PER_ROUND_PER_SLOT = 64;
+/**
+ * No call of a round starts later than this after the round began: with a slow market the round
+ * ends early (what was planned but not started is simply not made), so what it bought reaches
+ * stock, and the waiting dishes, several times a second.
+ */
+const ROUND_WINDOW_MS = 100;
+
+/** A round's market calls, made; what they bought is not in the books until the round is recorded (`recordRounds`). */
+export interface PurchaseRound {
+  /** Backoff to carry into the next round. */
+  backoff: PurchaseBackoff;
+  /** Every call made, in the order started (empty: nothing was short, or everything short is backing off). */
+  attempts: MarketCall[];
+  /** When nothing could be asked for now: the earliest moment something may be, if anything is short. */
+  nextRetryAt: number | null;
+}
+
+/**
+ * The market half of a purchase round: work out what the waiting requests lack, decide how many
+ * market calls each short ingredient gets, and make them (never more than `concurrency` in flight,
+ * taking the ingredients in turn). `unrecordedUnits` is what earlier rounds bought that is not in
+ * the books yet: it is not short any more. Recording is `recordRounds`, so a round's calls can go
+ * out while the round before it commits. A zero or a fault only makes that ingredient wait longer.
+ */
+export async function buyShortfalls(
+  deps: MarketRoundDeps,
+  backoff: PurchaseBackoff,
+  unrecordedUnits: ReadonlyMap<Ingredient, number> = new Map(),
+): Promise<PurchaseRound> {
+  const shortfall = await loadShortfall(deps.pool);
+  for (const [ingredient, units] of unrecordedUnits) {
+    const short = (shortfall.get(ingredient) ?? 0) - units;
+    if (short > 0) shortfall.set(ingredient, short);
+    else shortfall.delete(ingredient);
+  }
+  const plan = planPurchases(shortfall, backoff, deps.concurrency * CALLS_PER_ROUND_PER_SLOT, Date.now());
+  if (plan.calls.length === 0) return { backoff, attempts: [], nextRetryAt: plan.nextRetryAt };
+
+  const attempts = await callMarket(deps, callSequence(plan.calls), Date.now() + ROUND_WINDOW_MS);
+  return { backoff: backoffAfterRound(backoff, attempts, Date.now(), deps.backoff), attempts, nextRetryAt: null };
+}
+
+/** Units per ingredient that these market calls sold. */
+export function unitsSold(attempts: readonly MarketCall[]): Map<Ingredient, number> {
+  const bought = new Map<Ingredient, number>();
+  for (const { ingredient, quantitySold } of attempts) {
+    if (quantitySold > 0) bought.set(ingredient, (bought.get(ingredient) ?? 0) + quantitySold);
+  }
+  return bought;
+}
+
+/**
+ * Makes the calls in the order given, `concurrency` at a time: each of that many workers takes the
+ * next call as soon as its last one is answered, until none is left or the round's window closes.
+ * Every call started is awaited, so each one the market answered is recorded.
+ */
+async function callMarket(
+  deps: Pick<MarketRoundDeps, 'market' | 'concurrency'>,
+  sequence: readonly Ingredient[],
+  startNoLaterThan: number,
+): Promise<MarketCall[]> {
+  const attempts: MarketCall[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < sequence.length && (next === 0 || Date.now() < startNoLaterThan)) {
+      const ingredient = sequence[next++]!;
+      attempts.push(await deps.market.buy(ingredient));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency, sequence.length) }, worker));
+  return attempts;
+}

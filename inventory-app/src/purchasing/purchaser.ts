@@ -1,0 +1,144 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { PurchaseBackoff } from '../domain/purchase-plan.js';
+import type { InventoryMetrics } from '../metrics.js';
+import { Wakeup } from '../support/wakeup.js';
+import { buyShortfalls, type MarketRoundDeps, type PurchaseRound } from './market-round.js';
+import { PurchaserLeadership } from './purchaser-leadership.js';
+import { callsOfRounds, recordRounds, RoundIdPruner, unitsOfRounds, type RoundToRecord } from './record-round.js';
+import { RecordingRetries } from './recording-retries.js';
+
+export interface PurchaseDeps extends MarketRoundDeps {
+  metrics: InventoryMetrics;
+}
+
+/** How long to look again when nothing is short, if no new request is announced sooner. */
+const IDLE_RECHECK_MS = 1_000;
+/** Pause after a round that failed (PostgreSQL unreachable, say) before the next. */
+const FAILED_ROUND_PAUSE_MS = 1_000;
+
+/**
+ * Buys shortfalls in rounds, on exactly one replica at a time ({@link PurchaserLeadership}): each
+ * round's market calls ({@link buyShortfalls}) go out while the round before is recorded
+ * ({@link recordRounds}, one at a time and in order, retried by {@link RecordingRetries}).
+ */
+export class Purchaser {
+  readonly #wakeup = new Wakeup();
+  readonly #leadership: PurchaserLeadership;
+  readonly #recordings: RecordingRetries;
+  readonly #pruner: RoundIdPruner;
+  #backoff: PurchaseBackoff = new Map();
+
+  constructor(
+    private readonly deps: PurchaseDeps & {
+      /** Where the dedicated leadership connection goes: the service's database. */
+      connectionString: string;
+      logger: FastifyBaseLogger;
+      /** A round was recorded (with the dispatches its purchases allowed): publish its events now. */
+      onRecorded: () => void;
+      /**
+       * A recording bought stock, and some requests may not have had a look at it: allocate again.
+       * The recording dispatched what its purchases made possible for the queue it read; this is
+       * for requests it could not see (announced between the start of the recording and its commit,
+       * or beyond the queue window), or when it cannot tell (not listening, or an earlier attempt
+       * committed these rounds). Needed, not a courtesy: an allocation that read the stock before
+       * the commit skipped those requests without locking (see `allocateStock`), and this wake-up
+       * is what serves them.
+       */
+      onBought: () => void;
+      /**
+       * Requests are waiting that no allocation may have seen: a replica announced new ones, or this
+       * one has just become the purchaser (requests announced meanwhile reached nobody). Allocating
+       * for new requests is the purchaser's, so only one replica's allocator contends with its
+       * recordings for the stock lock; every replica still sweeps.
+       */
+      onNewRequests: () => void;
+    },
+  ) {
+    this.#recordings = new RecordingRetries({ record: (rounds) => this.#recordAndAnnounce(rounds), logger: deps.logger });
+    this.#pruner = new RoundIdPruner(deps.pool, deps.logger);
+    this.#leadership = new PurchaserLeadership({
+      connectionString: deps.connectionString,
+      logger: deps.logger,
+      wakeup: this.#wakeup,
+      onNewRequests: () => deps.onNewRequests(),
+      phases: {
+        // Rounds bought while this replica led and not recorded then are still ours to record; a
+        // recording needs no leadership (it is idempotent, and the stock lock orders it).
+        standBy: async () => {
+          if (this.#recordings.hasKept) await this.#recordings.recordKept();
+        },
+        lead: async (leading) => {
+          while (leading()) await this.#wakeup.sleep(await this.#round());
+        },
+        // What the market sold must reach the books before another replica may start buying.
+        leave: () => this.#recordings.recordBeforeLeaving(),
+      },
+    });
+  }
+
+  start(): void {
+    this.#leadership.start();
+  }
+
+  /** Lets the round in progress finish and be recorded, then gives up leadership. */
+  async stop(): Promise<void> {
+    await this.#leadership.stop();
+  }
+
+  /**
+   * Plans and makes one round's market calls, then starts recording them (with any kept round)
+   * without waiting for the commit: the next round's calls overlap it. Returns how long to wait
+   * before the next round (0: go on at once).
+   */
+  async #round(): Promise<number> {
+    let round: PurchaseRound;
+    try {
+      round = await buyShortfalls(this.deps, this.#backoff, this.#recordings.unrecordedUnits());
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'purchase round failed; the requests keep waiting');
+      await this.#recordings.settle();
+      return FAILED_ROUND_PAUSE_MS;
+    }
+    this.#backoff = round.backoff;
+    const wasRecording = this.#recordings.isRecording;
+    const previousRecorded = await this.#recordings.settle();
+    if (round.attempts.length === 0 && !this.#recordings.hasKept) {
+      // A recording that was still committing may have dispatched, or changed what is short: plan
+      // again at once.
+      if (wasRecording) return 0;
+      return round.nextRetryAt === null ? IDLE_RECHECK_MS : Math.max(0, round.nextRetryAt - Date.now());
+    }
+    this.#recordings.start(round.attempts);
+    return previousRecorded ? 0 : FAILED_ROUND_PAUSE_MS;
+  }
+
+  /** Records `rounds` in one transaction, then the metrics and wake-ups. Throws if the transaction fails. */
+  async #recordAndAnnounce(rounds: RoundToRecord[]): Promise<void> {
+    const heardBefore = this.#leadership.announcementsHeard();
+    const recorded = await recordRounds(this.deps.pool, rounds);
+    this.#pruner.pruneIfDue();
+    try {
+      // The recording handed out, under the stock lock, all that its stock could serve of the queue
+      // it read. Requests committed after that read are announced at their commit: heard before
+      // this point, they call for another allocation now (one that previewed before our commit
+      // skipped them); heard later, their own wake-up allocates after our commit. So allocate again
+      // only if one was heard meanwhile, or if announcements may have gone unheard (not listening,
+      // or the session changed), or if the read stopped at the queue window, or if an earlier
+      // attempt committed some of these rounds unbeknown to us (its answer was lost), with
+      // dispatches that raced the same way and no wake-up after.
+      const mayHaveMissedRequests =
+        heardBefore === null ||
+        this.#leadership.announcementsHeard() !== heardBefore ||
+        recorded.queueCutShort ||
+        recorded.attempts.length < callsOfRounds(rounds);
+      if (unitsOfRounds(rounds).size > 0 && mayHaveMissedRequests) this.deps.onBought();
+      const { metrics } = this.deps;
+      for (const attempt of recorded.attempts) metrics.marketCalls(attempt.outcome, 1);
+      for (const [ingredient, units] of recorded.bought) metrics.unitsBought(ingredient, units);
+      for (const [ingredient, units] of recorded.dispatched) metrics.unitsDispatched(ingredient, units);
+      this.deps.onRecorded();
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'a purchase round was recorded, but announcing it failed');
+    }
+  }
+}

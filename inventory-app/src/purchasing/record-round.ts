@@ -1,0 +1,95 @@
+import type { Ingredient } from '@free-lunch/contracts';
+import { inTransaction } from '@free-lunch/service-kit';
+import { enqueueOutbox } from '@free-lunch/streams';
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
+import { claimRounds, pruneRounds, recordPurchases } from '../data/purchases.js';
+import { adjustStock, lockStock } from '../data/stock.js';
+import type { MarketCall } from '../market/market-client.js';
+import { dispatchWhatFits } from '../use-cases/allocate.js';
+import { OUTBOX_TABLE, purchasesRecorded, stockChanged } from '../use-cases/events.js';
+import { unitsSold } from './market-round.js';
+
+/** A round's market calls under the id that makes recording them idempotent. */
+export interface RoundToRecord {
+  id: string;
+  attempts: MarketCall[];
+}
+
+/** What one {@link recordRounds} committed. */
+export interface RecordedRounds {
+  /** The calls recorded now: those of rounds an earlier, lost-answer attempt had not recorded already. */
+  attempts: MarketCall[];
+  bought: Map<Ingredient, number>;
+  dispatched: Map<Ingredient, number>;
+  /** The dispatch's read of the queue stopped at its window (see `Allocation`). */
+  queueCutShort: boolean;
+}
+
+/** Units per ingredient that the calls of these rounds sold. */
+export function unitsOfRounds(rounds: readonly RoundToRecord[]): Map<Ingredient, number> {
+  return unitsSold(rounds.flatMap((round) => round.attempts));
+}
+
+/** How many market calls these rounds made. */
+export function callsOfRounds(rounds: readonly RoundToRecord[]): number {
+  return rounds.reduce((n, round) => n + round.attempts.length, 0);
+}
+
+/**
+ * Records one or more rounds in ONE transaction: the purchase rows, the units added to stock and
+ * their ledger rows, one `purchases.recorded` with every attempt and a stock snapshot, then whatever
+ * the waiting requests can now be handed: the stock lock is taken once, and bought units leave for
+ * the kitchen at once instead of waiting for an allocation of their own. Rounds recorded before (see
+ * {@link claimRounds}) are skipped, so a retry after a lost COMMIT answer records nothing twice.
+ */
+export async function recordRounds(pool: pg.Pool, rounds: readonly RoundToRecord[]): Promise<RecordedRounds> {
+  return inTransaction(pool, async (client) => {
+    const stock = await lockStock(client);
+    const unseen = await claimRounds(client, rounds.map((round) => round.id));
+    const attempts = rounds.filter((round) => unseen.has(round.id)).flatMap((round) => round.attempts);
+    const bought = unitsSold(attempts);
+    if (attempts.length === 0) return { attempts, bought, dispatched: new Map<Ingredient, number>(), queueCutShort: false };
+    // Listed in the order the market answered, so the history reads as it happened.
+    const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
+    const purchases = await recordPurchases(client, inOrderAnswered);
+    await adjustStock(client, bought);
+    const events = [purchasesRecorded(purchases)];
+    if (bought.size === 0) {
+      await enqueueOutbox(client, OUTBOX_TABLE, events);
+      return { attempts, bought, dispatched: new Map<Ingredient, number>(), queueCutShort: false };
+    }
+    const stockAfter = new Map([...stock].map(([ingredient, units]) => [ingredient, units + (bought.get(ingredient) ?? 0)]));
+    events.push(stockChanged('purchase', stockAfter, new Date()));
+    await enqueueOutbox(client, OUTBOX_TABLE, events);
+    const { unitsOut, cutShort } = await dispatchWhatFits(client, stockAfter);
+    return { attempts, bought, dispatched: unitsOut, queueCutShort: cutShort };
+  });
+}
+
+/** How long a recorded round's id is kept to recognise a retry, and how often older ones are pruned. */
+const ROUND_IDS_KEPT_MS = 24 * 60 * 60_000;
+const ROUND_IDS_PRUNED_EVERY_MS = 60 * 60_000;
+
+/** Forgets recorded round ids older than {@link ROUND_IDS_KEPT_MS}, at most once an hour per process. */
+export class RoundIdPruner {
+  /** When this process last pruned (0: not yet). */
+  #prunedAt = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly logger: FastifyBaseLogger,
+  ) {}
+
+  /** Prunes in the background if it is time; a failure waits for the next time. */
+  pruneIfDue(): void {
+    if (Date.now() - this.#prunedAt < ROUND_IDS_PRUNED_EVERY_MS) return;
+    this.#prunedAt = Date.now();
+    pruneRounds(this.pool, new Date(Date.now() - ROUND_IDS_KEPT_MS)).then(
+      (pruned) => {
+        if (pruned > 0) this.logger.debug({ pruned }, 'pruned old purchase round ids');
+      },
+      (error: unknown) => this.logger.warn({ err: error }, 'pruning old purchase round ids failed'),
+    );
+  }
+}
