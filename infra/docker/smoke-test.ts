@@ -35,14 +35,15 @@ const started = performance.now();
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 const log = (line: string) => console.log(`[containers] ${line}`);
 
-function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): string {
-  return execFileSync(command, args, {
+function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; quiet?: boolean; show?: boolean } = {}): string {
+  const output = execFileSync(command, args, {
     cwd: repository,
     env: { ...process.env, ...options.env },
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'],
+    stdio: ['ignore', options.show ? 'inherit' : 'pipe', options.quiet ? 'pipe' : 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
   });
+  return output ?? '';
 }
 const docker = (...args: string[]) => run(DOCKER, args, { quiet: true }).trim();
 const engineAnswers = () => {
@@ -217,7 +218,8 @@ async function main(): Promise<void> {
   // setup starts PostgreSQL and Redis with testcontainers instead.
   phase = performance.now();
   run('pnpm', ['exec', 'vitest', 'run', 'packages/stack/test/pipeline.e2e.test.ts'], {
-    env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres', REDIS_URL: 'redis://127.0.0.1:1', TEST_CONTAINERS: 'auto' },
+    env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres', REDIS_URL: 'redis://127.0.0.1:1' },
+    show: true,
   });
   log(`pipeline e2e on testcontainers: ${seconds(phase)}`);
   checked.push('the pipeline e2e test on testcontainers');
