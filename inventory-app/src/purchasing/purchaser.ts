@@ -37,12 +37,8 @@ export class Purchaser {
       onRecorded: () => void;
       /**
        * A recording bought stock, and some requests may not have had a look at it: allocate again.
-       * The recording dispatched what its purchases made possible for the queue it read; this is
-       * for requests it could not see (announced between the start of the recording and its commit,
-       * or beyond the queue window), or when it cannot tell (not listening, or an earlier attempt
-       * committed these rounds). Needed, not a courtesy: an allocation that read the stock before
-       * the commit skipped those requests without locking (see `allocateStock`), and this wake-up
-       * is what serves them.
+       * Needed, not a courtesy: an allocation that read the stock before the commit skipped them
+       * without locking (see `allocateStock`); docs/design-notes/purchasing-and-allocation.md says when.
        */
       onBought: () => void;
       /**
@@ -118,14 +114,11 @@ export class Purchaser {
     const recorded = await recordRounds(this.deps.pool, rounds);
     this.#pruner.pruneIfDue();
     try {
-      // The recording handed out, under the stock lock, all that its stock could serve of the queue
-      // it read. Requests committed after that read are announced at their commit: heard before
-      // this point, they call for another allocation now (one that previewed before our commit
-      // skipped them); heard later, their own wake-up allocates after our commit. So allocate again
-      // only if one was heard meanwhile, or if announcements may have gone unheard (not listening,
-      // or the session changed), or if the read stopped at the queue window, or if an earlier
-      // attempt committed some of these rounds unbeknown to us (its answer was lost), with
-      // dispatches that raced the same way and no wake-up after.
+      // The recording served, under the stock lock, the queue it read; requests announced after that
+      // read and heard before now, or possibly unheard, may have been skipped by an allocation that previewed
+      // before our commit, so allocate again for them. Also when the read stopped at the queue window,
+      // or an earlier attempt whose answer was lost recorded some of these rounds (and dispatched
+      // without a wake-up after). Why this suffices: docs/design-notes/purchasing-and-allocation.md.
       const mayHaveMissedRequests =
         heardBefore === null ||
         this.#leadership.announcementsHeard() !== heardBefore ||

@@ -67,27 +67,13 @@ export interface Allocation extends AllocationResult {
  * never holds up a purchase round that is recording. Only a plan that serves someone takes the lock
  * and plans again on what it holds.
  *
- * Why skipping on that preview leaves nobody waiting who could be served (keep the read order):
- * - the stock is read before the queue, so a dispatch committed between the two (or between queue
- *   pages, each its own snapshot) only makes the preview too hopeful: at worst a needless lock;
- * - a purchase committed in between makes it too gloomy, but its own transaction served, under the
- *   lock, all that its stock could of the queue it read (up to {@link QUEUE_WINDOW}); a request
- *   committed after that read is announced, and either the purchaser heard that before its
- *   post-commit check and wakes its allocator (`onBought`), or the announcement's own wake-up comes
- *   after the commit. The purchaser also wakes it when it may not have heard (not listening, or the
- *   session changed meanwhile), when the read was cut short at the window, and when an earlier
- *   attempt of the recording committed unbeknown to it (its answer lost). (A purchaser whose session
- *   died without its knowing still thinks it listens: until it notices, such requests wait for a
- *   sweep, as new requests do during a takeover.)
- * - a request committed after the queue read is announced at its commit, and the announcement wakes
- *   the purchasing replica's allocator (`Purchaser`'s `onNewRequests`), which reads after it; while
- *   no replica listens, the next purchaser wakes its allocator once it does, and every replica's
- *   sweep runs meanwhile;
- * - a dispatch never makes anyone servable: it was planned under the lock, and replanning after it
- *   serves nobody it saw.
- * Wake-ups that arrive while an allocation runs fold into one more run (`SingleFlight`).
+ * Skipping on that preview leaves nobody waiting who could be served, as long as the stock is read
+ * before the queue and the purchaser wakes the allocator as it does (`onBought`, `onNewRequests`):
+ * see docs/design-notes/purchasing-and-allocation.md for why. Wake-ups that arrive while an
+ * allocation runs fold into one more run (`SingleFlight`).
  */
 export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<AllocationResult> {
+  // Stock first, then the queue: a dispatch committed in between only makes the preview too hopeful.
   const onHand = await readStockLevels(pool);
   if (!makesAnyDish(onHand)) return { dispatched: 0, waiting: null };
   const preview = await planFromQueue(pool, onHand);
