@@ -31,7 +31,7 @@ const MAX_BODY_BYTES = 4096;
  * A benchmark burst makes tens of thousands of calls, so each is kept cheap: one connection pool for
  * the market's origin, each ingredient's path built once, and one deadline timer shared by the calls
  * that start within {@link DEADLINE_SHARED_MS} of each other instead of a timer and abort signal per
- * call (which cost about as much as the rest of the call).
+ * call, which would weigh as much as the call itself.
  */
 export class MarketClient {
   readonly #pool: Pool;
