@@ -13,14 +13,14 @@ export class Wakeup {
     else this.#woken = true;
   }
 
-  /** Resolves after `ms`, or sooner on `wake()`; at once if a wake was kept or `ms` is 0 or less (using up the kept wake). */
+  /** Resolves after `ms`, or sooner on `wake()`; at once if a wake was kept (using it up). */
   sleep(ms: number): Promise<void> {
-    if (this.#woken || ms <= 0) {
+    if (this.#woken) {
       this.#woken = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, Math.max(0, ms));
       const self = this;
       function done() {
         clearTimeout(timer);
@@ -29,6 +29,11 @@ export class Wakeup {
       }
       this.#cutShort = done;
     });
+  }
+
+  /** Uses up a kept wake without sleeping: for a caller about to run anyway. */
+  forget(): void {
+    this.#woken = false;
   }
 }
 
@@ -100,7 +105,9 @@ export class Loop {
         log.error({ err: error, loop: this.name }, `${this.name} failed; trying again in ${everyMs} ms`);
       }
       if (this.#stopped) return;
-      await this.#wakeup.sleep(delayMs);
+      // The next run starts after any wake kept so far, so it answers that wake too.
+      if (delayMs <= 0) this.#wakeup.forget();
+      else await this.#wakeup.sleep(delayMs);
     }
   }
 }

@@ -113,6 +113,22 @@ describe('Loop', () => {
     await loop.stop();
   });
 
+  it('when woken during a run that asks to go on at once, then that one next run answers the wake too', async () => {
+    const runs = controlledRuns();
+    const loop = new Loop({ name: 'test', run: runs.run, everyMs: 60_000, log: silent });
+
+    loop.start();
+    await settle();
+    loop.wake();
+    runs.finish(0, 0);
+    await settle();
+    expect(runs.started).toBe(2);
+    runs.finish(1);
+    await settle();
+    expect(runs.started).toBe(2);
+    await loop.stop();
+  });
+
   it('when woken before start, then the wake is ignored', async () => {
     const runs = controlledRuns();
     const loop = new Loop({ name: 'test', run: runs.run, everyMs: 60_000, log: silent });
