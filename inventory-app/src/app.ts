@@ -7,7 +7,7 @@ import { ingredientRequestsConsumer } from './consumers/ingredient-requests.js';
 import { countPendingRequests } from './data/requests.js';
 import { inventoryMetrics } from './metrics.js';
 import { warehouseRoutes } from './routes/warehouse.js';
-import { OUTBOX_TABLE } from './use-cases/events.js';
+import { OUTBOX_TABLE } from './use-cases/outbox-messages.js';
 import { allocator } from './workers/allocator.js';
 import { purchaser } from './workers/purchaser.js';
 

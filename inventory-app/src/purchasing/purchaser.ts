@@ -1,7 +1,7 @@
+import { Wakeup } from '@free-lunch/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
 import type { PurchaseBackoff } from '../domain/purchase-plan.js';
 import type { InventoryMetrics } from '../metrics.js';
-import { Wakeup } from '../support/wakeup.js';
 import { buyShortfalls, type MarketRoundDeps, type PurchaseRound } from './market-round.js';
 import { PurchaserLeadership } from './purchaser-leadership.js';
 import { callsOfRounds, recordRounds, RoundIdPruner, unitsOfRounds, type RoundToRecord } from './record-round.js';
@@ -33,8 +33,8 @@ export class Purchaser {
       /** Where the dedicated leadership connection goes: the service's database. */
       connectionString: string;
       logger: FastifyBaseLogger;
-      /** A round was recorded (with the dispatches its purchases allowed): publish its events now. */
-      onRecorded: () => void;
+      /** Publishes the outbox now (wakes the relay): a round was recorded, with the dispatches its purchases allowed. */
+      publishNow: () => void;
       /**
        * A recording bought stock, and some requests may not have had a look at it: allocate again.
        * Needed, not a courtesy: an allocation that read the stock before the commit skipped them
@@ -129,7 +129,7 @@ export class Purchaser {
       for (const attempt of recorded.attempts) metrics.marketCalls(attempt.outcome, 1);
       for (const [ingredient, units] of recorded.bought) metrics.unitsBought(ingredient, units);
       for (const [ingredient, units] of recorded.dispatched) metrics.unitsDispatched(ingredient, units);
-      this.deps.onRecorded();
+      this.deps.publishNow();
     } catch (error) {
       this.deps.logger.error({ err: error }, 'a purchase round was recorded, but announcing it failed');
     }

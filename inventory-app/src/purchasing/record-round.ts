@@ -7,7 +7,7 @@ import { claimRounds, pruneRounds, recordPurchases } from '../data/purchases.js'
 import { adjustStock, lockStock } from '../data/stock.js';
 import type { MarketCall } from '../market/market-client.js';
 import { dispatchWhatFits } from '../use-cases/allocate.js';
-import { OUTBOX_TABLE, purchasesRecorded, stockChanged } from '../use-cases/events.js';
+import { OUTBOX_TABLE, purchasesRecorded, stockChanged } from '../use-cases/outbox-messages.js';
 import { unitsSold } from './market-round.js';
 
 /** A round's market calls under the id that makes recording them idempotent. */

@@ -6,10 +6,9 @@ import { makesAnyDish, planDispatches } from '../domain/dispatch-plan.js';
 import { recordDispatches } from '../data/ledger.js';
 import { loadPendingRequests, markDispatched, type QueuedRequest } from '../data/requests.js';
 import { adjustStock, lockStock, readStockLevels } from '../data/stock.js';
-import { inTransaction } from '@free-lunch/service-kit';
+import { inTransaction, Loop } from '@free-lunch/service-kit';
 import type { InventoryMetrics } from '../metrics.js';
-import { SingleFlight } from '../support/wakeup.js';
-import { ingredientsDispatched, OUTBOX_TABLE, stockChanged } from './events.js';
+import { ingredientsDispatched, OUTBOX_TABLE, stockChanged } from './outbox-messages.js';
 
 /**
  * The queue is read a page at a time, and only as far as it could help: with reservation, once what
@@ -70,7 +69,7 @@ export interface Allocation extends AllocationResult {
  * Skipping on that preview leaves nobody waiting who could be served, as long as the stock is read
  * before the queue and the purchaser wakes the allocator as it does (`onBought`, `onNewRequests`):
  * see docs/design-notes/purchasing-and-allocation.md for why. Wake-ups that arrive while an
- * allocation runs fold into one more run (`SingleFlight`).
+ * allocation runs fold into one more run (the allocator's `Loop`).
  */
 export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<AllocationResult> {
   // Stock first, then the queue: a dispatch committed in between only makes the preview too hopeful.
@@ -149,39 +148,32 @@ function negated(units: ReadonlyMap<Ingredient, number>): Map<Ingredient, number
  * purchaser.
  */
 export class Allocator {
-  readonly #flight: SingleFlight;
-  #sweep: NodeJS.Timeout | null = null;
+  readonly #loop: Loop;
   #lastStartedAt = 0;
 
   constructor(
     private readonly deps: AllocationDeps & {
       logger: FastifyBaseLogger;
-      /** Called after a commit that enqueued events, so they are published now. */
-      onDispatched: () => void;
+      /** Publishes the outbox now (wakes the relay): called after a commit that enqueued events. */
+      publishNow: () => void;
     },
   ) {
-    this.#flight = new SingleFlight(
-      () => this.#allocate(),
-      (error) => deps.logger.error({ err: error }, 'allocation failed; retrying at the next sweep'),
-    );
+    this.#loop = new Loop({ name: 'allocation', run: () => this.#allocate(), everyMs: SWEEP_INTERVAL_MS, log: deps.logger });
   }
 
   /** Starts sweeping and allocates at once: requests may have waited while the service was down. */
   start(): void {
-    this.#sweep = setInterval(() => this.wake(), SWEEP_INTERVAL_MS);
-    this.#sweep.unref();
-    this.wake();
+    this.#loop.start();
   }
 
   /** Something changed (requests arrived, stock was bought): allocate soon. */
   wake(): void {
-    this.#flight.request();
+    this.#loop.wake();
   }
 
   /** Stops sweeping; resolves once the allocation in progress has committed or rolled back. */
   async stop(): Promise<void> {
-    if (this.#sweep) clearInterval(this.#sweep);
-    await this.#flight.stop();
+    await this.#loop.stop();
   }
 
   async #allocate(): Promise<void> {
@@ -192,7 +184,7 @@ export class Allocator {
     this.#lastStartedAt = Date.now();
     const { dispatched, waiting } = await allocateStock(this.deps);
     if (dispatched > 0) {
-      this.deps.onDispatched();
+      this.deps.publishNow();
       this.deps.logger.debug({ dispatched, waiting }, 'ingredients dispatched');
     }
   }

@@ -9,7 +9,7 @@ import {
   type IngredientRequest,
 } from '../data/requests.js';
 import { inTransaction } from '@free-lunch/service-kit';
-import { ingredientsDispatched, OUTBOX_TABLE } from './events.js';
+import { ingredientsDispatched, OUTBOX_TABLE } from './outbox-messages.js';
 
 export interface ReceiveRequestsDeps {
   pool: pg.Pool;

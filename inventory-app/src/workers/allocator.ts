@@ -11,6 +11,6 @@ export function allocator(app: FastifyInstance, { metrics, publishNow }: { metri
     pool: app.pg,
     metrics,
     logger: app.log.child({ component: 'allocator' }),
-    onDispatched: publishNow,
+    publishNow,
   });
 }

@@ -31,7 +31,7 @@ export function purchaser(
     logger: app.log.child({ component: 'purchaser' }),
     onBought: allocateNow,
     onNewRequests: allocateNow,
-    onRecorded: publishNow,
+    publishNow,
   });
   return {
     start: () => buyer.start(),
