@@ -38,7 +38,7 @@ export class Purchaser {
       /**
        * A recording bought stock, and some requests may not have had a look at it: allocate again.
        * Needed, not a courtesy: an allocation that read the stock before the commit skipped them
-       * without locking (see `allocateStock`); docs/design-notes/purchasing-and-allocation.md says when.
+       * without locking (see `allocateStock`); docs/design.md (Purchasing and allocation) says when.
        */
       onBought: () => void;
       /**
@@ -118,7 +118,7 @@ export class Purchaser {
       // read and heard before now, or possibly unheard, may have been skipped by an allocation that previewed
       // before our commit, so allocate again for them. Also when the read stopped at the queue window,
       // or an earlier attempt whose answer was lost recorded some of these rounds (and dispatched
-      // without a wake-up after). Why this suffices: docs/design-notes/purchasing-and-allocation.md.
+      // without a wake-up after). Why this suffices: docs/design.md (Purchasing and allocation).
       const mayHaveMissedRequests =
         heardBefore === null ||
         this.#leadership.announcementsHeard() !== heardBefore ||

@@ -68,7 +68,7 @@ export interface Allocation extends AllocationResult {
  *
  * Skipping on that preview leaves nobody waiting who could be served, as long as the stock is read
  * before the queue and the purchaser wakes the allocator as it does (`onBought`, `onNewRequests`):
- * see docs/design-notes/purchasing-and-allocation.md for why. Wake-ups that arrive while an
+ * see docs/design.md (Purchasing and allocation) for why. Wake-ups that arrive while an
  * allocation runs fold into one more run (the allocator's `Loop`).
  */
 export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<AllocationResult> {
