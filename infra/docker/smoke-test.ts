@@ -100,7 +100,7 @@ function smokeCompose(): string {
       }
     }
   }
-  const { redis, postgres, market } = compose.services as Record<string, Record<string, any>>;
+  const { redis, postgres, market } = compose.services;
   redis!.image = `${BASE}/redis:7`;
   redis!.command = [...redis!.command, '--bind', '127.0.0.1', '--port', String(PORTS.redis)];
   redis!.healthcheck.test = ['CMD', 'redis-cli', '-p', String(PORTS.redis), 'ping'];

@@ -6,8 +6,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import { healthCheckScript, type Deployable } from './catalog.js';
-import type { Settings } from './settings.js';
 import { acknowledge } from './nag.js';
+import type { Settings } from './settings.js';
 
 /** Variables and Secrets Manager references of one container. */
 export interface ContainerSettings {
@@ -156,7 +156,7 @@ export class AppService extends Construct {
       });
       this.service = new ecs.FargateService(this, 'Service', {
         ...deployment,
-        taskDefinition: this.taskDefinition as ecs.FargateTaskDefinition,
+        taskDefinition: this.taskDefinition,
         vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
         assignPublicIp: false,
         securityGroups: [this.securityGroup],
@@ -169,7 +169,7 @@ export class AppService extends Construct {
     } else {
       this.service = new ecs.ExternalService(this, 'Service', {
         ...deployment,
-        taskDefinition: this.taskDefinition as ecs.ExternalTaskDefinition,
+        taskDefinition: this.taskDefinition,
       });
     }
   }

@@ -109,7 +109,7 @@ const KEYS = Object.keys(Settings.shape);
 export function readSettings(node: Node, fallback: Partial<Record<string, string>> = {}): Settings {
   const raw: Record<string, unknown> = {};
   for (const key of KEYS) {
-    const value = node.tryGetContext(key) ?? fallback[key];
+    const value: unknown = node.tryGetContext(key) ?? fallback[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const result = Settings.safeParse(raw);

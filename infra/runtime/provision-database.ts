@@ -36,13 +36,19 @@ interface Credentials {
 // The runtime's SDK, not a bundled copy (the name in a variable keeps esbuild and tsc out of it).
 const SECRETS_MANAGER_SDK = '@aws-sdk/client-secrets-manager';
 
+/** The part of that SDK used here. */
+interface SecretsManagerSdk {
+  SecretsManagerClient: new (config: object) => { send(command: unknown): Promise<{ SecretString?: string }> };
+  GetSecretValueCommand: new (input: { SecretId: string }) => unknown;
+}
+
 async function readSecrets(arns: string[]): Promise<Credentials[]> {
-  const { SecretsManagerClient, GetSecretValueCommand } = await import(SECRETS_MANAGER_SDK);
+  const { SecretsManagerClient, GetSecretValueCommand } = (await import(SECRETS_MANAGER_SDK)) as SecretsManagerSdk;
   const client = new SecretsManagerClient({});
   return Promise.all(
     arns.map(async (arn) => {
       const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
-      const { username, password } = JSON.parse(SecretString) as Partial<Credentials>;
+      const { username, password } = JSON.parse(SecretString ?? '{}') as Partial<Credentials>;
       if (!username || !password) throw new Error(`secret ${arn} holds no username and password`);
       return { username, password };
     }),

@@ -9,11 +9,11 @@
  * dimension), BACKLOG_STREAMS (`<stream>:<group>,…`), BACKLOG_INTERVAL_MS (15000).
  */
 import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
 import { streamNames } from '@free-lunch/contracts';
 import { parseConfig } from '@free-lunch/service-kit';
 import { deadLetterCounts, streamBacklog } from '@free-lunch/streams';
-import { Redis } from 'ioredis';
-import { z } from 'zod';
 import { backlogRecord, deadLetterRecord, parseGroupStreams } from './backlog-metric.js';
 
 const ReporterConfig = z.object({

@@ -1,5 +1,5 @@
-import { streamNames } from '@free-lunch/contracts';
 import { describe, expect, it } from 'vitest';
+import { streamNames } from '@free-lunch/contracts';
 import { BACKLOG_METRIC, BACKLOG_NAMESPACE, DEAD_LETTER_METRIC } from '../runtime/backlog-contract.js';
 import { backlogRecord, deadLetterRecord, parseGroupStreams } from '../runtime/backlog-metric.js';
 

@@ -170,7 +170,7 @@ describe('the CDK context', () => {
   it('when no certificate is given for Fargate, then synth stops and says to pass one or allowPlainHttp=true', () => {
     const message = contextError({ alarmTopicArn: ALARM_TOPIC });
     expect(message).toMatch(/^Invalid CDK context/);
-    expect(message).toMatch(/  certificateArn: is required: .*HTTPS only.*-c allowPlainHttp=true/);
+    expect(message).toMatch(/ {2}certificateArn: is required: .*HTTPS only.*-c allowPlainHttp=true/);
     expect(contextError({ alarmTopicArn: ALARM_TOPIC, allowPlainHttp: 'false' })).toContain('  certificateArn: is required');
     expect(contextError({ alarmTopicArn: ALARM_TOPIC, certificateArn: CERTIFICATE })).toBe('');
     expect(contextError({ alarmTopicArn: ALARM_TOPIC, allowPlainHttp: 'true' })).toBe('');
@@ -178,7 +178,7 @@ describe('the CDK context', () => {
 
   it('when no alarm topic is given, then synth stops and says to pass one or allowNoAlarmTopic=true', () => {
     const message = contextError({ certificateArn: CERTIFICATE });
-    expect(message).toMatch(/  alarmTopicArn: is required: the SNS topic the alarms notify.*-c allowNoAlarmTopic=true/);
+    expect(message).toMatch(/ {2}alarmTopicArn: is required: the SNS topic the alarms notify.*-c allowNoAlarmTopic=true/);
     expect(contextError({ certificateArn: CERTIFICATE, alarmTopicArn: 'not-an-arn' })).toContain('  alarmTopicArn: must be an SNS topic ARN');
     expect(contextError({ certificateArn: CERTIFICATE, allowNoAlarmTopic: true })).toBe('');
   });

@@ -1,10 +1,10 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BACKLOG_METRIC, BACKLOG_NAMESPACE } from '../runtime/backlog-contract.js';
 import { catalog, deployables } from '../lib/catalog.js';
-import { REAL_MARKET_URL } from '../lib/settings.js';
-import { HSTS_HEADER_VALUE } from '../lib/public-entry.js';
 import { ALARM_THRESHOLDS } from '../lib/monitoring.js';
+import { HSTS_HEADER_VALUE } from '../lib/public-entry.js';
+import { REAL_MARKET_URL } from '../lib/settings.js';
+import { BACKLOG_METRIC, BACKLOG_NAMESPACE } from '../runtime/backlog-contract.js';
 import { ALARM_TOPIC, CERTIFICATE, PRODUCTION, synthesize, type Synthesized } from './synth.js';
 import {
   asList,
