@@ -50,7 +50,7 @@ export function registerBackground(app: FastifyInstance, { consumers = [], worke
   app.addHook('onReady', async () => {
     relay?.start();
     for (const worker of workers) await worker.start();
-    await Promise.all(consumers.map((consumer) => consumer.start()));
+    await Promise.all(consumers.map(async (consumer) => consumer.start()));
   });
 
   app.addHook('onClose', async () => {

@@ -1,7 +1,7 @@
-import { recipeBook, recipeNames, ingredients, orderStatuses, type StreamName } from '@free-lunch/contracts';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
+import { recipeBook, recipeNames, ingredients, orderStatuses, type StreamName } from '@free-lunch/contracts';
 
 /*
  * Property-based fuzzing shared by the three services' fuzz tests: every HTTP route the app itself
@@ -55,7 +55,7 @@ export interface HttpFuzzOptions<State> {
    * The service's state (row counts, table contents): compared before and after every request,
    * and must be equal unless `changed` vouches for the difference.
    */
-  snapshot(): Promise<State>;
+  snapshot: () => Promise<State>;
   /**
    * For an answer that may change state (e.g. 202 to POST /orders): checks the change against the
    * answer and returns true; returns false to have the state compared as for any other request.
@@ -484,7 +484,7 @@ export interface PoisonEntryOptions {
   /** The field holding the message JSON (`MESSAGE_FIELD` of @free-lunch/streams). */
   messageField: string;
   /** True when the consumer would read the entry as a message: such entries are left out. */
-  decodes(fields: string[]): boolean;
+  decodes: (fields: string[]) => boolean;
 }
 
 /**
@@ -519,7 +519,7 @@ export interface StreamFuzzOptions<State> {
   deadLetterKey: string;
   group: string;
   entries: fc.Arbitrary<string[]>;
-  snapshot(): Promise<State>;
+  snapshot: () => Promise<State>;
   numRuns: number;
   /** How long one batch may take to reach the dead letter; default 10 s. */
   timeoutMs?: number;

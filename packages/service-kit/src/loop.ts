@@ -20,13 +20,12 @@ export class Wakeup {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.#cutShort = null;
+        this.#cutShort = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
       this.#cutShort = done;
     });
   }

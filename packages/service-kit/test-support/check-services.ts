@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { dockerAnswers, startStoreContainers } from './store-containers.js';
 
 /** The defaults of `testEnv` (src/testing.ts), read here at setup time, after any change below. */

@@ -24,7 +24,8 @@ function startTinyServer(port = 0) {
       logs.push(entry);
       if (entry.msg === 'listening') resolve(entry.address as string);
     });
-    exited.then(([code]) => reject(new Error(`server exited with code ${code}: ${stderr}`)));
+    // Rejecting a promise already resolved does nothing, so this only counts an exit before listening.
+    void exited.then(([code]) => reject(new Error(`server exited with code ${code}: ${stderr}`)));
   });
   listening.catch(() => {}); // a test that expects the failure awaits `exited` instead
   return { child, exited, logs, listening };
