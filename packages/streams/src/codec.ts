@@ -1,5 +1,5 @@
-import { streamContracts, type MessageOf, type StreamName } from '@free-lunch/contracts';
 import { z } from 'zod';
+import { streamContracts, type MessageOf, type StreamName } from '@free-lunch/contracts';
 import { MalformedMessageError } from './malformed-message-error.js';
 
 /** Every entry carries one field whose value is the message JSON. */

@@ -1,5 +1,5 @@
-import { DeadLetter, type StreamName } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
+import { DeadLetter, type StreamName } from '@free-lunch/contracts';
 import { MESSAGE_FIELD } from './codec.js';
 import { deadLetterKey } from './keys.js';
 

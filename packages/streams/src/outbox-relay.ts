@@ -1,8 +1,8 @@
-import type { DeadLetter } from '@free-lunch/contracts';
 import type pg from 'pg';
-import type { StreamsLogger } from './logger.js';
+import type { DeadLetter } from '@free-lunch/contracts';
 import { backoffDelay, OUTAGE_BACKOFF, sleep } from './backoff.js';
 import { MESSAGE_FIELD, validateMessage } from './codec.js';
+import type { StreamsLogger } from './logger.js';
 import { MalformedMessageError } from './malformed-message-error.js';
 import { quoteTable } from './outbox.js';
 import type { OutgoingMessage, StreamPublisher } from './stream-publisher.js';

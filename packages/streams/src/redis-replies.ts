@@ -9,6 +9,7 @@ export async function execTransaction(transaction: ChainableCommander): Promise<
     return await transaction.exec();
   } catch (error) {
     const first = (error as { previousErrors?: unknown[] }).previousErrors?.[0];
+    // eslint-disable-next-line preserve-caught-error -- the refusal explains the discard, so it is the cause
     if (first instanceof Error) throw new Error(`${(error as Error).message} (${first.message})`, { cause: first });
     throw error;
   }

@@ -1,5 +1,5 @@
-import type { StreamName } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
+import type { StreamName } from '@free-lunch/contracts';
 import { streamKey } from './keys.js';
 
 /** How far one consumer group is behind on one stream. */

@@ -1,11 +1,11 @@
-import type { MessageOf, StreamName } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
-import type { StreamsLogger } from './logger.js';
+import type { MessageOf, StreamName } from '@free-lunch/contracts';
 import { abandonable } from './abandonable.js';
 import { backoffDelay, OUTAGE_BACKOFF, sleep } from './backoff.js';
 import { decodeMessage, fieldsToRecord } from './codec.js';
 import { deadLetterArgs } from './dead-letter.js';
 import { deadLetterKey, streamKey } from './keys.js';
+import type { StreamsLogger } from './logger.js';
 import { MalformedMessageError } from './malformed-message-error.js';
 import { collectReplies, execTransaction, isGroupMissing } from './redis-replies.js';
 import type { StreamMetrics } from './stream-metrics.js';
@@ -250,7 +250,7 @@ export class StreamConsumer<S extends StreamName> {
     this.abandonRead = read.abandon;
     try {
       const reply = await read.result;
-      return (reply?.[0]?.[1] ?? []) as RawEntry[];
+      return reply?.[0]?.[1] ?? [];
     } finally {
       this.abandonRead = null;
     }

@@ -1,8 +1,8 @@
-import type { StreamName } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
-import type { StreamsLogger } from './logger.js';
+import type { StreamName } from '@free-lunch/contracts';
 import { sleep } from './backoff.js';
 import { streamKey } from './keys.js';
+import type { StreamsLogger } from './logger.js';
 
 export interface StreamJanitorOptions {
   redis: Redis;

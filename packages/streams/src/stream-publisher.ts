@@ -1,5 +1,5 @@
-import type { DeadLetter, MessageOf, StreamName } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
+import type { DeadLetter, MessageOf, StreamName } from '@free-lunch/contracts';
 import { encodeMessage, MESSAGE_FIELD, serializeMessage } from './codec.js';
 import { deadLetterArgs } from './dead-letter.js';
 import { deadLetterKey, streamKey } from './keys.js';

@@ -1,10 +1,10 @@
-import type { MessageOf, StreamName } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
-import type { StreamsLogger } from './logger.js';
+import type { MessageOf, StreamName } from '@free-lunch/contracts';
 import { abandonable } from './abandonable.js';
 import { backoffDelay, OUTAGE_BACKOFF, sleep } from './backoff.js';
 import { decodeMessage } from './codec.js';
 import { streamKey } from './keys.js';
+import type { StreamsLogger } from './logger.js';
 import { MalformedMessageError } from './malformed-message-error.js';
 import { collectReplies } from './redis-replies.js';
 
@@ -110,7 +110,7 @@ export class StreamTail {
         // Nothing reaches onEntries once stop() has begun, not even a reply already on its way.
         if (this.stopping.signal.aborted) break;
         outages = 0;
-        if (reply) this.deliver(reply as Array<[string, Array<[string, string[]]>]>);
+        if (reply) this.deliver(reply);
       } catch (error) {
         if (this.stopping.signal.aborted) break;
         outages += 1;

@@ -1,5 +1,5 @@
-import { streamNames } from '@free-lunch/contracts';
 import { describe, expect, it } from 'vitest';
+import { streamNames } from '@free-lunch/contracts';
 import { deadLetterKey, decodeMessage, encodeMessage, MalformedMessageError, streamKey } from '../src/index.js';
 import { orderPlaced } from './helpers.js';
 

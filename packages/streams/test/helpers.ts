@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { DeadLetter, OrderPlacedV1, OrderStatusChangedV1 } from '@free-lunch/contracts';
 import { Redis, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import type { DeadLetter, OrderPlacedV1, OrderStatusChangedV1 } from '@free-lunch/contracts';
 import { deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 
 /** Quiet unless TEST_LOG_LEVEL asks otherwise (e.g. `TEST_LOG_LEVEL=debug` when a test misbehaves). */

@@ -1,7 +1,8 @@
-import { streamNames } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { streamNames } from '@free-lunch/contracts';
+import { createTestDatabase, RedisProxy, type TestDatabase } from '@free-lunch/service-kit/testing';
 import {
   deadLetterKey,
   enqueueOutbox,
@@ -13,7 +14,6 @@ import {
   type OutboxRelayOptions,
   type OutgoingMessage,
 } from '../src/index.js';
-import { createTestDatabase, RedisProxy, type TestDatabase } from '@free-lunch/service-kit/testing';
 import { isolatedPrefix, logger, orderCooking, orderPlaced, readDeadLetters, readMessages, redisClient } from './helpers.js';
 
 const table = 'kitchen.outbox';
@@ -160,7 +160,7 @@ describe('transactional outbox', () => {
   it('when a transaction enqueues many messages, then it writes one row per stream and hundred messages, and each message is still an entry of its own', async () => {
     const entries: OutgoingMessage[] = [
       ...placedEntries(300),
-      ...Array.from({ length: 200 }, () => ({ stream: streamNames.orderStatusChanged, message: orderCooking() }) as OutgoingMessage),
+      ...Array.from({ length: 200 }, () => ({ stream: streamNames.orderStatusChanged, message: orderCooking() })),
     ];
     await commitOutbox(entries);
 

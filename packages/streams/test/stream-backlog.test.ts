@@ -1,6 +1,6 @@
-import { streamNames } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { streamNames } from '@free-lunch/contracts';
 import { StreamPublisher, streamBacklog, streamKey } from '../src/index.js';
 import { isolatedPrefix, orderPlaced, redisClient } from './helpers.js';
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RedisProxy } from '@free-lunch/service-kit/testing';
-import { streamNames } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { streamNames } from '@free-lunch/contracts';
+import { RedisProxy } from '@free-lunch/service-kit/testing';
 import {
   deadLetterKey,
   StreamConsumer,

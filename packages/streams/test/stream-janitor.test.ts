@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { streamNames } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { streamNames } from '@free-lunch/contracts';
 import { StreamConsumer, StreamJanitor, StreamPublisher, streamKey } from '../src/index.js';
 import { groupInfo, isolatedPrefix, logger, orderPlaced, pendingCount, redisClient } from './helpers.js';
 

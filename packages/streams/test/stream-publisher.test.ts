@@ -1,6 +1,6 @@
-import { streamNames, type StockChangedV1 } from '@free-lunch/contracts';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { streamNames, type StockChangedV1 } from '@free-lunch/contracts';
 import { LIVE_STREAM_MAX_LENGTH, MalformedMessageError, StreamPublisher, streamKey } from '../src/index.js';
 import { isolatedPrefix, orderCooking, orderPlaced, readMessages, redisClient } from './helpers.js';
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { streamNames } from '@free-lunch/contracts';
-import { RedisProxy } from '@free-lunch/service-kit/testing';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { streamNames } from '@free-lunch/contracts';
+import { RedisProxy } from '@free-lunch/service-kit/testing';
 import { StreamPublisher, StreamTail, streamKey, type TailEntry } from '../src/index.js';
 import { blockedConnection, isolatedPrefix, logger, orderCooking, orderPlaced, redisClient } from './helpers.js';
 
