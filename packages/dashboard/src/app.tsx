@@ -1,5 +1,5 @@
-import type { DashboardConfig } from '@free-lunch/contracts';
 import { useCallback, useEffect, useState } from 'react';
+import type { DashboardConfig } from '@free-lunch/contracts';
 import { DashboardApi, loadDashboardConfig } from './api.js';
 import { Board } from './components/board.js';
 import { Header } from './components/header.js';
@@ -38,7 +38,7 @@ function Dashboard() {
         (error: Error) => {
           if (cancelled) return;
           setConfig({ kind: 'failed', message: error.message });
-          retry = setTimeout(load, CONFIG_RETRY_MS);
+          retry = setTimeout(() => void load(), CONFIG_RETRY_MS);
         },
       );
     void load();
@@ -52,6 +52,7 @@ function Dashboard() {
     if (!token || config.kind !== 'loaded') return;
     const live = new LiveStore(new DashboardApi(config.config), token, webSocketUrl());
     live.start();
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- the store is a connection this effect opens and closes; state hands it to render
     setStore(live);
     return () => {
       live.stop();

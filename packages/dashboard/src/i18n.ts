@@ -5,8 +5,10 @@ export const languages = ['en', 'es-CO'] as const;
 export type Language = (typeof languages)[number];
 
 // One formatter each: toLocaleString builds a new one on every call, which shows in a burst.
-const enNumber = new Intl.NumberFormat('en').format;
-const esNumber = new Intl.NumberFormat('es-CO').format;
+const enFormat = new Intl.NumberFormat('en');
+const esFormat = new Intl.NumberFormat('es-CO');
+const enNumber = (value: number) => enFormat.format(value);
+const esNumber = (value: number) => esFormat.format(value);
 
 const en = {
   languageName: 'English',
@@ -274,13 +276,13 @@ const statusNames: Record<Language, Record<PreparingStatus | 'delivered', string
 export interface Translator {
   language: Language;
   t: Messages;
-  ingredient(name: Ingredient): string;
-  recipe(name: RecipeName): string;
-  status(status: PreparingStatus | 'delivered'): string;
-  outcome(outcome: PurchaseOutcome, quantity: number): string;
-  number(value: number): string;
-  time(at: number): string;
-  duration(ms: number): string;
+  ingredient: (name: Ingredient) => string;
+  recipe: (name: RecipeName) => string;
+  status: (status: PreparingStatus | 'delivered') => string;
+  outcome: (outcome: PurchaseOutcome, quantity: number) => string;
+  number: (value: number) => string;
+  time: (at: number) => string;
+  duration: (ms: number) => string;
 }
 
 export function translator(language: Language): Translator {
@@ -328,9 +330,9 @@ export function rememberLanguage(language: Language): void {
 }
 
 /** Storage throws in some privacy modes; the dashboard works without remembering. */
-export function safeStorage<T>(use: () => T): T | null {
+export function safeStorage<T>(access: () => T): T | null {
   try {
-    return use();
+    return access();
   } catch {
     return null;
   }

@@ -2,7 +2,7 @@ import { createContext, useContext, useEffect, useMemo, useState, type ReactNode
 import { initialLanguage, rememberLanguage, translator, type Language, type Translator } from './i18n.js';
 
 interface LanguageContext extends Translator {
-  setLanguage(language: Language): void;
+  setLanguage: (language: Language) => void;
 }
 
 const Context = createContext<LanguageContext | null>(null);

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { Page, WebSocket as PageWebSocket } from 'playwright-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ingredients,
   recipeBook,
@@ -10,8 +12,6 @@ import {
 } from '@free-lunch/contracts';
 import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { FreeLunchClient, startInProcessStack, type InProcessStack } from '@free-lunch/stack';
-import type { Page, WebSocket as PageWebSocket } from 'playwright-core';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDashboardBuilt } from '../scripts/ensure-built.js';
 import { openBrowser, screenshot, type OpenBrowser } from './support/browser.js';
 

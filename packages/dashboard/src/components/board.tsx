@@ -12,7 +12,7 @@ import { Stock } from './stock.js';
 import { useView } from './use-view.js';
 
 /** The whole dashboard once the manager token is in. */
-export function Board({ store, onUnauthorized }: { store: LiveStore; onUnauthorized(): void }) {
+export function Board({ store, onUnauthorized }: { store: LiveStore; onUnauthorized: () => void }) {
   const view = useView(store);
   const refused = view.connection.kind === 'unauthorized';
   useEffect(() => {

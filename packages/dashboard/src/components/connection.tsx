@@ -22,7 +22,7 @@ export function ConnectionPill({ store }: { store: LiveStore }) {
 }
 
 /** What is wrong with the connection or the first load, and what the page is doing about it. */
-export function ConnectionBanner({ view, onReconnect }: { view: DashboardView; onReconnect(): void }) {
+export function ConnectionBanner({ view, onReconnect }: { view: DashboardView; onReconnect: () => void }) {
   const { t } = useI18n();
   if (view.connection.kind === 'reconnecting') {
     const seconds = Math.max(0, Math.ceil((view.connection.retryAt - view.now) / 1000));

@@ -1,5 +1,5 @@
-import type { OrderPage } from '@free-lunch/contracts';
 import { useState } from 'react';
+import type { OrderPage } from '@free-lunch/contracts';
 import { useI18n } from '../language.js';
 import type { LiveStore } from '../live/live-store.js';
 import { HISTORY_PAGE_SIZE, type DashboardView } from '../live/view.js';

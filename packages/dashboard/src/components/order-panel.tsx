@@ -5,7 +5,7 @@ import type { LiveStore } from '../live/live-store.js';
 type Outcome = { kind: 'idle' } | { kind: 'busy' } | { kind: 'ok'; count: number } | { kind: 'error'; message: string };
 
 /** One button for one dish, and a quantity for many at once (up to the server's maximum). */
-export function OrderPanel({ store, onUnauthorized }: { store: LiveStore; onUnauthorized(): void }) {
+export function OrderPanel({ store, onUnauthorized }: { store: LiveStore; onUnauthorized: () => void }) {
   const { t } = useI18n();
   const max = store.maxOrderQuantity;
   const [quantityText, setQuantityText] = useState('20');

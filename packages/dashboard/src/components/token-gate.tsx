@@ -2,7 +2,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { useI18n } from '../language.js';
 
 /** Asks for the manager token; says so plainly when the last one was refused. */
-export function TokenGate({ refused, onSubmit }: { refused: boolean; onSubmit(token: string): void }) {
+export function TokenGate({ refused, onSubmit }: { refused: boolean; onSubmit: (token: string) => void }) {
   const { t } = useI18n();
   const [value, setValue] = useState('');
   const inputId = useId();

@@ -52,7 +52,8 @@ export class LiveStore {
 
   start(): void {
     this.connection.start();
-    this.loadRecipes();
+    // Fire and forget: loadRecipes catches its own failures and shows them.
+    void this.loadRecipes();
     // Once a second: ages move on and the backlog chart gets its next point.
     this.ticker = setInterval(() => {
       this.restaurant.sampleBacklog(Math.floor(Date.now() / 1000));
@@ -102,7 +103,8 @@ export class LiveStore {
     // snapshot is needed, and taking one would count what the replay brings twice.
     if (this.snapshot.kind !== 'waiting') return;
     this.restaurant.startFrom(positions);
-    this.loadSnapshot();
+    // Fire and forget: loadSnapshot catches its own failures and retries.
+    void this.loadSnapshot();
   }
 
   /**
