@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serviceDatabaseEnv } from '@free-lunch/service-kit';
-import { FreeLunchClient, freePort, startServiceProcess, type ServiceName, type ServiceProcess } from '@free-lunch/stack';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { serviceDatabaseEnv } from '@free-lunch/service-kit';
+import { FreeLunchClient, freePort, startServiceProcess, type ServiceName, type ServiceProcess } from '@free-lunch/stack';
 
 /** Preloaded into profiled services: writes a CPU profile when the process exits. */
 const CPU_PROFILER = fileURLToPath(new URL('./cpu-profiler.mjs', import.meta.url));

@@ -79,7 +79,7 @@ export function medianRunOf(results: readonly BenchResult[]): BenchResult {
 }
 
 export interface BenchHooks {
-  log(line: string): void;
+  log: (line: string) => void;
   /** Progress while orders go through: how many are placed and delivered of the planned total. */
   progress: {
     start(total: number, label: string): void;
@@ -134,16 +134,16 @@ export async function runBench(settings: BenchSettings, hooks: BenchHooks): Prom
       let delivered = 0;
       const placing = placeOrders(plan, api, { signal, onPlaced: (count) => (placed += count) });
       let placingDone = false;
-      let placingError: unknown;
+      let placingFailed: { error: unknown } | undefined;
       placing.then(
         () => (placingDone = true),
         (error: unknown) => {
           placingDone = true;
-          placingError = error;
+          placingFailed = { error };
         },
       );
       while (!(placingDone && delivered >= total)) {
-        if (placingError) throw placingError;
+        if (placingFailed) throw placingFailed.error;
         if (signal.aborted) throw describeAbort(`${label}: ${delivered} of ${total} orders delivered, ${placed} placed`);
         delivered = (await client.summary()).delivered - deliveredBefore;
         hooks.progress.update({ placed, delivered });

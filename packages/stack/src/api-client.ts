@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { z } from 'zod';
 import {
   OrderCounts,
   OrderPage,
@@ -8,7 +9,6 @@ import {
   StockResponse,
   type OrderSummaryItem,
 } from '@free-lunch/contracts';
-import type { z } from 'zod';
 
 /** A typed client of the public HTTP API, as scripts, tests and the benchmark use it. */
 export class FreeLunchClient {
@@ -44,7 +44,7 @@ export class FreeLunchClient {
       const query = new URLSearchParams({ limit: '500' });
       if (status) query.set('status', status);
       if (cursor) query.set('cursor', cursor);
-      const page: OrderPage = await this.get(`${this.urls.orders}/orders?${query}`, OrderPage);
+      const page: OrderPage = await this.get(`${this.urls.orders}/orders?${query.toString()}`, OrderPage);
       orders.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor);

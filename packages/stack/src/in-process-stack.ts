@@ -3,9 +3,9 @@ import { buildApp as buildInventoryApp } from '@free-lunch/inventory-app';
 import { InventoryConfig } from '@free-lunch/inventory-app/config';
 import { buildApp as buildKitchenApp } from '@free-lunch/kitchen-app';
 import { KitchenConfig } from '@free-lunch/kitchen-app/config';
+import { startMarketSimulator, type MarketSimulatorOptions, type RunningMarketSimulator } from '@free-lunch/market-simulator';
 import { buildApp as buildOrdersApp } from '@free-lunch/orders-app';
 import { OrdersConfig } from '@free-lunch/orders-app/config';
-import { startMarketSimulator, type MarketSimulatorOptions, type RunningMarketSimulator } from '@free-lunch/market-simulator';
 import { parseConfig, serviceDatabaseEnv } from '@free-lunch/service-kit';
 import { freePort } from './free-port.js';
 

@@ -57,8 +57,8 @@ export async function startServiceProcess(
     // Keep the tail only: a long benchmark must not grow this without bound.
     output = (output + chunk.toString()).slice(-64_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = once(child, 'exit');
 
   const url = `http://127.0.0.1:${port}`;
@@ -83,7 +83,7 @@ export async function startServiceProcess(
     ]);
   } catch (error) {
     await service.kill();
-    throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${output}`);
+    throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${output}`, { cause: error });
   }
   return service;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { startInProcessStack, startServiceProcess, freePort, type InProcessStack } from '../src/index.js';
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { provisionDatabase, serviceRoles, urlAs } from '@free-lunch/service-kit';
-import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionDatabase, serviceRoles, urlAs } from '@free-lunch/service-kit';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
 import { FreeLunchClient, startInProcessStack, type InProcessStack } from '../src/index.js';
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -1,5 +1,5 @@
-import { ingredients, recipeBook, type OrderSummaryItem, type StockAudit } from '@free-lunch/contracts';
 import { expect } from 'vitest';
+import { ingredients, recipeBook, type OrderSummaryItem, type StockAudit } from '@free-lunch/contracts';
 import type { FreeLunchClient } from '../src/index.js';
 
 /**

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { orderStatuses, recipeNames } from '@free-lunch/contracts';
 import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
-import { Redis } from 'ioredis';
 import { FreeLunchClient, startInProcessStack, type InProcessStack } from '../src/index.js';
 import { dispatchedByIngredient, unitsForOrders } from './ledger.js';
 

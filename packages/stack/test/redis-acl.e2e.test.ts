@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { provisionRedisUsers, removeRedisUsers } from '@free-lunch/service-kit';
-import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionRedisUsers, removeRedisUsers } from '@free-lunch/service-kit';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { FreeLunchClient, startInProcessStack, type InProcessStack } from '../src/index.js';
 
 const cleanups: Array<() => Promise<void>> = [];
