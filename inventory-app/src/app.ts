@@ -1,7 +1,7 @@
+import type { FastifyInstance } from 'fastify';
 import { streamNames } from '@free-lunch/contracts';
 import { createServiceApp, registerBackground } from '@free-lunch/service-kit';
 import { OutboxRelay, StreamJanitor, StreamPublisher } from '@free-lunch/streams';
-import type { FastifyInstance } from 'fastify';
 import type { InventoryConfig } from './config.js';
 import { ingredientRequestsConsumer } from './consumers/ingredient-requests.js';
 import { countPendingRequests } from './data/requests.js';

@@ -1,5 +1,5 @@
-import { BaseConfig, port } from '@free-lunch/service-kit';
 import { z } from 'zod';
+import { BaseConfig, port } from '@free-lunch/service-kit';
 
 const milliseconds = () => z.coerce.number().int().min(1);
 

@@ -1,5 +1,5 @@
-import type { Ingredient, PurchaseOutcome } from '@free-lunch/contracts';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Ingredient, PurchaseOutcome } from '@free-lunch/contracts';
 
 /** What the warehouse reports to Prometheus besides the HTTP and stream metrics every service has. */
 export interface InventoryMetrics {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { recipeBook } from '@free-lunch/contracts';
-import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { recipeBook } from '@free-lunch/contracts';
+import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import { findDispatchedRequests, insertRequests, markDispatched } from '../src/data/requests.js';
 import { TestWarehouse } from './support/warehouse.js';
 

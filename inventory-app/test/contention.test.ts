@@ -1,5 +1,5 @@
-import { recipeNames, type PurchasePage } from '@free-lunch/contracts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { recipeNames, type PurchasePage } from '@free-lunch/contracts';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
 let warehouse: TestWarehouse;

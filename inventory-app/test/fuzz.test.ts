@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamNames } from '@free-lunch/contracts';
 import { declaredRoutes, fuzzHttpRoutes, fuzzStreamConsumer, poisonEntries, tableFingerprint } from '@free-lunch/service-kit/testing';
 import { deadLetterKey, decodeMessage, encodeMessage, MalformedMessageError, streamKey } from '@free-lunch/streams';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
 const TABLES = ['stock', 'stock_ledger', 'purchases', 'purchase_rounds', 'requests', 'pending_needs', 'outbox'];

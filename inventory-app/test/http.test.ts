@@ -1,5 +1,5 @@
-import { ingredients, type PurchasePage, type PurchaseRecord } from '@free-lunch/contracts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ingredients, type PurchasePage, type PurchaseRecord } from '@free-lunch/contracts';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
 // One warehouse for the read-only API checks: none of them changes anything.

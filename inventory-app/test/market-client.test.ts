@@ -1,7 +1,7 @@
-import { startMarketSimulator, type RunningMarketSimulator } from '@free-lunch/market-simulator';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startMarketSimulator, type RunningMarketSimulator } from '@free-lunch/market-simulator';
 import { MarketClient } from '../src/market/market-client.js';
 
 let market: RunningMarketSimulator | undefined;

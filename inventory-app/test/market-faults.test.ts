@@ -1,5 +1,5 @@
-import type { PurchasePage, PurchaseRecord } from '@free-lunch/contracts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { PurchasePage, PurchaseRecord } from '@free-lunch/contracts';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
 let warehouse: TestWarehouse;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { claimRounds, pruneRounds } from '../src/data/purchases.js';
 import { PostgresProxy, testEnv } from '@free-lunch/service-kit/testing';
+import { claimRounds, pruneRounds } from '../src/data/purchases.js';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
 let warehouse: TestWarehouse;

@@ -16,14 +16,14 @@ describe('the shortfall the purchaser buys for', () => {
     warehouse = await TestWarehouse.open({ market: { zeroRate: 1 } });
     const [first, second, third] = [ingredientsRequest('pizza'), ingredientsRequest('pizza'), ingredientsRequest('pizza')];
     const salad = ingredientsRequest('salad');
-    await warehouse.request(first!, second!);
-    await warehouse.request(second!, third!, salad);
+    await warehouse.request(first, second);
+    await warehouse.request(second, third, salad);
 
     // Opening stock is 5 of each: the first pizza leaves with 2 cheese and 3 tomatoes. Still
     // waiting: two pizzas (4 cheese, 6 tomatoes) and a salad (2 tomatoes, lemon, onion, 2 lettuce),
     // against 3 cheese and 2 tomatoes on hand.
     await vi.waitFor(
-      async () => expect((await warehouse.dispatched()).map((dispatch) => dispatch.orderId)).toEqual([first!.orderId]),
+      async () => expect((await warehouse.dispatched()).map((dispatch) => dispatch.orderId)).toEqual([first.orderId]),
       { timeout: 10_000 },
     );
     await vi.waitFor(async () => expect(await shortfall()).toEqual({ cheese: 1, tomato: 6 }), { timeout: 10_000 });
@@ -41,7 +41,7 @@ describe('a purchase round planned while the last one is still being recorded', 
   it('when units bought are not in the books yet, then the round does not buy them again', async () => {
     warehouse = await TestWarehouse.open({ market: { zeroRate: 1 } });
     const [first, second, third] = [ingredientsRequest('pizza'), ingredientsRequest('pizza'), ingredientsRequest('pizza')];
-    await warehouse.request(first!, second!, third!);
+    await warehouse.request(first, second, third);
     // 5 cheese and 5 tomatoes on hand serve the first pizza; the other two need 4 cheese and 6
     // tomatoes against the 3 and 2 left.
     await vi.waitFor(async () => expect(await shortfall()).toEqual({ cheese: 1, tomato: 4 }), { timeout: 10_000 });

@@ -1,6 +1,6 @@
+import type { FastifyInstance } from 'fastify';
 import { createServiceApp, registerBackground } from '@free-lunch/service-kit';
 import { OutboxRelay, StreamJanitor, StreamPublisher } from '@free-lunch/streams';
-import type { FastifyInstance } from 'fastify';
 import type { KitchenConfig } from './config.js';
 import { ingredientsDispatchedConsumer } from './consumers/ingredients-dispatched.js';
 import { KITCHEN_STREAMS, kitchenMember } from './consumers/kitchen-group.js';

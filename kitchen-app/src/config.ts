@@ -1,5 +1,5 @@
-import { BaseConfig, port } from '@free-lunch/service-kit';
 import { z } from 'zod';
+import { BaseConfig, port } from '@free-lunch/service-kit';
 
 /** The kitchen's settings: the shared ones plus how long a dish cooks. */
 export const KitchenConfig = BaseConfig.extend({

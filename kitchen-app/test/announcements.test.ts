@@ -1,5 +1,5 @@
-import { recipeBook, streamContracts, streamNames } from '@free-lunch/contracts';
 import { describe, expect, it } from 'vitest';
+import { recipeBook, streamContracts, streamNames } from '@free-lunch/contracts';
 import {
   cookingStartedMessages,
   dishDeliveredMessages,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import { cookAndDeliverAtOnce, loadTickets, openTickets, startCooking } from '../src/data/tickets.js';
 import { KitchenFixture } from './kitchen-fixture.js';
 

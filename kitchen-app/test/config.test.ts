@@ -1,5 +1,5 @@
-import { ConfigError, parseConfig } from '@free-lunch/service-kit';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '@free-lunch/service-kit';
 import { KitchenConfig } from '../src/config.js';
 
 describe('kitchen config', () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamNames } from '@free-lunch/contracts';
 import { declaredRoutes, fuzzHttpRoutes, fuzzStreamConsumer, poisonEntries, tableFingerprint } from '@free-lunch/service-kit/testing';
 import { deadLetterKey, decodeMessage, encodeMessage, MalformedMessageError, streamKey } from '@free-lunch/streams';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KITCHEN_GROUP } from '../src/consumers/kitchen-group.js';
 import { KitchenFixture } from './kitchen-fixture.js';
 

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import {
   streamNames,
   type IngredientsRequestedV1,
@@ -8,8 +10,6 @@ import {
 import { parseConfig } from '@free-lunch/service-kit';
 import { createTestDatabase, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
 import { decodeMessage, deadLetterKey, streamBacklog, StreamPublisher, streamKey } from '@free-lunch/streams';
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { buildApp } from '../src/app.js';
 import { KitchenConfig } from '../src/config.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { recipeBook, recipeNames, streamNames, type RecipesResponse } from '@free-lunch/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
+import { recipeBook, recipeNames, streamNames, type RecipesResponse } from '@free-lunch/contracts';
 import { KitchenFixture, waitFor } from './kitchen-fixture.js';
 
 let kitchen: KitchenFixture | undefined;

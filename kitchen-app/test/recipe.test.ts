@@ -1,5 +1,5 @@
-import { recipeNames } from '@free-lunch/contracts';
 import { describe, expect, it } from 'vitest';
+import { recipeNames } from '@free-lunch/contracts';
 import { chooseRecipe } from '../src/domain/recipe.js';
 
 describe('chooseRecipe', () => {

@@ -1,5 +1,5 @@
-import { isForwardStatus } from '@free-lunch/contracts';
 import { describe, expect, it } from 'vitest';
+import { isForwardStatus } from '@free-lunch/contracts';
 import { decideOnDispatch, ticketTransitions, triageDispatches, type Ticket } from '../src/domain/ticket.js';
 
 const orderId = '0b7f3c1e-8d0a-4c3e-9a57-3f1f6b1f2a10';

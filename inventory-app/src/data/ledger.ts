@@ -1,5 +1,5 @@
-import type { Ingredient, IngredientQuantity } from '@free-lunch/contracts';
 import type pg from 'pg';
+import type { Ingredient, IngredientQuantity } from '@free-lunch/contracts';
 
 /** One ledger row per ingredient of each dispatched order: units out, tied to the order. */
 export async function recordDispatches(

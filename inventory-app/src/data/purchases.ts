@@ -1,5 +1,5 @@
-import type { Ingredient, PurchaseOutcome, PurchaseRecord } from '@free-lunch/contracts';
 import type pg from 'pg';
+import type { Ingredient, PurchaseOutcome, PurchaseRecord } from '@free-lunch/contracts';
 
 /** One market call as it came back. */
 export interface PurchaseAttempt {

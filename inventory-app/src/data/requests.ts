@@ -1,5 +1,5 @@
-import type { Ingredient, IngredientQuantity, RecipeName } from '@free-lunch/contracts';
 import type pg from 'pg';
+import type { Ingredient, IngredientQuantity, RecipeName } from '@free-lunch/contracts';
 
 /** A ticket's request for ingredients as the warehouse keeps it. */
 export interface IngredientRequest {

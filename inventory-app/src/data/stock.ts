@@ -1,5 +1,5 @@
-import { ingredients, type Ingredient, type StockLevel } from '@free-lunch/contracts';
 import type pg from 'pg';
+import { ingredients, type Ingredient, type StockLevel } from '@free-lunch/contracts';
 
 /**
  * Locks every stock row, always in ingredient order, and returns what is on hand. Whoever changes

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
-import type { Ingredient } from '@free-lunch/contracts';
 import { Pool } from 'undici';
+import type { Ingredient } from '@free-lunch/contracts';
 import { marketFault, readMarketAnswer, type MarketAnswer } from '../domain/market-answer.js';
 
 export interface MarketClientOptions {

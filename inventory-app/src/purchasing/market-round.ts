@@ -1,8 +1,8 @@
-import type { Ingredient } from '@free-lunch/contracts';
 import type pg from 'pg';
+import type { Ingredient } from '@free-lunch/contracts';
+import { loadShortfall } from '../data/requests.js';
 import type { BackoffSettings } from '../domain/backoff.js';
 import { backoffAfterRound, callSequence, planPurchases, type PurchaseBackoff } from '../domain/purchase-plan.js';
-import { loadShortfall } from '../data/requests.js';
 import type { MarketCall } from '../market/market-client.js';
 
 export interface MarketRoundDeps {

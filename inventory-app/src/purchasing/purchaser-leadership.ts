@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
-import { NEW_REQUESTS_CHANNEL } from '../data/requests.js';
 import type { Wakeup } from '@free-lunch/service-kit';
+import { NEW_REQUESTS_CHANNEL } from '../data/requests.js';
 
 /** Held by the one replica buying at the market (advisory locks are per database). */
 const PURCHASER_LOCK_SQL = `SELECT pg_try_advisory_lock(hashtextextended('free-lunch:inventory:purchaser', 0)) AS leader`;

@@ -1,5 +1,5 @@
-import { Wakeup } from '@free-lunch/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
+import { Wakeup } from '@free-lunch/service-kit';
 import type { PurchaseBackoff } from '../domain/purchase-plan.js';
 import type { InventoryMetrics } from '../metrics.js';
 import { buyShortfalls, type MarketRoundDeps, type PurchaseRound } from './market-round.js';

@@ -1,8 +1,8 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
 import type { Ingredient } from '@free-lunch/contracts';
 import { inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox } from '@free-lunch/streams';
-import type { FastifyBaseLogger } from 'fastify';
-import type pg from 'pg';
 import { claimRounds, pruneRounds, recordPurchases } from '../data/purchases.js';
 import { adjustStock, lockStock } from '../data/stock.js';
 import type { MarketCall } from '../market/market-client.js';

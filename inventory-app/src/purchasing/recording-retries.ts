@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Ingredient } from '@free-lunch/contracts';
 import { isTransientDatabaseError } from '@free-lunch/service-kit';
-import type { FastifyBaseLogger } from 'fastify';
 import type { MarketCall } from '../market/market-client.js';
 import { callsOfRounds, unitsOfRounds, type RoundToRecord } from './record-round.js';
 

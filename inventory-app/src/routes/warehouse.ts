@@ -1,6 +1,6 @@
-import { ErrorBody, ListPurchasesQuery, PurchasePage, StockAudit, StockResponse } from '@free-lunch/contracts';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { ErrorBody, ListPurchasesQuery, PurchasePage, StockAudit, StockResponse } from '@free-lunch/contracts';
 import { SharedRead } from '@free-lunch/service-kit';
 import { auditStock } from '../use-cases/audit.js';
 import { browsePurchases, showStock } from '../use-cases/browse-warehouse.js';

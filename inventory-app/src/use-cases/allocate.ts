@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import { enqueueOutbox } from '@free-lunch/streams';
 import type { Ingredient } from '@free-lunch/contracts';
-import { makesAnyDish, planDispatches } from '../domain/dispatch-plan.js';
+import { inTransaction, Loop } from '@free-lunch/service-kit';
+import { enqueueOutbox } from '@free-lunch/streams';
 import { recordDispatches } from '../data/ledger.js';
 import { loadPendingRequests, markDispatched, type QueuedRequest } from '../data/requests.js';
 import { adjustStock, lockStock, readStockLevels } from '../data/stock.js';
-import { inTransaction, Loop } from '@free-lunch/service-kit';
+import { makesAnyDish, planDispatches } from '../domain/dispatch-plan.js';
 import type { InventoryMetrics } from '../metrics.js';
 import { ingredientsDispatched, OUTBOX_TABLE, stockChanged } from './outbox-messages.js';
 

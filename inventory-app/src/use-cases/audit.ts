@@ -1,5 +1,5 @@
-import { INITIAL_STOCK_PER_INGREDIENT, type IngredientAudit, type StockAudit } from '@free-lunch/contracts';
 import type pg from 'pg';
+import { INITIAL_STOCK_PER_INGREDIENT, type IngredientAudit, type StockAudit } from '@free-lunch/contracts';
 import { loadAuditTotals } from '../data/ledger.js';
 import { toStockLevels } from '../data/stock.js';
 

@@ -1,9 +1,9 @@
+import type pg from 'pg';
 import type { PurchasePage, StockResponse } from '@free-lunch/contracts';
 import { AppError } from '@free-lunch/service-kit';
-import type pg from 'pg';
-import { decodePurchaseCursor, encodePurchaseCursor } from '../domain/purchase-cursor.js';
 import { listPurchases } from '../data/purchases.js';
 import { readStock } from '../data/stock.js';
+import { decodePurchaseCursor, encodePurchaseCursor } from '../domain/purchase-cursor.js';
 
 /** What is on the shelves right now. */
 export async function showStock(pool: pg.Pool): Promise<StockResponse> {

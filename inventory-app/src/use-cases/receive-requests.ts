@@ -1,14 +1,14 @@
-import type { IngredientsRequestedV1 } from '@free-lunch/contracts';
-import { enqueueOutbox } from '@free-lunch/streams';
 import type pg from 'pg';
-import { combineNeeds } from '../domain/dispatch-plan.js';
+import type { IngredientsRequestedV1 } from '@free-lunch/contracts';
+import { inTransaction } from '@free-lunch/service-kit';
+import { enqueueOutbox } from '@free-lunch/streams';
 import {
   announceNewRequests,
   findDispatchedRequests,
   insertRequests,
   type IngredientRequest,
 } from '../data/requests.js';
-import { inTransaction } from '@free-lunch/service-kit';
+import { combineNeeds } from '../domain/dispatch-plan.js';
 import { ingredientsDispatched, OUTBOX_TABLE } from './outbox-messages.js';
 
 export interface ReceiveRequestsDeps {

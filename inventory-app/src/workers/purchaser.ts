@@ -1,5 +1,5 @@
-import type { BackgroundTask } from '@free-lunch/service-kit';
 import type { FastifyInstance } from 'fastify';
+import type { BackgroundTask } from '@free-lunch/service-kit';
 import type { InventoryConfig } from '../config.js';
 import { MarketClient } from '../market/market-client.js';
 import type { InventoryMetrics } from '../metrics.js';

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import {
   recipeBook,
   streamNames,
@@ -11,9 +14,6 @@ import { startMarketSimulator, type MarketSimulatorOptions, type RunningMarketSi
 import { parseConfig } from '@free-lunch/service-kit';
 import { createTestDatabase, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
 import { decodeMessage, StreamPublisher, streamKey } from '@free-lunch/streams';
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { InventoryConfig } from '../../src/config.js';
 

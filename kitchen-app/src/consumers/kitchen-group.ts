@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import { streamNames } from '@free-lunch/contracts';
 import { deadLetterMetrics, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
 import { deadLetterCounts, streamBacklog, type StreamConsumerOptions } from '@free-lunch/streams';
-import type { FastifyInstance } from 'fastify';
 import type { KitchenConfig } from '../config.js';
 
 /** The consumer group every kitchen replica joins, so each message reaches one of them. */

@@ -1,5 +1,5 @@
-import type { IngredientQuantity, Recipe, RecipeName } from '@free-lunch/contracts';
 import type pg from 'pg';
+import type { IngredientQuantity, Recipe, RecipeName } from '@free-lunch/contracts';
 
 interface RecipeRow {
   name: RecipeName;

@@ -1,5 +1,5 @@
-import type { IngredientQuantity, RecipeName } from '@free-lunch/contracts';
 import type pg from 'pg';
+import type { IngredientQuantity, RecipeName } from '@free-lunch/contracts';
 import type {
   CookingTicket,
   DeliveredTicket,

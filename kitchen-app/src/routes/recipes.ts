@@ -1,5 +1,5 @@
-import { ErrorBody, RecipesResponse } from '@free-lunch/contracts';
 import type { FastifyPluginAsync } from 'fastify';
+import { ErrorBody, RecipesResponse } from '@free-lunch/contracts';
 import { listRecipes } from '../data/recipes.js';
 
 /** GET /recipes: the recipe book the kitchen cooks from, as the manager's dashboard shows it. */

@@ -1,8 +1,8 @@
+import { inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox } from '@free-lunch/streams';
-import { dishDeliveredMessages } from '../domain/announcements.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
 import { deliverReadyTickets, timeUntilNextDishIsReady } from '../data/tickets.js';
-import { inTransaction } from '@free-lunch/service-kit';
+import { dishDeliveredMessages } from '../domain/announcements.js';
 import type { Kitchen } from './kitchen-ports.js';
 
 /** Most dishes taken off the stove in one transaction. */

@@ -1,10 +1,10 @@
 import type { OrderPlacedV1 } from '@free-lunch/contracts';
+import { inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox } from '@free-lunch/streams';
-import { openingMessages, reDriveMessages } from '../domain/announcements.js';
-import { chooseRecipe } from '../domain/recipe.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
 import { openTickets } from '../data/tickets.js';
-import { inTransaction } from '@free-lunch/service-kit';
+import { openingMessages, reDriveMessages } from '../domain/announcements.js';
+import { chooseRecipe } from '../domain/recipe.js';
 import type { Kitchen } from './kitchen-ports.js';
 
 /**

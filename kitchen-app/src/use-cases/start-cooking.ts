@@ -1,10 +1,10 @@
 import type { IngredientsDispatchedV1 } from '@free-lunch/contracts';
+import { inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox } from '@free-lunch/streams';
-import { cookingStartedMessages, dishDeliveredMessages } from '../domain/announcements.js';
-import { triageDispatches, type CookingTicket, type DeliveredTicket, type IgnoredDispatch } from '../domain/ticket.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
 import { cookAndDeliverAtOnce, loadTickets, startCooking } from '../data/tickets.js';
-import { inTransaction } from '@free-lunch/service-kit';
+import { cookingStartedMessages, dishDeliveredMessages } from '../domain/announcements.js';
+import { triageDispatches, type CookingTicket, type DeliveredTicket, type IgnoredDispatch } from '../domain/ticket.js';
 import type { Kitchen } from './kitchen-ports.js';
 
 /**

@@ -3,7 +3,7 @@ import { DELIVERY_BATCH_SIZE, type DeliveryRound } from '../use-cases/deliver-re
 
 export interface CookLoopOptions {
   /** One round of delivering; normally `() => deliverReadyDishes(kitchen)`. */
-  deliver(): Promise<DeliveryRound>;
+  deliver: () => Promise<DeliveryRound>;
   log: LoopLogger;
   /** Longest the loop sleeps, whatever it knows: catches dishes another kitchen put on the stove. */
   sweepIntervalMs?: number;

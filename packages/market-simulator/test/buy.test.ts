@@ -1,5 +1,5 @@
-import { ingredients } from '@free-lunch/contracts';
 import { describe, expect, it } from 'vitest';
+import { ingredients } from '@free-lunch/contracts';
 import { buy, buyInTurn, openMarket, quantitySold } from './support.js';
 
 describe('buying at the farmers market', () => {

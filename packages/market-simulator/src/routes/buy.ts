@@ -1,5 +1,5 @@
-import { ingredients, type Ingredient } from '@free-lunch/contracts';
 import type { FastifyInstance } from 'fastify';
+import { ingredients, type Ingredient } from '@free-lunch/contracts';
 import { sendAnswer } from '../answers.js';
 import type { FarmersMarket } from '../farmers-market.js';
 import type { WaitingCalls } from '../waiting-calls.js';
