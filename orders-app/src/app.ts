@@ -1,8 +1,8 @@
 import websocket from '@fastify/websocket';
-import { clientAddress, createServiceApp, manualLimit, registerBackground } from '@free-lunch/service-kit';
-import { streamNames } from '@free-lunch/contracts';
-import { OutboxRelay, StreamJanitor, StreamPublisher } from '@free-lunch/streams';
 import type { FastifyInstance } from 'fastify';
+import { streamNames } from '@free-lunch/contracts';
+import { clientAddress, createServiceApp, manualLimit, registerBackground } from '@free-lunch/service-kit';
+import { OutboxRelay, StreamJanitor, StreamPublisher } from '@free-lunch/streams';
 import type { OrdersConfig } from './config.js';
 import { statusChangesConsumer } from './consumers/status-changes.js';
 import { ORDERS_SCHEMA, OUTBOX_TABLE } from './data/schema.js';

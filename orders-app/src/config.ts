@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { BaseConfig, port } from '@free-lunch/service-kit';
 import { z } from 'zod';
+import { BaseConfig, port } from '@free-lunch/service-kit';
 import { MIN_MANAGER_TOKEN_LENGTH } from './domain/manager-token.js';
 
 const milliseconds = (fallback: number) => z.coerce.number().int().min(1).default(fallback);

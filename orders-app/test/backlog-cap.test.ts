@@ -1,6 +1,6 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamNames, type PlaceOrdersResponse } from '@free-lunch/contracts';
 import { streamKey } from '@free-lunch/streams';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { countRows, postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
 
 let orders: OrdersAppUnderTest;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import { advanceOrders, insertQueuedOrders, loadOrderProgress } from '../src/data/orders.js';
 import { startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
 

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DashboardConfig } from '@free-lunch/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DashboardConfig } from '@free-lunch/contracts';
 import { startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];

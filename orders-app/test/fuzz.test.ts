@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { liveStreamNames, streamNames, type OrderStatusChangedV1, type PlaceOrdersResponse } from '@free-lunch/contracts';
 import {
   declaredRoutes,
@@ -8,8 +10,6 @@ import {
   type Exchange,
 } from '@free-lunch/service-kit/testing';
 import { deadLetterKey, decodeMessage, encodeMessage, MalformedMessageError, streamKey } from '@free-lunch/streams';
-import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ORDERS_GROUP } from '../src/consumers/status-changes.js';
 import { isReady, openLiveView } from './support/live-view-client.js';
 import { MANAGER_TOKEN, managerHeaders, postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
@@ -70,7 +70,7 @@ describe('fuzzing orders-app', () => {
         expect(answered).toEqual(first);
         expect(placed).toBe(0);
       } else {
-        const asked = (JSON.parse(String(request.payload)) as { quantity?: number }).quantity ?? 1;
+        const asked = (JSON.parse((request.payload as string | Buffer).toString()) as { quantity?: number }).quantity ?? 1;
         expect(answered).toHaveLength(asked);
         expect(placed).toBe(answered.length);
         if (key !== undefined) answeredByKey.set(key, answered);

@@ -1,5 +1,5 @@
-import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import { forgetExpiredIdempotencyKeys } from '../src/use-cases/forget-idempotency-keys.js';
 import { countRows, postOrders, startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { streamNames, type LiveStreamName, type WsServerMessage } from '@free-lunch/contracts';
-import { deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
-import { StreamPublisher, type StreamsLogger } from '@free-lunch/streams';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { streamNames, type LiveStreamName, type WsServerMessage } from '@free-lunch/contracts';
+import { deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { StreamPublisher, type StreamsLogger } from '@free-lunch/streams';
 import { LiveFeed } from '../src/live/live-feed.js';
 import { LiveSession, MAX_HELD_EVENTS, type LiveSocket } from '../src/live/live-session.js';
 import { statusEvent } from './support/orders-app.js';

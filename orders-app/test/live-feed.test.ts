@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamNames } from '@free-lunch/contracts';
 import { deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { StreamPublisher, StreamTail, type StreamsLogger } from '@free-lunch/streams';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LiveFeed, type FeedTick } from '../src/live/live-feed.js';
 import { statusEvent } from './support/orders-app.js';
 

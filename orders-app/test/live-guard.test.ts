@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { connectRaw, type RawConnection } from './support/raw-ws.js';
 import { MANAGER_TOKEN, startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
+import { connectRaw, type RawConnection } from './support/raw-ws.js';
 
 let orders: OrdersAppUnderTest | undefined;
 const open: Array<Extract<RawConnection, { upgraded: true }>> = [];

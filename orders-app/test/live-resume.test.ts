@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { streamNames, type WsTicketResponse } from '@free-lunch/contracts';
 import { encodeMessage, streamKey } from '@free-lunch/streams';
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isReady } from './support/live-view-client.js';
 import { managerHeaders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
 import { connectRaw, type RawConnection } from './support/raw-ws.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { streamNames, type StockChangedV1, type WsTicketResponse } from '@free-lunch/contracts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isError, isReady, openLiveView, type LiveViewClient } from './support/live-view-client.js';
+import { streamNames, type StockChangedV1, type WsTicketResponse } from '@free-lunch/contracts';
+import { isReady, openLiveView, type LiveViewClient } from './support/live-view-client.js';
 import { MANAGER_TOKEN, managerHeaders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
 
 let orders: OrdersAppUnderTest;

@@ -1,7 +1,7 @@
-import { parseConfig } from '@free-lunch/service-kit';
-import { testEnv } from '@free-lunch/service-kit/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '@free-lunch/service-kit';
+import { testEnv } from '@free-lunch/service-kit/testing';
 import { buildApp } from '../src/app.js';
 import { OrdersConfig } from '../src/config.js';
 import { countRows, startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
@@ -63,7 +63,7 @@ describe('rate limits', () => {
     const { app } = await start({ MANAGER_TOKENS: newToken, RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '10' });
 
     const statuses: number[] = [];
-    let refused;
+    let refused: Awaited<ReturnType<typeof placeOne>> | undefined;
     for (let guess = 0; guess < 20; guess += 1) {
       const response = await placeOne(app, bearer(`guess-${guess}-0123456789abcdefghijklmnopqrstu`));
       statuses.push(response.statusCode);

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { OUTBOX_TABLE_SQL } from '@free-lunch/streams';
 import { describe, expect, it } from 'vitest';
+import { OUTBOX_TABLE_SQL } from '@free-lunch/streams';
 
 const migrationsDir = new URL('../migrations/', import.meta.url);
 const squeeze = (sql: string) => sql.replace(/\s+/g, ' ').trim();

@@ -1,8 +1,8 @@
-import { streamNames, type PlaceOrdersResponse } from '@free-lunch/contracts';
 import { randomUUID } from 'node:crypto';
-import { streamBacklog } from '@free-lunch/streams';
-import { RedisProxy } from '@free-lunch/service-kit/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { streamNames, type PlaceOrdersResponse } from '@free-lunch/contracts';
+import { RedisProxy } from '@free-lunch/service-kit/testing';
+import { streamBacklog } from '@free-lunch/streams';
 import {
   countRows,
   outboxMessages,

@@ -1,5 +1,5 @@
-import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import {
   countRows,
   MANAGER_TOKEN,

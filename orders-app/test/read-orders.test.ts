@@ -1,5 +1,5 @@
-import type { Order, OrderCounts, OrderPage, OrderSummaryItem, PlaceOrdersResponse } from '@free-lunch/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Order, OrderCounts, OrderPage, OrderSummaryItem, PlaceOrdersResponse } from '@free-lunch/contracts';
 import { applyStatusChanges } from '../src/use-cases/apply-status-changes.js';
 import { postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
 

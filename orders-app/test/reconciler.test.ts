@@ -1,5 +1,5 @@
-import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import { applyStatusChanges } from '../src/use-cases/apply-status-changes.js';
 import { reconcileStuckOrders } from '../src/use-cases/reconcile-stuck-orders.js';
 import { placedOrderIds, postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';

@@ -1,7 +1,7 @@
-import { streamNames, type Order, type PlaceOrdersResponse } from '@free-lunch/contracts';
-import { streamBacklog } from '@free-lunch/streams';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { streamNames, type Order, type PlaceOrdersResponse } from '@free-lunch/contracts';
 import { inTransaction } from '@free-lunch/service-kit';
+import { streamBacklog } from '@free-lunch/streams';
 import { advanceOrders } from '../src/data/orders.js';
 import { applyStatusChanges } from '../src/use-cases/apply-status-changes.js';
 import { postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';

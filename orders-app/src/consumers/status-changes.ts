@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import { streamNames } from '@free-lunch/contracts';
 import { deadLetterMetrics, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
 import { deadLetterCounts, StreamConsumer, streamBacklog } from '@free-lunch/streams';
-import type { FastifyInstance } from 'fastify';
 import type { OrdersConfig } from '../config.js';
 import { applyStatusChanges } from '../use-cases/apply-status-changes.js';
 

@@ -1,5 +1,5 @@
-import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import type pg from 'pg';
+import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 
 /** The first request made with an Idempotency-Key, and the answer it got. */
 export interface FirstUse {

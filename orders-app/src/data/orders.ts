@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import {
   orderStatuses,
   type Order,
@@ -6,7 +7,6 @@ import {
   type OrderSummaryItem,
   type RecipeName,
 } from '@free-lunch/contracts';
-import type pg from 'pg';
 import type { OrderCursor } from '../domain/order-cursor.js';
 import type { OrderAdvance, OrderProgress, TimelineLine } from '../domain/status-changes.js';
 

@@ -1,5 +1,5 @@
-import { StreamPositions, type LiveStreamName } from '@free-lunch/contracts';
 import { z } from 'zod';
+import { StreamPositions, type LiveStreamName } from '@free-lunch/contracts';
 import { isAfter } from './stream-position.js';
 
 export type ResumeParse = { ok: true; positions: StreamPositions } | { ok: false; message: string };

@@ -1,5 +1,5 @@
-import { WsAuthMessage, type StreamPositions } from '@free-lunch/contracts';
 import { z } from 'zod';
+import { WsAuthMessage, type StreamPositions } from '@free-lunch/contracts';
 import { isManagerToken, type ManagerTokens } from '../domain/manager-token.js';
 import { parseResumePositions } from '../domain/resume-positions.js';
 import type { WsTickets } from './ws-tickets.js';

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { liveStreamNames, type LiveEvent, type LiveStreamName } from '@free-lunch/contracts';
 import {
   decodeMessage,
@@ -7,7 +8,6 @@ import {
   type StreamTailOptions,
   type TailEntry,
 } from '@free-lunch/streams';
-import type { Redis } from 'ioredis';
 import type { StreamEnd } from '../domain/resume-positions.js';
 import { STREAM_START } from '../domain/stream-position.js';
 

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify';
 import {
   liveStreamNames,
   type LiveEvent,
@@ -5,7 +6,6 @@ import {
   type StreamPositions,
   type WsServerMessage,
 } from '@free-lunch/contracts';
-import type { FastifyBaseLogger } from 'fastify';
 import { resumeRefusal } from '../domain/resume-positions.js';
 import { isAfter } from '../domain/stream-position.js';
 import type { FeedSubscriber, FeedTick, LiveFeed } from './live-feed.js';

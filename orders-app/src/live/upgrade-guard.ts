@@ -1,5 +1,5 @@
-import { AppError } from '@free-lunch/service-kit';
 import type { FastifyRequest, onResponseAsyncHookHandler, preValidationAsyncHookHandler } from 'fastify';
+import { AppError } from '@free-lunch/service-kit';
 import { isAllowedOrigin } from './origin-policy.js';
 import type { SocketCaps } from './socket-caps.js';
 

@@ -1,5 +1,5 @@
-import { DashboardConfig } from '@free-lunch/contracts';
 import type { FastifyPluginAsync } from 'fastify';
+import { DashboardConfig } from '@free-lunch/contracts';
 
 /** `GET /config`: what the dashboard needs before it starts. Nothing secret, so no token. */
 export const dashboardConfigRoutes: FastifyPluginAsync<DashboardConfig> = async (app, options) => {

@@ -1,5 +1,5 @@
-import { ErrorBody, WsConnectQuery, WsTicketResponse } from '@free-lunch/contracts';
 import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
+import { ErrorBody, WsConnectQuery, WsTicketResponse } from '@free-lunch/contracts';
 import { handshake, type HandshakeSocket } from '../live/handshake.js';
 import type { LiveFeed } from '../live/live-feed.js';
 import { LiveSession, type LiveSessionOptions, type LiveSocket } from '../live/live-session.js';

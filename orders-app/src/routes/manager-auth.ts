@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, rateLimited, type ManualLimit } from '@free-lunch/service-kit';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { AppError, rateLimited, type ManualLimit } from '@free-lunch/service-kit';
 import { managerTokensOf, type OrdersConfig } from '../config.js';
 import { bearerToken, ManagerTokens } from '../domain/manager-token.js';
 

@@ -1,3 +1,5 @@
+import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
+import { z } from 'zod';
 import {
   ErrorBody,
   ListOrdersQuery,
@@ -9,13 +11,11 @@ import {
   placeOrdersBody,
   type PlaceOrdersBody,
 } from '@free-lunch/contracts';
-import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
 import { SharedRead } from '@free-lunch/service-kit';
-import { z } from 'zod';
-import { browseOrders, getOrder, summarizeOrders } from '../use-cases/browse-orders.js';
-import { placeOrders } from '../use-cases/place-orders.js';
 import { countUndeliveredOrders } from '../data/orders.js';
 import { BacklogCap } from '../domain/backlog-cap.js';
+import { browseOrders, getOrder, summarizeOrders } from '../use-cases/browse-orders.js';
+import { placeOrders } from '../use-cases/place-orders.js';
 
 export interface OrdersRoutesOptions {
   /** Lets only the manager through, within the per-token limit on placing orders (see managerOnly). */

@@ -1,8 +1,8 @@
-import type { OrderStatusChangedV1 } from '@free-lunch/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import { advanceOrders, loadOrderProgress, recordTimeline } from '../data/orders.js';
+import type { OrderStatusChangedV1 } from '@free-lunch/contracts';
 import { inTransaction } from '@free-lunch/service-kit';
+import { advanceOrders, loadOrderProgress, recordTimeline } from '../data/orders.js';
 import { planStatusChanges, type StatusChangePlan } from '../domain/status-changes.js';
 
 /**

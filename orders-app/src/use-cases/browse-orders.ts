@@ -1,6 +1,6 @@
+import type pg from 'pg';
 import type { ListOrdersQuery, Order, OrderCounts, OrderPage } from '@free-lunch/contracts';
 import { AppError } from '@free-lunch/service-kit';
-import type pg from 'pg';
 import { countOrdersByStatus, findOrder, listOrders } from '../data/orders.js';
 import { decodeOrderCursor, encodeOrderCursor } from '../domain/order-cursor.js';
 

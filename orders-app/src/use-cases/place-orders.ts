@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import { AppError, inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox } from '@free-lunch/streams';
-import type pg from 'pg';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../data/idempotency-keys.js';
 import { insertQueuedOrders } from '../data/orders.js';
 import { OUTBOX_TABLE } from '../data/schema.js';

@@ -1,8 +1,8 @@
-import { enqueueOutbox } from '@free-lunch/streams';
 import type pg from 'pg';
+import { inTransaction } from '@free-lunch/service-kit';
+import { enqueueOutbox } from '@free-lunch/streams';
 import { nudgeStuckOrders } from '../data/orders.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
-import { inTransaction } from '@free-lunch/service-kit';
 import { orderPlacedEvent } from '../domain/order-placed.js';
 
 /** Most orders nudged per transaction, so a large backlog never holds one long lock. */

@@ -1,6 +1,6 @@
-import { Loop } from '@free-lunch/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
+import { Loop } from '@free-lunch/service-kit';
 import type { OrdersConfig } from '../config.js';
 import { forgetExpiredIdempotencyKeys } from '../use-cases/forget-idempotency-keys.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareEntryIds, isAfter } from '../../src/domain/stream-position.js';
 import { parseResumePositions } from '../../src/domain/resume-positions.js';
+import { compareEntryIds, isAfter } from '../../src/domain/stream-position.js';
 
 describe('stream positions', () => {
   it('when ids differ in length, then they compare as numbers, not as text', () => {

@@ -1,6 +1,6 @@
-import type { WsServerMessage } from '@free-lunch/contracts';
 import type { FastifyInstance } from 'fastify';
 import { vi } from 'vitest';
+import type { WsServerMessage } from '@free-lunch/contracts';
 
 /** What a dashboard sees on `/ws`: every message in order, and whether and how the socket closed. */
 export interface LiveViewClient {
@@ -44,7 +44,7 @@ export async function openLiveView(app: FastifyInstance, path: string): Promise<
           return found;
         },
         { timeout: 10_000, interval: 20 },
-      ) as Promise<never>;
+      );
     },
     events: () => messages.flatMap((message) => (message.type === 'events' ? message.events : [])),
     close: () => socket.terminate(),

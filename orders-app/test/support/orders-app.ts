@@ -1,9 +1,9 @@
-import { streamNames, type MessageOf, type StreamName } from '@free-lunch/contracts';
-import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
-import { parseConfig } from '@free-lunch/service-kit';
-import { StreamPublisher, streamKey } from '@free-lunch/streams';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
+import { streamNames, type MessageOf, type StreamName } from '@free-lunch/contracts';
+import { parseConfig } from '@free-lunch/service-kit';
+import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
+import { StreamPublisher, streamKey } from '@free-lunch/streams';
 import { buildApp } from '../../src/app.js';
 import { OrdersConfig } from '../../src/config.js';
 

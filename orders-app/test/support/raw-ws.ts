@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { WsServerMessage } from '@free-lunch/contracts';
 
 /** The parts of the `ws` package's client used here (it comes with @fastify/websocket). */
