@@ -39,6 +39,25 @@ describe('SharedRead', () => {
     expect(await shared.get()).toBe(2);
   });
 
+  it('when a read takes long, then its answer is kept twenty times as long as it took, so a crowd keeps the database busy a twentieth of the time', async () => {
+    let now = 0;
+    let reads = 0;
+    const shared = new SharedRead(
+      async () => {
+        now += 100; // the read takes 100 ms
+        return ++reads;
+      },
+      500,
+      () => now,
+    );
+
+    expect(await shared.get()).toBe(1);
+    now = 1_999;
+    expect(await shared.get()).toBe(1);
+    now = 2_000;
+    expect(await shared.get()).toBe(2);
+  });
+
   it('when a read fails, then its callers hear it and the next caller reads again', async () => {
     let fail = true;
     const shared = new SharedRead(async () => {

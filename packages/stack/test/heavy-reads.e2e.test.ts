@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { FreeLunchClient, startInProcessStack } from '../src/index.js';
 import { dispatchedByIngredient, unitsForOrders } from './ledger.js';
@@ -15,13 +15,13 @@ const BURST = 1_500;
 const READERS_PER_URL = 2;
 
 /**
- * Each reader asks this often: 4 readers make 100 reads a second, five times what the default rate
+ * Each reader asks this often: 4 readers make 40 reads a second, twice what the default rate
  * limit lets one address read. Unpaced, readers on this 2-core machine would measure only how much
  * CPU serving any HTTP request takes; at this pace, a summary or an audit that reached PostgreSQL
  * each time (ledger sums over the whole burst) takes the pipeline's CPU and connections, and one
  * served from the shared answer costs little.
  */
-const READ_INTERVAL_MS = 40;
+const READ_INTERVAL_MS = 100;
 
 /**
  * Readers in a process of their own, as clients are. Each loop asks every READ_INTERVAL_MS (or as
@@ -129,11 +129,14 @@ describe('heavy public reads', () => {
       hammeredMs += performance.now() - hammeringSince;
       for (const [status, count] of Object.entries(await readers.stop())) answers[status] = (answers[status] ?? 0) + count;
     }
-    // Medians: a burst or two slowed by something else on the machine do not decide the comparison.
-    const median = (rates: number[]) => [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
+    // Each hammered burst against the quiet one just before it (the machine drifts less within a
+    // pair than across the run), and the median of the five: a pair or two caught by something
+    // else on the machine do not decide the comparison.
+    const ratios = hammered.map((rate, pair) => rate / quiet[pair]!);
+    const medianRatio = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
     console.info(
       `heavy reads: quiet ${quiet.map((rate) => rate.toFixed(0)).join(', ')} orders/s, hammered ` +
-        `${hammered.map((rate) => rate.toFixed(0)).join(', ')} orders/s (${((median(hammered) / median(quiet)) * 100).toFixed(0)} %); ` +
+        `${hammered.map((rate) => rate.toFixed(0)).join(', ')} orders/s (median of the pairs ${(medianRatio * 100).toFixed(0)} %); ` +
         `reader answers ${JSON.stringify(answers)}`,
     );
 
@@ -141,13 +144,16 @@ describe('heavy public reads', () => {
     expect(Object.keys(answers).filter((status) => status !== '200' && status !== '429')).toEqual([]);
     // The readers did hammer: at least half the reads their pace asks for were answered.
     expect(served).toBeGreaterThan(0.5 * READERS_PER_URL * 2 * (1000 / READ_INTERVAL_MS) * (hammeredMs / 1000));
-    expect(median(hammered)).toBeGreaterThanOrEqual(median(quiet) * 0.8);
+    expect(medianRatio).toBeGreaterThanOrEqual(0.8);
 
-    await sleep(600); // past the audit's sharing window, so it sees the last dispatch
-    const audit = await client.audit();
-    expect(audit.ok).toBe(true);
     const orders = await client.allOrders('delivered');
     expect(orders).toHaveLength(placed);
-    expect(dispatchedByIngredient(audit)).toEqual(unitsForOrders(orders));
+    // The shared audit may be a moment old (longer, the longer it takes): wait for one that saw
+    // the last dispatch, then it must account for every unit of every order.
+    await vi.waitFor(async () => expect(dispatchedByIngredient(await client.audit())).toEqual(unitsForOrders(orders)), {
+      timeout: 10_000,
+      interval: 250,
+    });
+    expect((await client.audit()).ok).toBe(true);
   });
 });
