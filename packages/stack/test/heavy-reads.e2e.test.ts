@@ -24,18 +24,18 @@ const READERS_PER_URL = 2;
 const READ_INTERVAL_MS = 100;
 
 /**
- * Readers in a process of their own, as clients are. Each loop asks every READ_INTERVAL_MS (or as
- * soon as it has its answer, when that takes longer) until told to stop; a 429 (a rate limit) is an
- * answer like any other.
+ * Readers in a process of their own, as clients are, started once before the measured bursts (a
+ * process starting during a one-second burst would cost it more than the reads do) and told when to
+ * hammer and when to rest. While hammering, each loop asks every READ_INTERVAL_MS (or as soon as it
+ * has its answer, when that takes longer); a 429 (a rate limit) is an answer like any other. On
+ * `rest` the process reports the answers of that spell.
  */
 const READERS = `
 const { setTimeout: sleep } = require('node:timers/promises');
 const { urls, intervalMs } = JSON.parse(process.argv[1]);
-let stopping = false;
-process.on('message', () => { stopping = true; });
-const answers = {};
-async function hammer(url) {
-  while (!stopping) {
+let spell = null;
+async function hammer(url, answers, isOn) {
+  while (isOn()) {
     const next = sleep(intervalMs);
     let status;
     try {
@@ -49,26 +49,50 @@ async function hammer(url) {
     await next;
   }
 }
-Promise.all(urls.map(hammer)).then(() => process.send(answers, () => process.disconnect()));
+process.on('message', (command) => {
+  if (command === 'hammer' && spell === null) {
+    const current = { on: true, answers: {} };
+    current.done = Promise.all(urls.map((url) => hammer(url, current.answers, () => current.on)));
+    spell = current;
+  } else if (command === 'rest' && spell !== null) {
+    const current = spell;
+    spell = null;
+    current.on = false;
+    current.done.then(() => process.send(current.answers));
+  } else if (command === 'exit') {
+    process.disconnect();
+  }
+});
+process.send('ready');
 `;
 
-function startReaders(urls: string[]): { stop(): Promise<Record<string, number>> } {
+interface Readers {
+  /** Starts hammering. */
+  hammer(): void;
+  /** Stops hammering; the answers of the spell, by HTTP status. */
+  rest(): Promise<Record<string, number>>;
+}
+
+async function startReaders(urls: string[]): Promise<Readers> {
   const readers = spawn(process.execPath, ['-e', READERS, JSON.stringify({ urls, intervalMs: READ_INTERVAL_MS })], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const done = new Promise<Record<string, number>>((resolve, reject) => {
-    readers.once('message', (answers) => resolve(answers as Record<string, number>));
-    readers.once('error', reject);
-    readers.once('exit', (code) => reject(new Error(`readers exited with ${code} before answering`)));
-  });
-  done.catch(() => undefined);
   cleanups.push(async () => {
+    if (readers.connected) readers.send('exit');
     if (readers.exitCode === null) readers.kill();
   });
+  const nextMessage = () =>
+    new Promise<unknown>((resolve, reject) => {
+      readers.once('message', resolve);
+      readers.once('exit', (code) => reject(new Error(`readers exited with ${code}`)));
+    });
+  await nextMessage(); // 'ready'
   return {
-    async stop() {
-      readers.send('stop');
-      return done;
+    hammer: () => readers.send('hammer'),
+    async rest() {
+      const answers = nextMessage();
+      readers.send('rest');
+      return (await answers) as Record<string, number>;
     },
   };
 }
@@ -118,16 +142,17 @@ describe('heavy public reads', () => {
     const hammered: number[] = [];
     let hammeredMs = 0;
     const answers: Record<string, number> = {};
+    const readers = await startReaders([
+      ...Array<string>(READERS_PER_URL).fill(`${stack.urls.inventory}/stock/audit`),
+      ...Array<string>(READERS_PER_URL).fill(`${stack.urls.orders}/orders/summary`),
+    ]);
     for (let round = 0; round < 5; round++) {
       quiet.push(await burst(BURST));
-      const readers = startReaders([
-        ...Array(READERS_PER_URL).fill(`${stack.urls.inventory}/stock/audit`),
-        ...Array(READERS_PER_URL).fill(`${stack.urls.orders}/orders/summary`),
-      ]);
+      readers.hammer();
       const hammeringSince = performance.now();
       hammered.push(await burst(BURST));
       hammeredMs += performance.now() - hammeringSince;
-      for (const [status, count] of Object.entries(await readers.stop())) answers[status] = (answers[status] ?? 0) + count;
+      for (const [status, count] of Object.entries(await readers.rest())) answers[status] = (answers[status] ?? 0) + count;
     }
     // Each hammered burst against the quiet one just before it (the machine drifts less within a
     // pair than across the run), and the median of the five: a pair or two caught by something
