@@ -129,10 +129,12 @@ describe('manager tokens in logs', () => {
   it('when orders-app starts without a token outside production, then it warns and prints no made-up token', async () => {
     const database = await createTestDatabase();
     cleanups.push(() => database.drop());
+    const keyPrefix = testKeyPrefix();
+    cleanups.push(() => deleteTestKeys(keyPrefix));
     const orders = await startServiceProcess('orders', await freePort(), {
       DATABASE_URL: database.url,
       REDIS_URL: testEnv.redisUrl,
-      KEY_PREFIX: testKeyPrefix(),
+      KEY_PREFIX: keyPrefix,
       MANAGER_TOKENS: '',
       MANAGER_TOKEN: '',
       LOG_LEVEL: 'trace',
