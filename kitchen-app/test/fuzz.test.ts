@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamNames } from '@free-lunch/contracts';
 import { declaredRoutes, fuzzHttpRoutes, fuzzStreamConsumer, poisonEntries, tableFingerprint } from '@free-lunch/service-kit/testing';
-import { deadLetterKey, decodeMessage, encodeMessage, MalformedMessageError, streamKey } from '@free-lunch/streams';
+import { deadLetterKey, isDecodable, MESSAGE_FIELD, streamKey } from '@free-lunch/streams';
 import { KITCHEN_GROUP } from '../src/consumers/kitchen-group.js';
 import { KitchenFixture } from './kitchen-fixture.js';
 
@@ -17,28 +16,6 @@ afterEach(async () => {
 });
 
 const snapshot = () => tableFingerprint(kitchen.app.pg, TABLES);
-
-type Consumed = typeof streamNames.orderPlaced | typeof streamNames.ingredientsDispatched;
-
-/** The entry field that carries the message JSON, as the codec writes it. */
-const MESSAGE_FIELD = encodeMessage(streamNames.orderPlaced, {
-  type: 'order.placed',
-  version: 1,
-  orderId: randomUUID(),
-  placedAt: new Date().toISOString(),
-})[0]!;
-
-function decodes(stream: Consumed) {
-  return (fields: string[]) => {
-    try {
-      decodeMessage(stream, fields);
-      return true;
-    } catch (error) {
-      if (error instanceof MalformedMessageError) return false;
-      throw error;
-    }
-  };
-}
 
 describe('fuzzing kitchen-app', () => {
   it('when any route gets random methods, paths, queries, headers and bodies, then it answers below 500, errors as { error, message }, and no table changes', async () => {
@@ -60,7 +37,7 @@ describe('fuzzing kitchen-app', () => {
         key: streamKey(kitchen.prefix, stream),
         deadLetterKey: deadLetterKey(kitchen.prefix, stream),
         group: KITCHEN_GROUP,
-        entries: poisonEntries({ stream, messageField: MESSAGE_FIELD, decodes: decodes(stream) }),
+        entries: poisonEntries({ stream, messageField: MESSAGE_FIELD, decodes: (fields) => isDecodable(stream, fields) }),
         snapshot,
         numRuns: 50,
       });

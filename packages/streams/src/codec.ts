@@ -41,6 +41,17 @@ export function decodeMessage<S extends StreamName>(stream: S, fields: string[])
   return validateMessage(stream, message);
 }
 
+/** Whether an entry's fields hold a valid message of `stream` (what {@link decodeMessage} would accept). */
+export function isDecodable(stream: StreamName, fields: string[]): boolean {
+  try {
+    decodeMessage(stream, fields);
+    return true;
+  } catch (error) {
+    if (error instanceof MalformedMessageError) return false;
+    throw error;
+  }
+}
+
 /** An entry's flat `[field, value, …]` list as an object, for dead letters and logs. */
 export function fieldsToRecord(fields: readonly string[]): Record<string, string> {
   const record: Record<string, string> = {};

@@ -12,7 +12,7 @@
 /** Redis key names: `streamKey` for a stream, `deadLetterKey` for its dead letters. */
 export { deadLetterKey, streamKey } from './keys.js';
 /** Stream entry encoding (one field `m` holding the message JSON), validated both ways. */
-export { decodeMessage, encodeMessage } from './codec.js';
+export { decodeMessage, encodeMessage, isDecodable, MESSAGE_FIELD } from './codec.js';
 export { MalformedMessageError } from './malformed-message-error.js';
 export { StreamPublisher, type OutgoingMessage, type StreamPublisherOptions } from './stream-publisher.js';
 export { StreamConsumer, type ConsumedMessage, type StreamConsumerOptions } from './stream-consumer.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { streamNames } from '@free-lunch/contracts';
-import { deadLetterKey, decodeMessage, encodeMessage, MalformedMessageError, streamKey } from '../src/index.js';
+import { deadLetterKey, decodeMessage, encodeMessage, isDecodable, MalformedMessageError, MESSAGE_FIELD, streamKey } from '../src/index.js';
 import { orderPlaced } from './helpers.js';
 
 const stream = streamNames.orderPlaced;
@@ -38,5 +38,11 @@ describe('encodeMessage / decodeMessage', () => {
       MalformedMessageError,
     );
     expect(() => decodeMessage('no.such-stream' as typeof stream, ['m', '{}'])).toThrow(/unknown stream/);
+  });
+
+  it('when asked whether fields are a message, then isDecodable answers as decodeMessage would, without throwing', () => {
+    expect(isDecodable(stream, encodeMessage(stream, orderPlaced()))).toBe(true);
+    expect(isDecodable(stream, [MESSAGE_FIELD, '{oops'])).toBe(false);
+    expect(isDecodable(stream, ['x', '1'])).toBe(false);
   });
 });
