@@ -16,6 +16,8 @@ export interface Baseline {
 const LATENCY_FLOOR_MS = 50;
 /** Likewise for memory: a few MiB either way is the garbage collector's mood. */
 const MEMORY_FLOOR_MB = 16;
+/** And for CPU per order: a tenth of a millisecond either way is clock-tick granularity. */
+const CPU_FLOOR_MS = 0.1;
 
 /**
  * What in `run` is worse than `baseline` beyond its tolerance; empty when the run holds up. Lost
@@ -51,6 +53,16 @@ export function compareWithBaseline(run: BenchResult, baseline: Baseline): strin
     const ceiling = Math.max(basePeak * (1 + slack), basePeak + MEMORY_FLOOR_MB);
     if (peak > ceiling) {
       findings.push(`${service} peaked at ${peak} MB, above ${Math.round(ceiling)} MB (baseline ${basePeak} MB + ${pct(slack)})`);
+    }
+  }
+  const baseCpu = base.cpuMsPerOrder?.stack;
+  if (baseCpu !== undefined && run.cpuMsPerOrder !== undefined) {
+    const ceiling = Math.max(baseCpu * (1 + slack), baseCpu + CPU_FLOOR_MS);
+    if (run.cpuMsPerOrder.stack > ceiling) {
+      findings.push(
+        `the stack spent ${run.cpuMsPerOrder.stack} ms of CPU per order, above ${ceiling.toFixed(2)} ms ` +
+          `(baseline ${baseCpu} ms + ${pct(slack)})`,
+      );
     }
   }
   return findings;

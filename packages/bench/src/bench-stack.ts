@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { orderStatuses } from '@free-lunch/contracts';
 import { serviceDatabaseEnv } from '@free-lunch/service-kit';
 import { FreeLunchClient, freePort, startServiceProcess, type ServiceName, type ServiceProcess } from '@free-lunch/stack';
 
@@ -164,6 +165,41 @@ export class BenchStack {
     const process = await startServiceProcess(name, port, { ...env, ...nodeOptions });
     this.processes.push({ label, process });
     return process;
+  }
+
+  /**
+   * Transactions the run's database has committed or rolled back so far, every service together
+   * (pg_stat_database; a backend reports its counts when it goes idle, so read after a pause).
+   */
+  async transactions(): Promise<number> {
+    return this.admin(async (client) => {
+      const { rows } = await client.query<{ count: string }>(
+        'SELECT xact_commit + xact_rollback AS count FROM pg_stat_database WHERE datname = $1',
+        [this.databaseName],
+      );
+      return Number(rows[0]?.count ?? 0);
+    });
+  }
+
+  /**
+   * Per order, the milliseconds between consecutive statuses of its timeline (as the orders service
+   * recorded them), keyed by the status reached, e.g. `cooking` is awaiting_ingredients → cooking.
+   */
+  async stageDurations(orderIds: readonly string[]): Promise<Record<string, number[]>> {
+    const client = new pg.Client({ connectionString: this.databaseUrl(this.databaseName) });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ status: string; ms: number }>(
+        `SELECT status, (extract(epoch FROM at - lag(at) OVER (PARTITION BY order_id ORDER BY at, array_position($2::text[], status))) * 1000)::float8 AS ms
+           FROM orders.order_timeline WHERE order_id = ANY($1::uuid[])`,
+        [orderIds, orderStatuses],
+      );
+      const stages: Record<string, number[]> = {};
+      for (const { status, ms } of rows) if (ms !== null) (stages[status] ??= []).push(ms);
+      return stages;
+    } finally {
+      await client.end();
+    }
   }
 
   private databaseUrl(database: string): string {

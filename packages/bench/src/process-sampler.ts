@@ -17,6 +17,10 @@ export interface MachineUsage {
   busyCpuSeconds: number;
   /** Of those, by the stack's PostgreSQL backends (connections to its database). */
   postgresCpuSeconds: number;
+  /** Of those, by the Redis server (shared with whatever else uses it; null when it is not on this machine). */
+  redisCpuSeconds: number | null;
+  /** Of those, by this process: the load generator. */
+  benchCpuSeconds: number;
   /** Wall-clock seconds of the window; × cores is what there was to spend. */
   seconds: number;
 }
@@ -39,6 +43,11 @@ export class ProcessSampler {
   readonly #backendTicks = new Map<number, { first: number; last: number }>();
   #machineAtStart: { busy: number; at: number } | null = null;
   #machineAtStop: { busy: number; at: number } | null = null;
+  #redisPid: number | null = null;
+  #redisTicksAtStart: number | null = null;
+  #redisTicksAtStop: number | null = null;
+  #benchCpuAtStart: NodeJS.CpuUsage | null = null;
+  #benchCpu: NodeJS.CpuUsage | null = null;
   #samples = 0;
   #timer: NodeJS.Timeout | null = null;
 
@@ -56,6 +65,9 @@ export class ProcessSampler {
 
   start(): void {
     this.#machineAtStart = readMachineBusyTicks();
+    this.#benchCpuAtStart = process.cpuUsage();
+    this.#redisPid = findProcess('redis-server');
+    this.#redisTicksAtStart = this.#redisPid === null ? null : readCpuTicks(this.#redisPid);
     this.scanBackends();
     this.sample();
     for (const [label, ticks] of this.#cpuTicksLast) this.#cpuTicksAtStart.set(label, ticks);
@@ -70,6 +82,8 @@ export class ProcessSampler {
     this.sample();
     this.scanBackends();
     this.#machineAtStop = readMachineBusyTicks();
+    this.#benchCpu = process.cpuUsage(this.#benchCpuAtStart ?? undefined);
+    this.#redisTicksAtStop = this.#redisPid === null ? null : readCpuTicks(this.#redisPid);
   }
 
   machine(): MachineUsage {
@@ -80,6 +94,11 @@ export class ProcessSampler {
     return {
       busyCpuSeconds: start && stop ? round1((stop.busy - start.busy) / CLOCK_TICKS_PER_SECOND) : 0,
       postgresCpuSeconds: round1(backendTicks / CLOCK_TICKS_PER_SECOND),
+      redisCpuSeconds:
+        this.#redisTicksAtStart !== null && this.#redisTicksAtStop !== null
+          ? round1((this.#redisTicksAtStop - this.#redisTicksAtStart) / CLOCK_TICKS_PER_SECOND)
+          : null,
+      benchCpuSeconds: this.#benchCpu ? round1((this.#benchCpu.user + this.#benchCpu.system) / 1e6) : 0,
       seconds: start && stop ? round1((stop.at - start.at) / 1000) : 0,
     };
   }
@@ -152,6 +171,25 @@ function readMachineBusyTicks(): { busy: number; at: number } | null {
   } catch {
     return null;
   }
+}
+
+/** The pid of the first process whose command line starts with `name`, or null. */
+function findProcess(name: string): number | null {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').startsWith(name)) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
 }
 
 /** VmRSS in KiB, or null once the process is gone. */

@@ -26,10 +26,16 @@ export function formatSummary(result: BenchResult): string {
     `  latency          p50 ${ms(latency.p50)}   p95 ${ms(latency.p95)}   p99 ${ms(latency.p99)}   max ${ms(latency.max)}` +
       '   (placed → delivered)',
     `  POST /orders     p50 ${ms(result.placeMs.p50)}   p95 ${ms(result.placeMs.p95)}   p99 ${ms(result.placeMs.p99)}`,
+ ...Object.entries(result.stagesMs).map(
+      ([status, stage]) => `  → ${status.padEnd(21)}p50 ${ms(stage.p50)}   p95 ${ms(stage.p95)}   p99 ${ms(stage.p99)}`,
+    ),
     `  market calls     ${number.format(result.marketCalls)} (${number.format(result.marketUnitsSold)} units sold)`,
     `  stock audit      ${result.auditOk ? 'ok' : 'FAILED'}`,
     `  peak RSS (MB)    ${perProcess(result.peakRssMb)}`,
     `  CPU (s)          ${perProcess(result.cpuSeconds)}`,
+    `  CPU per order    ${msPrecise(result.cpuMsPerOrder.stack)} for the stack (services, PostgreSQL, Redis); ` +
+      `${msPrecise(result.cpuMsPerOrder.machine)} for the whole machine; ` +
+      `${number.format(result.transactionsPerOrder)} PostgreSQL transactions per order`,
     `  machine          ${result.machine.cpus} cores, ${busyShare(result)} busy during the run (everything on it, ` +
       `the benchmark's own stack included); load average ${result.machine.loadAverage1m} at the end`,
     ...(result.runs ? [runsLine(result)] : []),
@@ -50,6 +56,10 @@ function busyShare(result: BenchResult): string {
   const { busyCpuSeconds, seconds } = result.machineCpu;
   if (seconds === 0) return 'unknown share';
   return `${Math.round((100 * busyCpuSeconds) / (seconds * result.machine.cpus))} %`;
+}
+
+function msPrecise(value: number): string {
+  return `${value.toFixed(2)} ms`;
 }
 
 function ms(value: number): string {

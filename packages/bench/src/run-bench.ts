@@ -31,6 +31,12 @@ export interface BenchResult {
   latencyMs: Percentiles & { max: number };
   /** Response time of POST /orders. */
   placeMs: Percentiles;
+  /**
+   * Where the latency goes: per status reached, the time since the status before it, from each
+   * order's timeline (`awaiting_ingredients`: placed → the kitchen chose a recipe and asked for its
+   * ingredients; `cooking`: → every ingredient arrived; `delivered`: → cooked and delivered).
+   */
+  stagesMs: Record<string, Percentiles>;
   /** Farmers' market calls during the run, from the simulator's /stats. */
   marketCalls: number;
   marketUnitsSold: number;
@@ -41,6 +47,15 @@ export interface BenchResult {
   cpuSeconds: Record<string, number>;
   /** The whole machine over the window: what the stack could use, and how busy it was (others' work included). */
   machineCpu: MachineUsage;
+  /**
+   * CPU milliseconds per order placed, over the same window: `stack` is the services, their
+   * PostgreSQL backends and the Redis server together (not the market simulator, not the load
+   * generator); `machine` is everything the machine did, the benchmark's own load included;
+   * `perProcess` each of `cpuSeconds` alone.
+   */
+  cpuMsPerOrder: { stack: number; machine: number; perProcess: Record<string, number> };
+  /** PostgreSQL transactions of the run's database per order placed, every service together (the window's, about). */
+  transactionsPerOrder: number;
   settings: {
     kitchens: number;
     inventories: number;
@@ -95,6 +110,9 @@ export interface BenchHooks {
 export class BenchFailure extends Error {
   override name = 'BenchFailure';
 }
+
+/** Long enough for every PostgreSQL backend to have reported its transaction counts (they do at most once a second). */
+const STATS_SETTLE_MS = 1_200;
 
 /** How often the run looks at GET /orders/summary: progress and "all delivered", never per order. */
 const SUMMARY_INTERVAL_MS = 200;
@@ -161,11 +179,16 @@ export async function runBench(settings: BenchSettings, hooks: BenchHooks): Prom
 
     await fetch(`${stack.marketUrl}/reset-stats`, { method: 'POST' });
     const sampler = new ProcessSampler(stack.pids(), stack.databaseName);
+    const transactionsBefore = await stack.transactions();
     sampler.start();
     const placement = await offer(settings.load, settings.load.mode);
     sampler.stop();
+    // Backends report their counts when idle, at most once a second.
+    await sleep(STATS_SETTLE_MS);
+    const transactions = (await stack.transactions()) - transactionsBefore;
 
     const deliveredOrders = await client.allOrders('delivered');
+    const stages = await stack.stageDurations(placement.orderIds);
     const audit = await client.audit();
     const market = (await (await fetch(`${stack.marketUrl}/stats`)).json()) as {
       totals: { calls: number; unitsSold: number };
@@ -175,6 +198,8 @@ export async function runBench(settings: BenchSettings, hooks: BenchHooks): Prom
       market: market.totals,
       usage: sampler.usage(),
       machine: sampler.machine(),
+      stages,
+      transactions,
     });
     const missing = placement.orderIds.length - result.delivered;
     if (missing !== 0) throw new BenchFailure(`${missing} placed orders are not among the delivered ones`);
@@ -198,6 +223,8 @@ function summarize(
     market: { calls: number; unitsSold: number };
     usage: ReturnType<ProcessSampler['usage']>;
     machine: MachineUsage;
+    stages: Record<string, number[]>;
+    transactions: number;
   },
 ): BenchResult {
   const placedIds = new Set(placement.orderIds);
@@ -206,6 +233,13 @@ function summarize(
   const lastDeliveredAt = Math.max(...ours.map((order) => Date.parse(order.updatedAt)));
   const seconds = (lastDeliveredAt - placement.startedAt) / 1000;
   const load = settings.load;
+  const cpuSeconds: Record<string, number> = {
+    ...Object.fromEntries(Object.entries(observed.usage).map(([label, usage]) => [label, usage.cpuSeconds])),
+    postgres: observed.machine.postgresCpuSeconds,
+    ...(observed.machine.redisCpuSeconds === null ? {} : { redis: observed.machine.redisCpuSeconds }),
+    bench: observed.machine.benchCpuSeconds,
+  };
+  const perOrder = (cpuS: number) => round((1000 * cpuS) / placement.orderIds.length, 2);
   return {
     mode: load.mode,
     orders: placement.orderIds.length,
@@ -214,15 +248,21 @@ function summarize(
     ordersPerSecond: round(placement.orderIds.length / seconds),
     latencyMs: { ...percentiles(latencies), max: Math.max(...latencies) },
     placeMs: mapValues(percentiles(placement.requestMs), (ms) => round(ms)),
+    stagesMs: Object.fromEntries(
+      Object.entries(observed.stages).map(([status, ms]) => [status, mapValues(percentiles(ms), (value) => round(value))]),
+    ),
     marketCalls: observed.market.calls,
     marketUnitsSold: observed.market.unitsSold,
     auditOk: observed.auditOk,
     peakRssMb: Object.fromEntries(Object.entries(observed.usage).map(([label, usage]) => [label, usage.peakRssMb])),
-    cpuSeconds: {
-      ...Object.fromEntries(Object.entries(observed.usage).map(([label, usage]) => [label, usage.cpuSeconds])),
-      postgres: observed.machine.postgresCpuSeconds,
-    },
+    cpuSeconds,
     machineCpu: observed.machine,
+    transactionsPerOrder: round(observed.transactions / placement.orderIds.length, 2),
+    cpuMsPerOrder: {
+      stack: perOrder(Object.entries(cpuSeconds).reduce((sum, [label, s]) => (inStack(label) ? sum + s : sum), 0)),
+      machine: perOrder(observed.machine.busyCpuSeconds),
+      perProcess: mapValues(cpuSeconds, perOrder),
+    },
     settings: {
       kitchens: settings.kitchens,
       inventories: settings.inventories,
@@ -235,6 +275,11 @@ function summarize(
     machine: { cpus: cpus().length, loadAverage1m: round(loadavg()[0] ?? 0, 2) },
     at: new Date().toISOString(),
   };
+}
+
+/** The processes whose CPU is the stack's cost of an order: not the market simulator, not the load generator. */
+function inStack(label: string): boolean {
+  return label !== 'market' && label !== 'bench';
 }
 
 function mapValues<T extends object>(object: T, map: (value: number) => number): T {
