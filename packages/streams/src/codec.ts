@@ -59,7 +59,8 @@ export function fieldsToRecord(fields: readonly string[]): Record<string, string
   return record;
 }
 
-function fieldValue(fields: readonly string[], name: string): string | undefined {
+/** The value of field `name` in an entry's flat `[field, value, …]` list, if it has one. */
+export function fieldValue(fields: readonly string[], name: string): string | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
 }

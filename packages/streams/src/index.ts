@@ -23,6 +23,21 @@ export { StreamJanitor, type StreamJanitorOptions } from './stream-janitor.js';
 /** XADD caps per stream: a last resort for work streams, a small one for the live view's. */
 export { LIVE_STREAM_MAX_LENGTH, STREAM_MAX_LENGTHS, WORK_STREAM_MAX_LENGTH } from './retention.js';
 export { deadLetterCounts, type DeadLetterCount } from './dead-letter.js';
+/** Dead letters for operators: list them, re-drive them to their stream, drop them (`pnpm dead-letters`). */
+export {
+  DEAD_LETTER_STREAMS,
+  dropDeadLetters,
+  isStreamName,
+  listDeadLetters,
+  redriveDeadLetters,
+  type DeadLetterEntry,
+  type DeadLetterListing,
+  type DeadLetterOutcome,
+  type DeadLetterSelection,
+  type ListDeadLettersOptions,
+  type MessageSummary,
+  type RedriveOptions,
+} from './dead-letter-admin.js';
 /** The transactional outbox: the table's DDL and the one-statement enqueue. */
 export { enqueueOutbox, OUTBOX_TABLE_SQL } from './outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
