@@ -47,6 +47,11 @@ export interface DeadLetterListing {
   key: string;
   count: number;
   letters: DeadLetterEntry[];
+  /**
+   * Why it could not be read, when Redis refused it (NOPERM: a service's user may only read the
+   * streams that service consumes); null when it was read.
+   */
+  refusal: string | null;
 }
 
 export interface ListDeadLettersOptions {
@@ -109,7 +114,10 @@ type RedrivingPipeline = ReturnType<Redis['pipeline']> & {
   [REDRIVE_COMMAND](keyCount: number, ...keysAndArgs: Array<string | number>): unknown;
 };
 
-/** Each stream's dead-letter count and its oldest letters, in one round trip. */
+/**
+ * Each stream's dead-letter count and its oldest letters, in one round trip. A stream Redis does not
+ * let this user read is listed with the refusal rather than failing the whole listing.
+ */
 export async function listDeadLetters(
   redis: Redis,
   prefix: string,
@@ -120,16 +128,18 @@ export async function listDeadLetters(
     pipeline.xlen(deadLetterKey(prefix, stream));
     if (limit > 0) pipeline.xrange(deadLetterKey(prefix, stream), '-', '+', 'COUNT', limit);
   }
-  const replies = collectReplies(await pipeline.exec(), 'XLEN/XRANGE');
+  const replies = (await pipeline.exec()) ?? [];
   const perStream = limit > 0 ? 2 : 1;
   return streams.map((stream, index) => {
-    const entries = limit > 0 ? (replies[index * perStream + 1] as Array<[string, string[]]>) : [];
-    return {
-      stream,
-      key: deadLetterKey(prefix, stream),
-      count: Number(replies[index * perStream]),
-      letters: entries.map((entry) => readEntry(stream, entry)),
-    };
+    const key = deadLetterKey(prefix, stream);
+    const [length, range] = replies.slice(index * perStream, (index + 1) * perStream);
+    const error = length?.[0] ?? range?.[0] ?? null;
+    if (error) {
+      if (!error.message.startsWith('NOPERM')) throw error;
+      return { stream, key, count: 0, letters: [], refusal: error.message };
+    }
+    const entries = (range?.[1] ?? []) as Array<[string, string[]]>;
+    return { stream, key, count: Number(length?.[1]), letters: entries.map((entry) => readEntry(stream, entry)), refusal: null };
   });
 }
 

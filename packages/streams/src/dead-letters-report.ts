@@ -2,13 +2,26 @@
 import type { StreamName } from '@free-lunch/contracts';
 import type { DeadLetterEntry, DeadLetterListing, DeadLetterOutcome, MessageSummary } from './dead-letter-admin.js';
 
+const OUTCOME_WORDS: Record<DeadLetterOutcome['outcome'], string> = {
+  redriven: 're-driven',
+  'would-redrive': 'would be re-driven',
+  dropped: 'dropped',
+  'would-drop': 'would be dropped',
+  refused: 'refused',
+  'not-found': 'not found',
+};
+
 /** Longest reason shown in a table; `--json` has the whole of it. */
 const REASON_WIDTH = 120;
 
 /** Each stream's count, then a table of its oldest letters. */
 export function formatListing(listings: DeadLetterListing[], limit: number): string {
   const lines: string[] = [];
-  for (const { stream, key, count, letters } of listings) {
+  for (const { stream, key, count, letters, refusal } of listings) {
+    if (refusal) {
+      lines.push(`${stream}: not readable by this Redis user (${oneLine(refusal)})`);
+      continue;
+    }
     if (count === 0) {
       lines.push(`${stream}: no dead letters`);
       continue;
@@ -66,7 +79,7 @@ export function formatOutcomes(
   });
   const counts = new Map<string, number>();
   for (const { outcome } of outcomes) counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
-  const summary = [...counts].map(([outcome, count]) => `${count} ${outcome}`).join(', ');
+  const summary = [...counts].map(([outcome, count]) => `${count} ${OUTCOME_WORDS[outcome as DeadLetterOutcome['outcome']]}`).join(', ');
   lines.push(`${stream}: ${summary}${dryRun ? ' (dry run: nothing changed)' : ''}`);
   if (command === 'redrive' && counts.has('refused')) {
     lines.push(`Refused letters stay; a consumer would dead-letter them again. Drop them with pnpm dead-letters drop --stream ${stream} --id ID, or re-drive them anyway with --force.`);

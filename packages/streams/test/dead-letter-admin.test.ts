@@ -1,6 +1,9 @@
-import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamNames } from '@free-lunch/contracts';
+import { provisionRedisUsers, removeRedisUsers } from '@free-lunch/service-kit';
+import { testEnv } from '@free-lunch/service-kit/testing';
 import {
   deadLetterKey,
   dropDeadLetters,
@@ -170,5 +173,33 @@ describe('dead-letter administration', () => {
     expect(limited!.count).toBe(5);
     expect(limited!.letters.map(({ letter }) => letter!.messageId)).toEqual(['1-0', '2-0']);
     expect(countOnly).toMatchObject({ count: 5, letters: [] });
+  });
+
+  it('when run as a service\'s Redis user, then it lists what that user may read, says which streams it may not, and re-drives', async () => {
+    const order = orderPlaced();
+    await publisher.publishDeadLetters([
+      { stream, group, messageId: '1-0', fields: { m: JSON.stringify(order) }, reason: failure, deliveries: 5, at: new Date().toISOString() },
+    ]);
+    // Users of this test alone: another run's users must not be reset under it.
+    const userPrefix = `fl-test-${randomBytes(4).toString('hex')}`;
+    const urls = await provisionRedisUsers(testEnv.redisUrl, keys.prefix, { userPrefix });
+    const kitchenUser = new Redis(urls.kitchen, { maxRetriesPerRequest: 1 });
+    try {
+      const listings = await listDeadLetters(kitchenUser, keys.prefix);
+      const [listing] = listings;
+      const outcomes = await redriveDeadLetters(kitchenUser, keys.prefix, { stream, ids: 'all' });
+
+      expect(listing).toMatchObject({ stream, count: 1, refusal: null, letters: [{ summary: { orderId: order.orderId } }] });
+      expect(listings.filter(({ refusal }) => refusal === null).map(({ stream: name }) => name)).toEqual([
+        streamNames.orderPlaced,
+        streamNames.ingredientsDispatched,
+      ]);
+      expect(listings.find(({ stream: name }) => name === streamNames.ingredientsRequested)!.refusal).toMatch(/^NOPERM/);
+      expect(outcomes).toEqual([expect.objectContaining({ outcome: 'redriven' })]);
+      expect(await redis.xlen(streamKey(keys.prefix, stream))).toBe(1);
+    } finally {
+      kitchenUser.disconnect();
+      await removeRedisUsers(testEnv.redisUrl, userPrefix);
+    }
   });
 });
