@@ -222,8 +222,10 @@ async function* chosenPages(
 ): AsyncGenerator<Array<{ id: string; entry: DeadLetterEntry | null }>> {
   const key = deadLetterKey(prefix, stream);
   if (ids !== 'all') {
-    for (let start = 0; start < ids.length; start += PAGE_SIZE) {
-      const chunk = ids.slice(start, start + PAGE_SIZE);
+    // An id given twice is one letter, chosen once.
+    const unique = [...new Set(ids)];
+    for (let start = 0; start < unique.length; start += PAGE_SIZE) {
+      const chunk = unique.slice(start, start + PAGE_SIZE);
       const pipeline = redis.pipeline();
       for (const id of chunk) pipeline.xrange(key, id, id);
       const replies = collectReplies(await pipeline.exec(), 'XRANGE') as Array<Array<[string, string[]]>>;

@@ -54,7 +54,7 @@ describe('dead-letter administration', () => {
     });
 
     kitchen.broken = false;
-    const outcomes = await redriveDeadLetters(redis, keys.prefix, { stream, ids: [letter!.id] });
+    const outcomes = await redriveDeadLetters(redis, keys.prefix, { stream, ids: [letter!.id, letter!.id] });
 
     expect(outcomes).toEqual([
       expect.objectContaining({ id: letter!.id, outcome: 'redriven', messageId: originalId, newId: expect.any(String) }),
