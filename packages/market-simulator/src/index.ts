@@ -17,3 +17,4 @@ export {
 } from './options.js';
 export type { IngredientStats, MarketStats } from './stats.js';
 export { parseMarketEnv, type MarketEnv } from './config.js';
+export { seededRandom, type Random } from './random.js';
