@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadShortfall } from '../src/data/requests.js';
 import { MarketClient } from '../src/market/market-client.js';
+import { MarketJournal } from '../src/purchasing/market-journal.js';
 import { buyShortfalls, type PurchaseRound } from '../src/purchasing/market-round.js';
 import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
 
@@ -46,7 +47,8 @@ describe('a purchase round planned while the last one is still being recorded', 
     // tomatoes against the 3 and 2 left.
     await vi.waitFor(async () => expect(await shortfall()).toEqual({ cheese: 1, tomato: 4 }), { timeout: 10_000 });
     const market = new MarketClient({ url: warehouse.market.url, concurrency: 4, timeoutMs: 2_000, maxQuantity: 1_000 });
-    const deps = { pool: warehouse.app.pg, market, concurrency: 4, backoff: { baseMs: 10, maxMs: 100 } };
+    const journal = new MarketJournal(warehouse.app.pg, warehouse.app.log);
+    const deps = { pool: warehouse.app.pg, market, concurrency: 4, backoff: { baseMs: 10, maxMs: 100 }, journal };
     const callsPer = (round: PurchaseRound) =>
       round.attempts.reduce<Record<string, number>>((calls, { ingredient }) => ({ ...calls, [ingredient]: (calls[ingredient] ?? 0) + 1 }), {});
 

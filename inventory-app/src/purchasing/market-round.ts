@@ -4,6 +4,7 @@ import { loadShortfall } from '../data/requests.js';
 import type { BackoffSettings } from '../domain/backoff.js';
 import { backoffAfterRound, callSequence, planPurchases, type PurchaseBackoff } from '../domain/purchase-plan.js';
 import type { MarketCall } from '../market/market-client.js';
+import type { MarketJournal, RoundCall } from './market-journal.js';
 
 export interface MarketRoundDeps {
   pool: pg.Pool;
@@ -11,6 +12,8 @@ export interface MarketRoundDeps {
   /** Most market calls in flight at once (MARKET_CONCURRENCY). */
   concurrency: number;
   backoff: BackoffSettings;
+  /** Where each sale is written as it arrives. */
+  journal: Pick<MarketJournal, 'write'>;
 }
 
 /**
@@ -30,12 +33,15 @@ const CALLS_PER_ROUND_PER_SLOT = 64;
  */
 const ROUND_WINDOW_MS = 100;
 
-/** A round's market calls, made; what they bought is not in the books until the round is recorded (`recordRounds`). */
+/**
+ * A round's market calls, made. What they bought is in the journal (see {@link MarketJournal}), and
+ * reaches stock and the books when the round is recorded (`recordRounds`).
+ */
 export interface PurchaseRound {
   /** Backoff to carry into the next round. */
   backoff: PurchaseBackoff;
-  /** Every call made, in the order started (empty: nothing was short, or everything short is backing off). */
-  attempts: MarketCall[];
+  /** Every call made, in the order answered (empty: nothing was short, or everything short is backing off). */
+  attempts: RoundCall[];
   /** When nothing could be asked for now: the earliest moment something may be, if anything is short. */
   nextRetryAt: number | null;
 }
@@ -76,20 +82,24 @@ export function unitsSold(attempts: readonly MarketCall[]): Map<Ingredient, numb
 
 /**
  * Makes the calls in the order given, `concurrency` at a time: each of that many workers takes the
- * next call as soon as its last one is answered, until none is left or the round's window closes.
- * Every call started is awaited, so each one the market answered is recorded.
+ * next call as soon as its last one is answered and, if it sold, journaled, until none is left or
+ * the round's window closes. So at any moment at most `concurrency` calls are answered by the
+ * market but not yet durable here: all that a kill of this process can take out of the books. Every
+ * call started is awaited, so each one the market answered is recorded.
  */
 async function callMarket(
-  deps: Pick<MarketRoundDeps, 'market' | 'concurrency'>,
+  deps: Pick<MarketRoundDeps, 'market' | 'concurrency' | 'journal'>,
   sequence: readonly Ingredient[],
   startNoLaterThan: number,
-): Promise<MarketCall[]> {
-  const attempts: MarketCall[] = [];
+): Promise<RoundCall[]> {
+  const attempts: RoundCall[] = [];
   let next = 0;
   const worker = async () => {
     while (next < sequence.length && (next === 0 || Date.now() < startNoLaterThan)) {
       const ingredient = sequence[next++]!;
-      attempts.push(await deps.market.buy(ingredient));
+      const call: RoundCall = await deps.market.buy(ingredient);
+      attempts.push(call);
+      if (call.quantitySold > 0) await deps.journal.write(call);
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, sequence.length) }, worker));

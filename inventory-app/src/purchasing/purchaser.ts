@@ -2,12 +2,13 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Wakeup } from '@free-lunch/service-kit';
 import type { PurchaseBackoff } from '../domain/purchase-plan.js';
 import type { InventoryMetrics } from '../metrics.js';
+import { MarketJournal } from './market-journal.js';
 import { buyShortfalls, type MarketRoundDeps, type PurchaseRound } from './market-round.js';
 import { PurchaserLeadership } from './purchaser-leadership.js';
 import { callsOfRounds, recordRounds, RoundIdPruner, unitsOfRounds, type RoundToRecord } from './record-round.js';
 import { RecordingRetries } from './recording-retries.js';
 
-export interface PurchaseDeps extends MarketRoundDeps {
+export interface PurchaseDeps extends Omit<MarketRoundDeps, 'journal'> {
   metrics: InventoryMetrics;
 }
 
@@ -15,18 +16,30 @@ export interface PurchaseDeps extends MarketRoundDeps {
 const IDLE_RECHECK_MS = 1_000;
 /** Pause after a round that failed (PostgreSQL unreachable, say) before the next. */
 const FAILED_ROUND_PAUSE_MS = 1_000;
+/**
+ * While leading, how often a recording also replays the sales other purchasers journaled and never
+ * recorded (besides once when leadership begins): a purchaser that lost its session, kept buying for
+ * a moment next to this one and then died leaves its last sales to this replay.
+ */
+const REPLAY_EVERY_MS = 10_000;
 
 /**
  * Buys shortfalls in rounds, on exactly one replica at a time ({@link PurchaserLeadership}): each
  * round's market calls ({@link buyShortfalls}) go out while the round before is recorded
- * ({@link recordRounds}, one at a time and in order, retried by {@link RecordingRetries}).
+ * ({@link recordRounds}, one at a time and in order, retried by {@link RecordingRetries}). Each
+ * sale is journaled as it arrives ({@link MarketJournal}); a purchaser that starts leading first
+ * replays into the books the sales a dead one journaled and never recorded.
  */
 export class Purchaser {
   readonly #wakeup = new Wakeup();
   readonly #leadership: PurchaserLeadership;
   readonly #recordings: RecordingRetries;
+  readonly #journal: MarketJournal;
   readonly #pruner: RoundIdPruner;
   #backoff: PurchaseBackoff = new Map();
+  /** The next recording also replays other purchasers' unrecorded sales; when one last did. */
+  #replayDue = false;
+  #replayedAt = 0;
 
   constructor(
     private readonly deps: PurchaseDeps & {
@@ -50,6 +63,7 @@ export class Purchaser {
       onNewRequests: () => void;
     },
   ) {
+    this.#journal = new MarketJournal(deps.pool, deps.logger);
     this.#recordings = new RecordingRetries({ record: (rounds) => this.#recordAndAnnounce(rounds), logger: deps.logger });
     this.#pruner = new RoundIdPruner(deps.pool, deps.logger);
     this.#leadership = new PurchaserLeadership({
@@ -64,10 +78,20 @@ export class Purchaser {
           if (this.#recordings.hasKept) await this.#recordings.recordKept();
         },
         lead: async (leading) => {
+          // Sales a purchaser journaled and died before recording reach the books before this one
+          // plans what is short (with the rounds this replica kept, if any). If that fails, the
+          // replay stays due and goes with the next recording.
+          this.#replayDue = true;
+          await this.#recordings.settle();
+          this.#recordings.start([]);
+          await this.#recordings.settle();
           while (leading()) await this.#wakeup.sleep(await this.#round());
         },
         // What the market sold must reach the books before another replica may start buying.
-        leave: () => this.#recordings.recordBeforeLeaving(),
+        leave: async () => {
+          this.#replayDue = false;
+          await this.#recordings.recordBeforeLeaving();
+        },
       },
     });
   }
@@ -89,7 +113,7 @@ export class Purchaser {
   async #round(): Promise<number> {
     let round: PurchaseRound;
     try {
-      round = await buyShortfalls(this.deps, this.#backoff, this.#recordings.unrecordedUnits());
+      round = await buyShortfalls({ ...this.deps, journal: this.#journal }, this.#backoff, this.#recordings.unrecordedUnits());
     } catch (error) {
       this.deps.logger.error({ err: error }, 'purchase round failed; the requests keep waiting');
       await this.#recordings.settle();
@@ -104,14 +128,24 @@ export class Purchaser {
       if (wasRecording) return 0;
       return round.nextRetryAt === null ? IDLE_RECHECK_MS : Math.max(0, round.nextRetryAt - Date.now());
     }
+    if (Date.now() - this.#replayedAt >= REPLAY_EVERY_MS) this.#replayDue = true;
     this.#recordings.start(round.attempts);
     return previousRecorded ? 0 : FAILED_ROUND_PAUSE_MS;
   }
 
-  /** Records `rounds` in one transaction, then the metrics and wake-ups. Throws if the transaction fails. */
+  /**
+   * Records `rounds` in one transaction, then the metrics and wake-ups. Their sales must be in the
+   * journal first (the recording takes them from there). Throws if either fails.
+   */
   async #recordAndAnnounce(rounds: RoundToRecord[]): Promise<void> {
+    await this.#journal.flush();
     const heardBefore = this.#leadership.announcementsHeard();
-    const recorded = await recordRounds(this.deps.pool, rounds);
+    const replayOthers = this.#replayDue;
+    const recorded = await recordRounds(this.deps.pool, { purchaser: this.#journal.purchaser, replayOthers }, rounds);
+    if (replayOthers) {
+      this.#replayDue = false;
+      this.#replayedAt = Date.now();
+    }
     this.#pruner.pruneIfDue();
     try {
       // The recording served, under the stock lock, the queue it read; requests announced after that
@@ -124,7 +158,7 @@ export class Purchaser {
         this.#leadership.announcementsHeard() !== heardBefore ||
         recorded.queueCutShort ||
         recorded.attempts.length < callsOfRounds(rounds);
-      if (unitsOfRounds(rounds).size > 0 && mayHaveMissedRequests) this.deps.onBought();
+      if ((unitsOfRounds(rounds).size > 0 || recorded.bought.size > 0) && mayHaveMissedRequests) this.deps.onBought();
       const { metrics } = this.deps;
       for (const attempt of recorded.attempts) metrics.marketCalls(attempt.outcome, 1);
       for (const [ingredient, units] of recorded.bought) metrics.unitsBought(ingredient, units);

@@ -3,23 +3,35 @@ import type pg from 'pg';
 import type { Ingredient } from '@free-lunch/contracts';
 import { inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox } from '@free-lunch/streams';
-import { claimRounds, pruneRounds, recordPurchases } from '../data/purchases.js';
+import { pruneJournal, takeOthersSales, takeOwnSales, type JournaledSale } from '../data/market-journal.js';
+import { claimRounds, pruneRounds, recordPurchases, type PurchaseAttempt } from '../data/purchases.js';
 import { adjustStock, lockStock } from '../data/stock.js';
-import type { MarketCall } from '../market/market-client.js';
 import { dispatchWhatFits } from '../use-cases/allocate.js';
 import { OUTBOX_TABLE, purchasesRecorded, stockChanged } from '../use-cases/outbox-messages.js';
+import type { RoundCall } from './market-journal.js';
 import { unitsSold } from './market-round.js';
 
 /** A round's market calls under the id that makes recording them idempotent. */
 export interface RoundToRecord {
   id: string;
-  attempts: MarketCall[];
+  attempts: RoundCall[];
+}
+
+/** Whose journal a recording takes its sales from. */
+export interface JournalScope {
+  /** The recording purchaser's id in the journal: its rounds' sales are taken by their numbers. */
+  purchaser: string;
+  /** Also replay every other purchaser's sales no one has recorded (one that died mid-round). */
+  replayOthers: boolean;
 }
 
 /** What one {@link recordRounds} committed. */
 export interface RecordedRounds {
-  /** The calls recorded now: those of rounds an earlier, lost-answer attempt had not recorded already. */
-  attempts: MarketCall[];
+  /**
+   * The calls recorded now: those of rounds an earlier, lost-answer attempt had not recorded
+   * already, less sales another purchaser replayed first, plus the sales replayed now.
+   */
+  attempts: PurchaseAttempt[];
   bought: Map<Ingredient, number>;
   dispatched: Map<Ingredient, number>;
   /** The dispatch's read of the queue stopped at its window (see `Allocation`). */
@@ -42,12 +54,25 @@ export function callsOfRounds(rounds: readonly RoundToRecord[]): number {
  * the waiting requests can now be handed: the stock lock is taken once, and bought units leave for
  * the kitchen at once instead of waiting for an allocation of their own. Rounds recorded before (see
  * {@link claimRounds}) are skipped, so a retry after a lost COMMIT answer records nothing twice.
+ *
+ * The rounds' sales come out of the market journal in the same transaction (and, with
+ * `replayOthers`, the sales of purchasers that died before recording theirs): a journaled sale is in
+ * the books once, whoever records it, since only the transaction that takes its row records it.
+ * Zeros and faults, never journaled, come from the rounds as the purchaser kept them.
  */
-export async function recordRounds(pool: pg.Pool, rounds: readonly RoundToRecord[]): Promise<RecordedRounds> {
+export async function recordRounds(
+  pool: pg.Pool,
+  journal: JournalScope,
+  rounds: readonly RoundToRecord[],
+): Promise<RecordedRounds> {
   return inTransaction(pool, async (client) => {
     const stock = await lockStock(client);
     const unseen = await claimRounds(client, rounds.map((round) => round.id));
-    const attempts = rounds.filter((round) => unseen.has(round.id)).flatMap((round) => round.attempts);
+    const calls = rounds.filter((round) => unseen.has(round.id)).flatMap((round) => round.attempts);
+    const journaled = calls.flatMap((call) => (call.journalSeq === undefined ? [] : [call.journalSeq]));
+    const sales = await takeOwnSales(client, journal.purchaser, journaled);
+    if (journal.replayOthers) sales.push(...(await takeOthersSales(client, journal.purchaser)));
+    const attempts: PurchaseAttempt[] = [...calls.filter((call) => call.journalSeq === undefined), ...sales.map(toAttempt)];
     const bought = unitsSold(attempts);
     if (attempts.length === 0) return { attempts, bought, dispatched: new Map<Ingredient, number>(), queueCutShort: false };
     // Listed in the order the market answered, so the history reads as it happened.
@@ -67,11 +92,25 @@ export async function recordRounds(pool: pg.Pool, rounds: readonly RoundToRecord
   });
 }
 
-/** How long a recorded round's id is kept to recognise a retry, and how often older ones are pruned. */
+const toAttempt = ({ ingredient, quantitySold, at }: JournaledSale): PurchaseAttempt => ({
+  ingredient,
+  outcome: 'sold',
+  quantitySold,
+  error: null,
+  at,
+});
+
+/**
+ * How long a recorded round's id, and a replayed sale's journal row, is kept to recognise a retry,
+ * and how often older ones are pruned.
+ */
 const ROUND_IDS_KEPT_MS = 24 * 60 * 60_000;
 const ROUND_IDS_PRUNED_EVERY_MS = 60 * 60_000;
 
-/** Forgets recorded round ids older than {@link ROUND_IDS_KEPT_MS}, at most once an hour per process. */
+/**
+ * Forgets recorded round ids and replayed journal rows older than {@link ROUND_IDS_KEPT_MS}, at most
+ * once an hour per process.
+ */
 export class RoundIdPruner {
   /** When this process last pruned (0: not yet). */
   #prunedAt = 0;
@@ -85,9 +124,10 @@ export class RoundIdPruner {
   pruneIfDue(): void {
     if (Date.now() - this.#prunedAt < ROUND_IDS_PRUNED_EVERY_MS) return;
     this.#prunedAt = Date.now();
-    pruneRounds(this.pool, new Date(Date.now() - ROUND_IDS_KEPT_MS)).then(
-      (pruned) => {
-        if (pruned > 0) this.logger.debug({ pruned }, 'pruned old purchase round ids');
+    const before = new Date(Date.now() - ROUND_IDS_KEPT_MS);
+    Promise.all([pruneRounds(this.pool, before), pruneJournal(this.pool, before)]).then(
+      ([rounds, sales]) => {
+        if (rounds + sales > 0) this.logger.debug({ rounds, sales }, 'pruned old purchase round ids and replayed sales');
       },
       (error: unknown) => this.logger.warn({ err: error }, 'pruning old purchase round ids failed'),
     );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ingredient } from '@free-lunch/contracts';
 import { isTransientDatabaseError } from '@free-lunch/service-kit';
-import type { MarketCall } from '../market/market-client.js';
+import type { RoundCall } from './market-journal.js';
 import { callsOfRounds, unitsOfRounds, type RoundToRecord } from './record-round.js';
 
 /** Most rounds in one recording: rounds kept through a long outage are recorded a batch at a time. */
@@ -68,7 +68,7 @@ export class RecordingRetries {
    * {@link MAX_ROUNDS_PER_RECORDING} in one transaction, the rest wait their turn. Call
    * {@link settle} first: recordings run one at a time.
    */
-  start(attempts: MarketCall[]): void {
+  start(attempts: RoundCall[]): void {
     if (attempts.length > 0) this.#kept.push({ id: randomUUID(), attempts });
     const rounds = this.#kept.splice(0, MAX_ROUNDS_PER_RECORDING);
     const units = unitsOfRounds(rounds);

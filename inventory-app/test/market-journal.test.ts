@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Ingredient } from '@free-lunch/contracts';
+import { journalSales, takeOthersSales, takeOwnSales, type JournaledSale } from '../src/data/market-journal.js';
+import { MarketJournal, type RoundCall } from '../src/purchasing/market-journal.js';
+import { recordRounds } from '../src/purchasing/record-round.js';
+import { auditStock } from '../src/use-cases/audit.js';
+import { TestWarehouse } from './support/warehouse.js';
+
+let warehouse: TestWarehouse;
+let pool: pg.Pool;
+afterEach(async () => {
+  await pool?.end();
+  await warehouse?.close();
+});
+
+/**
+ * The warehouse's database with no warehouse running on it (its own purchaser would replay the
+ * journal too), reached as the warehouse's role.
+ */
+async function bareDatabase(): Promise<pg.Pool> {
+  warehouse = await TestWarehouse.open();
+  await warehouse.stopReplica(warehouse.app);
+  const { DATABASE_URL } = await warehouse.database.serviceEnv('inventory');
+  pool = new pg.Pool({ connectionString: DATABASE_URL, options: '-c search_path=inventory', max: 6 });
+  return pool;
+}
+
+const ingredients: Ingredient[] = ['tomato', 'cheese', 'rice', 'onion'];
+
+/** `count` sales of 1..5 units, numbered from 1. */
+function sales(count: number): JournaledSale[] {
+  return Array.from({ length: count }, (_, i) => ({
+    seq: i + 1,
+    ingredient: ingredients[i % ingredients.length]!,
+    quantitySold: (i % 5) + 1,
+    at: new Date(Date.now() + i),
+  }));
+}
+
+const unitsOf = (list: readonly JournaledSale[]) => list.reduce((n, sale) => n + sale.quantitySold, 0);
+
+async function unitsInBooks(db: pg.Pool): Promise<{ purchases: number; ledger: number; stock: number }> {
+  const { rows } = await db.query<{ purchases: number; ledger: number; stock: number }>(
+    `SELECT (SELECT coalesce(sum(quantity_sold), 0)::int FROM purchases) AS purchases,
+            (SELECT coalesce(sum(delta), 0)::int FROM stock_ledger WHERE reason = 'purchase') AS ledger,
+            (SELECT sum(on_hand)::int - 50 FROM stock) AS stock`,
+  );
+  return rows[0]!;
+}
+
+/** Runs `work` in a transaction on a connection of its own, and leaves it open until `commit` is called. */
+async function openTransaction<T>(db: pg.Pool, work: (client: pg.PoolClient) => Promise<T>) {
+  const client = await db.connect();
+  await client.query('BEGIN');
+  const result = work(client);
+  return {
+    result,
+    commit: async () => {
+      await result;
+      await client.query('COMMIT');
+      client.release();
+    },
+    /** The connection dies with the transaction open, as with a warehouse killed mid-replay. */
+    die: async () => {
+      await result;
+      client.release(new Error('killed'));
+    },
+  };
+}
+
+describe('replaying the market journal', () => {
+  it('when two purchasers replay a dead one\'s sales at the same time, then each sale is in stock, ledger and purchases once', async () => {
+    const db = await bareDatabase();
+    const dead = randomUUID();
+    const journaled = sales(40);
+    await journalSales(db, dead, journaled);
+
+    const [first, second] = await Promise.all([
+      recordRounds(db, { purchaser: randomUUID(), replayOthers: true }, []),
+      recordRounds(db, { purchaser: randomUUID(), replayOthers: true }, []),
+    ]);
+
+    expect(first.attempts.length + second.attempts.length).toBe(journaled.length);
+    expect(await unitsInBooks(db)).toEqual({ purchases: unitsOf(journaled), ledger: unitsOf(journaled), stock: unitsOf(journaled) });
+    expect((await auditStock(db)).ok).toBe(true);
+  });
+
+  it('when two takers reach the same rows, then the second waits for the first and takes none of them, whether it replays or is their own purchaser', async () => {
+    const db = await bareDatabase();
+    const owner = randomUUID();
+    const journaled = sales(10);
+    await journalSales(db, owner, journaled);
+
+    const replay = await openTransaction(db, (client) => takeOthersSales(client, randomUUID()));
+    expect(await replay.result).toHaveLength(journaled.length);
+    const secondReplay = await openTransaction(db, (client) => takeOthersSales(client, randomUUID()));
+    const ownerTakes = await openTransaction(db, (client) => takeOwnSales(client, owner, journaled.map((sale) => sale.seq)));
+    await replay.commit();
+
+    expect(await secondReplay.result).toEqual([]);
+    expect(await ownerTakes.result).toEqual([]);
+    await secondReplay.commit();
+    await ownerTakes.commit();
+  });
+
+  it('when a replay dies before it commits, then the next one takes every sale', async () => {
+    const db = await bareDatabase();
+    const journaled = sales(10);
+    await journalSales(db, randomUUID(), journaled);
+
+    const killed = await openTransaction(db, (client) => takeOthersSales(client, randomUUID()));
+    expect(await killed.result).toHaveLength(journaled.length);
+    await killed.die();
+
+    const next = await recordRounds(db, { purchaser: randomUUID(), replayOthers: true }, []);
+    expect(next.attempts).toHaveLength(journaled.length);
+    expect((await unitsInBooks(db)).purchases).toBe(unitsOf(journaled));
+  });
+
+  it('when a purchaser writes again sales another has replayed (its first write\'s answer was lost), then they are not recorded twice', async () => {
+    const db = await bareDatabase();
+    const alive = randomUUID();
+    const journaled = sales(10);
+    await journalSales(db, alive, journaled);
+    await recordRounds(db, { purchaser: randomUUID(), replayOthers: true }, []);
+
+    await journalSales(db, alive, journaled);
+    const again = await recordRounds(db, { purchaser: randomUUID(), replayOthers: true }, []);
+    const own = await recordRounds(db, { purchaser: alive, replayOthers: false }, [
+      { id: randomUUID(), attempts: journaled.map((sale): RoundCall => ({ ...sale, outcome: 'sold', error: null, journalSeq: sale.seq })) },
+    ]);
+
+    expect(again.attempts).toEqual([]);
+    expect(own.attempts).toEqual([]);
+    expect((await unitsInBooks(db)).purchases).toBe(unitsOf(journaled));
+  });
+});
+
+describe('the journal writer', () => {
+  it('when a write fails on a broken connection, then flush writes the sale again and it is journaled once', async () => {
+    const db = await bareDatabase();
+    let breakNext = true;
+    const flaky = {
+      query: async (config: pg.QueryConfig) => {
+        const result = await db.query(config);
+        if (!breakNext) return result;
+        breakNext = false;
+        // Written, but the answer never came: as if the connection broke on the COMMIT's way back.
+        throw Object.assign(new Error('read ECONNRESET'), { errno: -104, syscall: 'read' });
+      },
+    } as unknown as pg.Pool;
+    const journal = new MarketJournal(flaky, warehouse.app.log);
+    const call: RoundCall = { ingredient: 'tomato', outcome: 'sold', quantitySold: 3, error: null, at: new Date() };
+
+    await journal.write(call);
+    expect(call.journalSeq).toBe(1);
+    await journal.flush();
+
+    const { rows } = await db.query<{ seq: string; quantity_sold: number }>('SELECT seq, quantity_sold FROM market_journal');
+    expect(rows).toEqual([{ seq: '1', quantity_sold: 3 }]);
+    const recorded = await recordRounds(db, { purchaser: journal.purchaser, replayOthers: false }, [{ id: randomUUID(), attempts: [call] }]);
+    expect(recorded.bought).toEqual(new Map([['tomato', 3]]));
+  });
+});
