@@ -126,6 +126,28 @@ export async function fuzzHttpRoutes<State>(options: HttpFuzzOptions<State>): Pr
   return coverage;
 }
 
+export interface EveryRouteFuzzOptions<State> extends Omit<HttpFuzzOptions<State>, 'routes' | 'runsPerRoute'> {
+  /** Routes (`GET /stock`) the app must declare: one the router lost fails the fuzzing. */
+  expectedRoutes: string[];
+  /** See {@link HttpFuzzOptions.runsPerRoute}; default 10. */
+  runsPerRoute?: number;
+}
+
+/**
+ * {@link fuzzHttpRoutes} over every route the app declares ({@link declaredRoutes}). Fails when an
+ * expected route is not declared, or when a declared one was never reached.
+ */
+export async function fuzzEveryRoute<State>(options: EveryRouteFuzzOptions<State>): Promise<FuzzCoverage> {
+  const routes = declaredRoutes(options.app);
+  const declared = new Set(routes.map(({ method, url }) => `${method} ${url}`));
+  const missing = options.expectedRoutes.filter((route) => !declared.has(route));
+  if (missing.length > 0) throw new Error(`routes not declared by the app: ${missing.join(', ')}`);
+  const coverage = await fuzzHttpRoutes({ ...options, routes, runsPerRoute: options.runsPerRoute ?? 10 });
+  const unreached = [...declared].filter((route) => !coverage.has(route));
+  if (unreached.length > 0) throw new Error(`declared routes never fuzzed: ${unreached.join(', ')}`);
+  return coverage;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests
 
@@ -573,6 +595,41 @@ export async function fuzzStreamConsumer<State>(options: StreamFuzzOptions<State
     { numRuns: options.numRuns, endOnFailure: true },
   );
   return deadLettered;
+}
+
+/** How @free-lunch/streams names and reads streams (passed in: this package does not depend on it). */
+export interface StreamNaming {
+  streamKey(prefix: string, stream: StreamName): string;
+  deadLetterKey(prefix: string, stream: StreamName): string;
+  isDecodable(stream: StreamName, fields: string[]): boolean;
+  MESSAGE_FIELD: string;
+}
+
+export interface ConsumedStreamFuzzOptions<State> {
+  /** The service under test: its key prefix and a Redis connection of the test's. */
+  service: { redis: Redis; keyPrefix: string };
+  stream: StreamName;
+  /** The consumer group of the service that reads `stream`. */
+  group: string;
+  naming: StreamNaming;
+  snapshot: () => Promise<State>;
+  numRuns: number;
+}
+
+/**
+ * {@link fuzzStreamConsumer} with {@link poisonEntries} of `stream`, on the service's own keys.
+ * Returns how many entries were dead-lettered (at least one a run).
+ */
+export async function fuzzConsumedStream<State>({ service, stream, group, naming, snapshot, numRuns }: ConsumedStreamFuzzOptions<State>): Promise<number> {
+  return fuzzStreamConsumer({
+    redis: service.redis,
+    key: naming.streamKey(service.keyPrefix, stream),
+    deadLetterKey: naming.deadLetterKey(service.keyPrefix, stream),
+    group,
+    entries: poisonEntries({ stream, messageField: naming.MESSAGE_FIELD, decodes: (fields) => naming.isDecodable(stream, fields) }),
+    snapshot,
+    numRuns,
+  });
 }
 
 /**

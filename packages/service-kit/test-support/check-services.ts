@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { dockerAnswers, startStoreContainers } from './store-containers.js';
 
-/** The defaults of `testEnv` (src/testing.ts), read here at setup time, after any change below. */
+/** The defaults of `testEnv` (src/test-stores.ts), read here at setup time, after any change below. */
 const databaseUrlOf = () => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrlOf = () => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
