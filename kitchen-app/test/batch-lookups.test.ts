@@ -3,11 +3,11 @@ import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import { cookAndDeliverAtOnce, loadTickets, openTickets, startCooking } from '../src/data/tickets.js';
-import { KitchenFixture } from './kitchen-fixture.js';
+import { type KitchenUnderTest, startKitchenUnderTest } from './support/kitchen-app.js';
 
-let kitchen: KitchenFixture;
+let kitchen: KitchenUnderTest;
 afterEach(async () => {
-  await kitchen?.dispose();
+  await kitchen?.close();
 });
 
 const BATCH = 100;
@@ -21,7 +21,7 @@ async function open(client: pg.ClientBase, count: number): Promise<string[]> {
 
 describe('batches of tickets looked up by order', () => {
   it('when thousands of tickets await ingredients, then a batch of dispatches reads its own tickets, not every waiting one', async () => {
-    kitchen = await KitchenFixture.start();
+    kitchen = await startKitchenUnderTest();
     // One transaction, rolled back: the kitchen's own loops never see these tickets.
     await inRolledBackTransaction(kitchen.app.pg, async (client) => {
       // Batches of 70 while the table holds a few hundred rows first, as in the first seconds on a new

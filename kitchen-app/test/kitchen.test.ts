@@ -1,55 +1,56 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recipeBook, recipeNames, streamNames, type RecipesResponse } from '@free-lunch/contracts';
-import { KitchenFixture, waitFor } from './kitchen-fixture.js';
+import { eventually } from '@free-lunch/service-kit/testing';
+import { deadLetterCount, dispatch, type KitchenUnderTest, placeOrder, requestFor, requestsSent, settled, startKitchenUnderTest, statusesAnnounced, statusesUntil, ticketCount } from './support/kitchen-app.js';
 
-let kitchen: KitchenFixture | undefined;
+let kitchen: KitchenUnderTest | undefined;
 
-async function startKitchen(cookTimeMs: number): Promise<KitchenFixture> {
-  kitchen = await KitchenFixture.start({ COOK_TIME_MS: String(cookTimeMs) });
+async function startKitchen(cookTimeMs: number): Promise<KitchenUnderTest> {
+  kitchen = await startKitchenUnderTest({ env: { COOK_TIME_MS: String(cookTimeMs) } });
   return kitchen;
 }
 
 afterEach(async () => {
-  await kitchen?.dispose();
+  await kitchen?.close();
   kitchen = undefined;
 });
 
 describe('kitchen: opening tickets', () => {
   it('when an order is placed, then the warehouse is asked for its recipe’s exact ingredients and the order is awaiting them', async () => {
     const k = await startKitchen(0);
-    const orderId = await k.placeOrder();
+    const orderId = await placeOrder(k);
 
-    const request = await k.requestFor(orderId);
+    const request = await requestFor(k, orderId);
     expect(recipeNames).toContain(request.recipe);
     expect(request.ingredients).toEqual(recipeBook[request.recipe]);
 
-    const [status] = await k.statusesUntil(orderId, 'awaiting_ingredients');
+    const [status] = await statusesUntil(k, orderId, 'awaiting_ingredients');
     expect(status).toMatchObject({ status: 'awaiting_ingredients', recipe: request.recipe, at: request.requestedAt });
   });
 
   it('when the same order is placed again and again, then it keeps one ticket and every re-sent request is for its first recipe', async () => {
     const k = await startKitchen(0);
-    const orderId = await k.placeOrder();
-    const first = await k.requestFor(orderId);
+    const orderId = await placeOrder(k);
+    const first = await requestFor(k, orderId);
 
     // One at a time, so each copy is a separate re-drive: a kitchen that drew a new recipe each
     // time would be caught with probability 1 − (1/6)^6.
     for (let copies = 2; copies <= 7; copies += 1) {
-      await k.placeOrder(orderId);
-      await waitFor(`request #${copies}`, async () => ((await k.requests(orderId)).length >= copies ? true : undefined));
+      await placeOrder(k, orderId);
+      await eventually(`request #${copies}`, async () => expect(await requestsSent(k, orderId)).toHaveLength(copies));
     }
 
-    const requests = await k.requests(orderId);
+    const requests = await requestsSent(k, orderId);
     expect(requests).toHaveLength(7);
     for (const request of requests) {
       expect(request).toMatchObject({ recipe: first.recipe, ingredients: first.ingredients, requestedAt: first.requestedAt });
     }
-    const statuses = await k.statuses(orderId);
+    const statuses = await statusesAnnounced(k, orderId);
     expect(new Set(statuses.map((s) => `${s.status}/${s.recipe}/${s.at}`))).toEqual(
       new Set([`awaiting_ingredients/${first.recipe}/${first.requestedAt}`]),
     );
-    expect(await k.ticketCount(orderId)).toBe(1);
+    expect(await ticketCount(k, orderId)).toBe(1);
   });
 
   it('when many orders arrive at once, then each gets exactly one ticket and one ingredients request', async () => {
@@ -62,8 +63,8 @@ describe('kitchen: opening tickets', () => {
       })),
     );
 
-    await k.settled();
-    const requests = await k.requests();
+    await settled(k);
+    const requests = await requestsSent(k);
     expect(requests.map((r) => r.orderId).sort()).toEqual([...orderIds].sort());
     for (const request of requests) expect(request.ingredients).toEqual(recipeBook[request.recipe]);
   });
@@ -74,11 +75,11 @@ describe('kitchen: cooking and delivering', () => {
     'when the ingredients arrive (COOK_TIME_MS=%i), then the dish cooks and is delivered once the time is up, statuses in order',
     async (cookTimeMs) => {
       const k = await startKitchen(cookTimeMs);
-      const orderId = await k.placeOrder();
-      const request = await k.requestFor(orderId);
+      const orderId = await placeOrder(k);
+      const request = await requestFor(k, orderId);
 
-      await k.dispatch(request);
-      const statuses = await k.statusesUntil(orderId, 'delivered');
+      await dispatch(k, request);
+      const statuses = await statusesUntil(k, orderId, 'delivered');
 
       expect(statuses.map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking', 'delivered']);
       expect(statuses.every((s) => s.recipe === request.recipe)).toBe(true);
@@ -90,101 +91,100 @@ describe('kitchen: cooking and delivering', () => {
 
   it('when the same ingredients are dispatched twice, then the dish is cooked and delivered once', async () => {
     const k = await startKitchen(0);
-    const orderId = await k.placeOrder();
-    const request = await k.requestFor(orderId);
+    const orderId = await placeOrder(k);
+    const request = await requestFor(k, orderId);
 
-    await k.dispatch(request);
-    await k.dispatch(request);
-    await k.statusesUntil(orderId, 'delivered');
-    await k.settled();
+    await dispatch(k, request);
+    await dispatch(k, request);
+    await statusesUntil(k, orderId, 'delivered');
+    await settled(k);
 
-    expect((await k.statuses(orderId)).map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking', 'delivered']);
+    expect((await statusesAnnounced(k, orderId)).map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking', 'delivered']);
   });
 
   it('when ingredients arrive for an order the kitchen never saw, then they are ignored (counted, not dead-lettered) and the kitchen carries on', async () => {
     const k = await startKitchen(0);
     const stranger = randomUUID();
-    await k.dispatch({ orderId: stranger, recipe: 'pizza', ingredients: [...recipeBook.pizza] });
+    await dispatch(k, { orderId: stranger, recipe: 'pizza', ingredients: [...recipeBook.pizza] });
 
-    const orderId = await k.placeOrder();
-    await k.dispatch(await k.requestFor(orderId));
-    await k.statusesUntil(orderId, 'delivered');
-    await k.settled();
+    const orderId = await placeOrder(k);
+    await dispatch(k, await requestFor(k, orderId));
+    await statusesUntil(k, orderId, 'delivered');
+    await settled(k);
 
-    expect(await k.statuses(stranger)).toEqual([]);
-    expect(await k.ticketCount(stranger)).toBe(0);
-    expect(await k.deadLetters(streamNames.ingredientsDispatched)).toBe(0);
+    expect(await statusesAnnounced(k, stranger)).toEqual([]);
+    expect(await ticketCount(k, stranger)).toBe(0);
+    expect(await deadLetterCount(k, streamNames.ingredientsDispatched)).toBe(0);
     const metrics = await k.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/kitchen_dispatches_ignored_total\{reason="unknown_order"[^}]*\} 1\b/);
   });
 
   it('when a poison message reaches the kitchen, then /metrics shows it waiting in the dead letters, also after a restart', async () => {
     const k = await startKitchen(0);
-    await k.redis.xadd(`${k.prefix}${streamNames.orderPlaced}`, '*', 'm', '{"type":"order.placed","version":1}');
-    await waitFor('the poison message to be dead-lettered', async () =>
-      (await k.deadLetters(streamNames.orderPlaced)) === 1 ? true : undefined,
-    );
+    await k.redis.xadd(`${k.keyPrefix}${streamNames.orderPlaced}`, '*', 'm', '{"type":"order.placed","version":1}');
+    await eventually('the poison message to be dead-lettered', async () => expect(await deadLetterCount(k, streamNames.orderPlaced)).toBe(1));
 
     const deadLetters = async () => (await k.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(await deadLetters()).toMatch(/^stream_dead_letters\{stream="orders\.placed"[^}]*\} 1$/m);
     expect(await deadLetters()).toMatch(/^stream_dead_letters\{stream="inventory\.ingredients-dispatched"[^}]*\} 0$/m);
 
     // Read from Redis, not counted by the process: a new kitchen (or another replica) shows it too.
-    await k.closeKitchen();
-    await k.open();
+    await k.stop();
+    await k.start();
     expect(await deadLetters()).toMatch(/^stream_dead_letters\{stream="orders\.placed"[^}]*\} 1$/m);
   });
 
   it('when the kitchen has finished its orders, then its janitor trims them from both of its streams once they are older than STREAM_RETENTION_MS', async () => {
-    kitchen = await KitchenFixture.start({ COOK_TIME_MS: '0', STREAM_RETENTION_MS: '0' });
+    kitchen = await startKitchenUnderTest({ env: { COOK_TIME_MS: '0', STREAM_RETENTION_MS: '0' } });
     const k = kitchen;
     for (let i = 0; i < 3; i += 1) {
-      const orderId = await k.placeOrder();
-      await k.dispatch(await k.requestFor(orderId));
-      await k.statusesUntil(orderId, 'delivered');
+      const orderId = await placeOrder(k);
+      await dispatch(k, await requestFor(k, orderId));
+      await statusesUntil(k, orderId, 'delivered');
     }
-    await k.settled();
+    await settled(k);
 
     // The janitor trims as it starts, then every 15 s: a restart makes it trim now.
-    await k.closeKitchen();
-    await k.open();
+    await k.stop();
+    await k.start();
     const lengths = () =>
-      Promise.all([streamNames.orderPlaced, streamNames.ingredientsDispatched].map((stream) => k.redis.xlen(`${k.prefix}${stream}`)));
+      Promise.all([streamNames.orderPlaced, streamNames.ingredientsDispatched].map((stream) => k.redis.xlen(`${k.keyPrefix}${stream}`)));
     // Each keeps its group's last delivered entry.
-    await waitFor('the finished entries to be trimmed', async () => ((await lengths()).every((length) => length === 1) ? true : undefined));
+    await eventually('the finished entries to be trimmed', async () => expect(await lengths()).toEqual([1, 1]));
   });
 
   it('when the kitchen restarts while a dish is cooking, then the new kitchen still delivers it, once', async () => {
     const k = await startKitchen(2000);
-    const orderId = await k.placeOrder();
-    await k.dispatch(await k.requestFor(orderId));
-    await k.statusesUntil(orderId, 'cooking');
+    const orderId = await placeOrder(k);
+    await dispatch(k, await requestFor(k, orderId));
+    await statusesUntil(k, orderId, 'cooking');
 
-    await k.closeKitchen();
-    expect((await k.statuses(orderId)).map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking']);
+    await k.stop();
+    expect((await statusesAnnounced(k, orderId)).map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking']);
 
-    await k.open();
-    await k.statusesUntil(orderId, 'delivered');
-    await k.settled();
-    expect((await k.statuses(orderId)).map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking', 'delivered']);
+    await k.start();
+    await statusesUntil(k, orderId, 'delivered');
+    await settled(k);
+    expect((await statusesAnnounced(k, orderId)).map((s) => s.status)).toEqual(['awaiting_ingredients', 'cooking', 'delivered']);
   });
 
   it('when a delivered order is nudged (placed again), then its statuses are re-announced with their first times and nothing is re-requested', async () => {
     const k = await startKitchen(0);
-    const orderId = await k.placeOrder();
-    await k.dispatch(await k.requestFor(orderId));
-    const original = await k.statusesUntil(orderId, 'delivered');
-    await k.settled();
+    const orderId = await placeOrder(k);
+    await dispatch(k, await requestFor(k, orderId));
+    const original = await statusesUntil(k, orderId, 'delivered');
+    await settled(k);
 
-    await k.placeOrder(orderId);
-    const all = await waitFor('re-announced statuses', async () => {
-      const statuses = await k.statuses(orderId);
-      return statuses.length >= 6 ? statuses : undefined;
+    await placeOrder(k, orderId);
+    const all = await eventually('the statuses to be re-announced', async () => {
+      const statuses = await statusesAnnounced(k, orderId);
+      expect(statuses.length).toBeGreaterThanOrEqual(6);
+      return statuses;
     });
-    await k.settled();
+    await settled(k);
 
     expect(all.slice(3)).toEqual(original);
-    expect(await k.requests(orderId)).toHaveLength(1);
+    expect(await requestsSent(k, orderId)).toHaveLength(1);
   });
 });
 

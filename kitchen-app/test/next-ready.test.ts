@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { timeUntilNextDishIsReady } from '../src/data/tickets.js';
-import { KitchenFixture } from './kitchen-fixture.js';
+import { type KitchenUnderTest, startKitchenUnderTest } from './support/kitchen-app.js';
 
-let kitchen: KitchenFixture | undefined;
+let kitchen: KitchenUnderTest | undefined;
 afterEach(async () => {
-  await kitchen?.dispose();
+  await kitchen?.close();
   kitchen = undefined;
 });
 
 describe('when the next dish is ready', () => {
   it('when nothing is on the stove, then the cook loop is told so (and sleeps until its sweep) rather than that a dish is ready now', async () => {
-    kitchen = await KitchenFixture.start({ COOK_TIME_MS: '60000' });
+    kitchen = await startKitchenUnderTest({ env: { COOK_TIME_MS: '60000' } });
     expect(await timeUntilNextDishIsReady(kitchen.app.pg)).toBeNull();
 
     await kitchen.app.pg.query(
