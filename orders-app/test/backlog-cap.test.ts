@@ -1,11 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamNames, type PlaceOrdersResponse } from '@free-lunch/contracts';
+import { eventually } from '@free-lunch/service-kit/testing';
 import { streamKey } from '@free-lunch/streams';
-import { countRows, postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
+import { countRows, postOrders, startOrdersUnderTest, statusEvent, type OrdersUnderTest } from './support/orders-app.js';
 
-let orders: OrdersAppUnderTest;
+let orders: OrdersUnderTest;
 beforeEach(async () => {
-  orders = await startOrdersApp({ MAX_OUTSTANDING_ORDERS: '10' });
+  orders = await startOrdersUnderTest({ env: { MAX_OUTSTANDING_ORDERS: '10' } });
 });
 afterEach(async () => {
   await orders.close();
@@ -17,7 +18,7 @@ async function rowCounts() {
     timeline: await countRows(orders.app, 'order_timeline'),
     keys: await countRows(orders.app, 'idempotency_keys'),
     // Rows leave the outbox once published: count what was ever announced instead.
-    announced: await orders.redis.xlen(streamKey(orders.prefix, streamNames.orderPlaced)),
+    announced: await orders.redis.xlen(streamKey(orders.keyPrefix, streamNames.orderPlaced)),
   };
 }
 
@@ -33,7 +34,7 @@ describe('POST /orders when the kitchen backlog is full (MAX_OUTSTANDING_ORDERS=
     const first = await postOrders(orders.app, { quantity: 4 });
     const second = await postOrders(orders.app, { quantity: 6 }, { 'idempotency-key': 'fills-it' });
     expect([first.statusCode, second.statusCode]).toEqual([202, 202]);
-    await vi.waitFor(async () => expect((await rowCounts()).announced).toBe(10));
+    await eventually('ten orders announced', async () => expect((await rowCounts()).announced).toBe(10));
     const before = await rowCounts();
 
     const refused = await postOrders(orders.app, { quantity: 1 }, { 'idempotency-key': 'one-too-many' });
@@ -69,7 +70,7 @@ describe('POST /orders when the kitchen backlog is full (MAX_OUTSTANDING_ORDERS=
     await deliver(placed.map((order) => order.id));
 
     // The refusal above left the key unused; the cap sees the deliveries at its next count.
-    await vi.waitFor(async () => {
+    await eventually('an order to be accepted again', async () => {
       expect((await postOrders(orders.app, { quantity: 3 }, { 'idempotency-key': 'after-rush' })).statusCode).toBe(202);
     });
     expect(await countRows(orders.app, 'orders')).toBe(13);

@@ -3,9 +3,9 @@ import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import { advanceOrders, insertQueuedOrders, loadOrderProgress } from '../src/data/orders.js';
-import { startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
+import { startOrdersUnderTest, type OrdersUnderTest } from './support/orders-app.js';
 
-let orders: OrdersAppUnderTest;
+let orders: OrdersUnderTest;
 afterEach(async () => {
   await orders?.close();
 });
@@ -24,7 +24,7 @@ const awaitingIngredients = (ids: readonly string[]) =>
 
 describe('batches of orders looked up by id', () => {
   it('when thousands of orders are in progress, then a batch of status changes reads its own orders, not the whole table', async () => {
-    orders = await startOrdersApp();
+    orders = await startOrdersUnderTest();
     // One transaction, rolled back: nothing else in the app sees these orders.
     await inRolledBackTransaction(orders.app.pg, async (client) => {
       // Batches of 70 while the table holds a few hundred rows first, as in the first seconds on a new

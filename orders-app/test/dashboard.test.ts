@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DashboardConfig } from '@free-lunch/contracts';
-import { startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
+import { startOrdersUnderTest, type OrdersUnderTest } from './support/orders-app.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function start(env: Record<string, string>): Promise<OrdersAppUnderTest> {
-  const orders = await startOrdersApp(env);
+async function start(env: Record<string, string>): Promise<OrdersUnderTest> {
+  const orders = await startOrdersUnderTest({ env });
   cleanups.push(() => orders.close());
   return orders;
 }

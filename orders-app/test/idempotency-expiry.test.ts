@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import { forgetExpiredIdempotencyKeys } from '../src/use-cases/forget-idempotency-keys.js';
-import { countRows, postOrders, startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
+import { countRows, postOrders, startOrdersUnderTest, type OrdersUnderTest } from './support/orders-app.js';
 
-let orders: OrdersAppUnderTest;
+let orders: OrdersUnderTest;
 afterEach(async () => {
   await orders.close();
 });
 
 describe('idempotency keys expire', () => {
   it('when a key is older than IDEMPOTENCY_KEY_TTL_MS, then it is forgotten and the same key places new orders, while a young key still returns its first answer', async () => {
-    orders = await startOrdersApp();
+    orders = await startOrdersUnderTest();
     const old = (await postOrders(orders.app, { quantity: 2 }, { 'idempotency-key': 'yesterday' })).json<PlaceOrdersResponse>();
     const young = (await postOrders(orders.app, { quantity: 1 }, { 'idempotency-key': 'just-now' })).json<PlaceOrdersResponse>();
     await orders.app.pg.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'yesterday'`);

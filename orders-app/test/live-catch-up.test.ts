@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamNames, type LiveStreamName, type WsServerMessage } from '@free-lunch/contracts';
-import { deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { deleteTestKeys, eventually, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { StreamPublisher, type StreamsLogger } from '@free-lunch/streams';
 import { LiveFeed } from '../src/live/live-feed.js';
 import { LiveSession, MAX_HELD_EVENTS, type LiveSocket } from '../src/live/live-session.js';
@@ -79,7 +79,7 @@ async function catchingUp() {
   const socket = dashboardSocket();
   const session = new LiveSession(socket, feed, quiet, { pingIntervalMs: 60_000, maxReplayAgeMs: 600_000 });
   const opened = session.open({ [stream]: seen });
-  await vi.waitFor(() => expect(socket.messages.map((message) => message.type)).toEqual(['ready']));
+  await eventually('the live view to be ready', () => expect(socket.messages.map((message) => message.type)).toEqual(['ready']));
   return { socket, opened };
 }
 
@@ -89,7 +89,7 @@ describe('a client catching up', () => {
 
     await publisher.publishMany(Array.from({ length: MAX_HELD_EVENTS + 1 }, () => ({ stream, message: cooking() })));
 
-    await vi.waitFor(() => expect(socket.closedWith).toBe(1013), { timeout: 10_000 });
+    await eventually('the socket to close with 1013', () => expect(socket.closedWith).toBe(1013));
     expect(socket.messages.at(-1)).toEqual({ type: 'error', error: 'too_slow', message: expect.stringMatching(/from=/) });
     feed.letGo();
     await opened;
@@ -104,7 +104,7 @@ describe('a client catching up', () => {
     feed.letGo();
     await opened;
 
-    await vi.waitFor(() => expect(socket.events().map((event) => event.id)).toEqual(ids));
+    await eventually('every event on the socket', () => expect(socket.events().map((event) => event.id)).toEqual(ids));
     expect(socket.closedWith).toBeNull();
   });
 });

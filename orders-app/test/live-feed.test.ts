@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamNames } from '@free-lunch/contracts';
-import { deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { deleteTestKeys, eventually, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { StreamPublisher, StreamTail, type StreamsLogger } from '@free-lunch/streams';
 import { LiveFeed, type FeedTick } from '../src/live/live-feed.js';
 import { statusEvent } from './support/orders-app.js';
@@ -44,7 +44,7 @@ describe('the live feed', () => {
     const event = statusEvent(randomUUID(), 'delivered', new Date().toISOString());
     const id = await publisher.publish(streamNames.orderStatusChanged, event);
 
-    await vi.waitFor(() => expect(watcher.events).toEqual([{ stream: streamNames.orderStatusChanged, id, message: event }]));
+    await eventually('the event at the watcher', () => expect(watcher.events).toEqual([{ stream: streamNames.orderStatusChanged, id, message: event }]));
     unsubscribe();
   });
 
@@ -53,7 +53,7 @@ describe('the live feed', () => {
     unsubscribe();
     expect(feed.tailing).toBe(true);
 
-    await vi.waitFor(() => expect(feed.tailing).toBe(false), { timeout: 5 * IDLE_TAIL_MS });
+    await eventually('the tail to stop', () => expect(feed.tailing).toBe(false), { timeoutMs: 5 * IDLE_TAIL_MS });
   });
 
   it('when a subscriber comes back within the idle time, then it rejoins the running tail; after the idle time a new tail starts', async () => {
@@ -68,10 +68,10 @@ describe('the live feed', () => {
     expect(feed.tailing).toBe(true);
     const event = statusEvent(randomUUID(), 'cooking', new Date().toISOString());
     const id = await publisher.publish(streamNames.orderStatusChanged, event);
-    await vi.waitFor(() => expect(second.events.map((e) => e.id)).toEqual([id]));
+    await eventually('the event at the second watcher', () => expect(second.events.map((e) => e.id)).toEqual([id]));
 
     unsubscribe();
-    await vi.waitFor(() => expect(feed.tailing).toBe(false), { timeout: 5 * IDLE_TAIL_MS });
+    await eventually('the tail to stop', () => expect(feed.tailing).toBe(false), { timeoutMs: 5 * IDLE_TAIL_MS });
     (await feed.subscribe(collector()))();
     expect(tailStarts).toHaveBeenCalledTimes(2);
     tailStarts.mockRestore();

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MANAGER_TOKEN, startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '@free-lunch/service-kit/testing';
+import { MANAGER_TOKEN, startOrdersUnderTest, type OrdersUnderTest } from './support/orders-app.js';
 import { connectRaw, type RawConnection } from './support/raw-ws.js';
 
-let orders: OrdersAppUnderTest | undefined;
+let orders: OrdersUnderTest | undefined;
 const open: Array<Extract<RawConnection, { upgraded: true }>> = [];
 afterEach(async () => {
   for (const connection of open.splice(0)) connection.terminate();
@@ -12,7 +13,7 @@ afterEach(async () => {
 
 /** orders-app listening on a real port, so upgrades carry real addresses, Host and Origin headers. */
 async function listening(env: Record<string, string>): Promise<string> {
-  orders = await startOrdersApp(env);
+  orders = await startOrdersUnderTest({ env });
   const address = await orders.app.listen({ host: '127.0.0.1', port: 0 });
   return address.replace(/^http/, 'ws');
 }
@@ -27,7 +28,7 @@ async function watching(url: string, options: Parameters<typeof connectRaw>[1] =
   const connection = await connect(url, options);
   if (!connection.upgraded) throw new Error(`refused with ${connection.statusCode}: ${JSON.stringify(connection.body)}`);
   connection.send({ type: 'auth', token: MANAGER_TOKEN });
-  await vi.waitFor(() => expect(connection.messages.map((message) => message.type)).toContain('ready'));
+  await eventually('the live view to be ready', () => expect(connection.messages.map((message) => message.type)).toContain('ready'));
   return connection;
 }
 
@@ -82,7 +83,7 @@ describe('how many live views may be open', () => {
     second.send({ type: 'auth', token: 'not-the-manager-token' });
     expect((await second.closed).code).toBe(1008);
 
-    await vi.waitFor(async () => expect((await connect(url)).upgraded).toBe(true));
+    await eventually('an upgrade to be accepted again', async () => expect((await connect(url)).upgraded).toBe(true));
   });
 });
 
@@ -93,7 +94,7 @@ describe('a client that vanished', () => {
     const silent = await watching(url, { autoPong: false });
 
     await silent.closed;
-    await vi.waitFor(() => expect(answering.pings()).toBeGreaterThanOrEqual(5));
+    await eventually('five pings answered', () => expect(answering.pings()).toBeGreaterThanOrEqual(5));
     let answeringClosed = false;
     void answering.closed.then(() => (answeringClosed = true));
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { streamNames, type WsTicketResponse } from '@free-lunch/contracts';
+import { eventually } from '@free-lunch/service-kit/testing';
 import { encodeMessage, streamKey } from '@free-lunch/streams';
 import { isReady } from './support/live-view-client.js';
-import { managerHeaders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
+import { managerHeaders, startOrdersUnderTest, statusEvent, type OrdersUnderTest } from './support/orders-app.js';
 import { connectRaw, type RawConnection } from './support/raw-ws.js';
 
 const MAX_REPLAY_AGE_MS = 60_000;
@@ -11,11 +12,11 @@ const stream = streamNames.orderStatusChanged;
 
 type Client = Extract<RawConnection, { upgraded: true }>;
 
-let orders: OrdersAppUnderTest;
+let orders: OrdersUnderTest;
 let url: string;
 const clients: Client[] = [];
 async function start(env: Record<string, string> = {}) {
-  orders = await startOrdersApp(env);
+  orders = await startOrdersUnderTest({ env });
   url = (await orders.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
 }
 afterEach(async () => {
@@ -32,7 +33,7 @@ async function resumeFrom(positions: Record<string, string>) {
   return {
     ...connection,
     events: () => connection.messages.flatMap((message) => (message.type === 'events' ? message.events : [])),
-    ready: () => vi.waitFor(() => connection.messages.find(isReady) ?? Promise.reject(new Error('not ready yet'))),
+    ready: () => eventually('the live view to be ready', () => connection.messages.find(isReady) ?? Promise.reject(new Error('not ready yet'))),
   };
 }
 
@@ -43,7 +44,7 @@ function cooking() {
 /** An entry as the kitchen would have written it `agoMs` ago. */
 function addedAgo(agoMs: number): Promise<string> {
   const id = `${Date.now() - agoMs}-0`;
-  return orders.redis.xadd(streamKey(orders.prefix, stream), id, ...encodeMessage(stream, cooking())) as Promise<string>;
+  return orders.redis.xadd(streamKey(orders.keyPrefix, stream), id, ...encodeMessage(stream, cooking())) as Promise<string>;
 }
 
 async function expectTooOld(client: Client) {
@@ -64,7 +65,7 @@ describe('resuming the live view from long ago', () => {
   it('when entries after the position were trimmed from the stream, then the client is told to reload instead of missing them', async () => {
     await start();
     const [first, , third] = await orders.publisher.publishMany([cooking(), cooking(), cooking()].map((message) => ({ stream, message })));
-    await orders.redis.xtrim(streamKey(orders.prefix, stream), 'MAXLEN', 1);
+    await orders.redis.xtrim(streamKey(orders.keyPrefix, stream), 'MAXLEN', 1);
 
     await expectTooOld(await resumeFrom({ [stream]: first! }));
     const fromKept = await resumeFrom({ [stream]: third! });
@@ -74,11 +75,11 @@ describe('resuming the live view from long ago', () => {
   it('when the position is the first entry still kept, then what came after it is replayed', async () => {
     await start();
     const [, second, third] = await orders.publisher.publishMany([cooking(), cooking(), cooking()].map((message) => ({ stream, message })));
-    await orders.redis.xtrim(streamKey(orders.prefix, stream), 'MAXLEN', 2);
+    await orders.redis.xtrim(streamKey(orders.keyPrefix, stream), 'MAXLEN', 2);
 
     const client = await resumeFrom({ [stream]: second! });
 
-    await vi.waitFor(() => expect(client.events().map((event) => event.id)).toEqual([third]));
+    await eventually('the event after the trimmed ones', () => expect(client.events().map((event) => event.id)).toEqual([third]));
   });
 
   it('when a quiet stream last moved long ago and the client holds that entry, then it resumes and gets live events', async () => {
@@ -89,7 +90,7 @@ describe('resuming the live view from long ago', () => {
     expect((await client.ready()).positions[stream]).toBe(last);
     const live = await orders.publisher.publish(stream, cooking());
 
-    await vi.waitFor(() => expect(client.events().map((event) => event.id)).toEqual([live]));
+    await eventually('the live event', () => expect(client.events().map((event) => event.id)).toEqual([live]));
   });
 
   it('when the client started on an empty stream that has since received entries, then they are all replayed', async () => {
@@ -102,6 +103,6 @@ describe('resuming the live view from long ago', () => {
 
     const again = await resumeFrom(ready.positions);
 
-    await vi.waitFor(() => expect(again.events().map((event) => event.id)).toEqual(ids));
+    await eventually('every event replayed', () => expect(again.events().map((event) => event.id)).toEqual(ids));
   });
 });

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamNames, type StockChangedV1, type WsTicketResponse } from '@free-lunch/contracts';
+import { eventually } from '@free-lunch/service-kit/testing';
 import { isReady, openLiveView, type LiveViewClient } from './support/live-view-client.js';
-import { MANAGER_TOKEN, managerHeaders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
+import { MANAGER_TOKEN, managerHeaders, startOrdersUnderTest, statusEvent, type OrdersUnderTest } from './support/orders-app.js';
 
-let orders: OrdersAppUnderTest;
+let orders: OrdersUnderTest;
 const clients: LiveViewClient[] = [];
 beforeEach(async () => {
-  orders = await startOrdersApp();
+  orders = await startOrdersUnderTest();
 });
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
@@ -50,7 +51,7 @@ describe('the live view WebSocket', () => {
     it('when a ticket is presented a second time, then it is refused', async () => {
       const once = await ticket();
       const first = await connect(`/ws?ticket=${once}`);
-      await first.waitFor(isReady);
+      await first.received(isReady);
 
       await expectRefused(await connect(`/ws?ticket=${once}`));
     });
@@ -84,45 +85,45 @@ describe('the live view WebSocket', () => {
   describe('once authenticated', () => {
     it('when the kitchen publishes a status change, then a client with a valid ticket receives it', async () => {
       const client = await connect(`/ws?ticket=${await ticket()}`);
-      await client.waitFor(isReady);
+      await client.received(isReady);
 
       const event = orderCooking();
       const id = await orders.publisher.publish(streamNames.orderStatusChanged, event);
 
-      await vi.waitFor(() => expect(client.events()).toEqual([{ stream: streamNames.orderStatusChanged, id, message: event }]));
+      await eventually('the status event on the live view', () => expect(client.events()).toEqual([{ stream: streamNames.orderStatusChanged, id, message: event }]));
     });
 
     it('when the manager token is sent as the first message, then the client receives stock events', async () => {
       const client = await connect('/ws');
       client.send({ type: 'auth', token: MANAGER_TOKEN });
-      await client.waitFor(isReady);
+      await client.received(isReady);
 
       const id = await orders.publisher.publish(streamNames.stockChanged, stockChanged(7));
 
-      await vi.waitFor(() => expect(client.events().map((event) => event.id)).toEqual([id]));
+      await eventually('the stock event on the live view', () => expect(client.events().map((event) => event.id)).toEqual([id]));
     });
 
     it('when a burst of events is published, then they arrive together in fewer frames than events', async () => {
       const client = await connect(`/ws?ticket=${await ticket()}`);
-      await client.waitFor(isReady);
+      await client.received(isReady);
 
       const events = Array.from({ length: 40 }, orderCooking);
       const ids = await orders.publisher.publishMany(
         events.map((message) => ({ stream: streamNames.orderStatusChanged, message })),
       );
 
-      await vi.waitFor(() => expect(client.events().map((event) => event.id)).toEqual(ids));
+      await eventually('every event on the live view', () => expect(client.events().map((event) => event.id)).toEqual(ids));
       expect(client.messages.filter((message) => message.type === 'events').length).toBeLessThan(ids.length);
     });
 
     it('when two dashboards are open, then both receive the same events', async () => {
       const one = await connect(`/ws?ticket=${await ticket()}`);
       const other = await connect(`/ws?ticket=${await ticket()}`);
-      await Promise.all([one.waitFor(isReady), other.waitFor(isReady)]);
+      await Promise.all([one.received(isReady), other.received(isReady)]);
 
       const id = await orders.publisher.publish(streamNames.orderStatusChanged, orderCooking());
 
-      await vi.waitFor(() => {
+      await eventually('the event on both live views', () => {
         expect(one.events().map((event) => event.id)).toEqual([id]);
         expect(other.events().map((event) => event.id)).toEqual([id]);
       });
@@ -140,11 +141,11 @@ describe('the live view WebSocket', () => {
       const client = await connect(`/ws?ticket=${await ticket()}&from=${from}`);
       // Published while the client is catching up: it must come once, after the replay.
       const whileJoining = await orders.publisher.publish(stream, orderCooking());
-      const ready = await client.waitFor(isReady);
+      const ready = await client.received(isReady);
       expect(ready.positions[stream]).toBe(seen);
       const live = await orders.publisher.publish(stream, orderCooking());
 
-      await vi.waitFor(() => expect(client.events().map((event) => event.id)).toContain(live));
+      await eventually('the live event after the missed ones', () => expect(client.events().map((event) => event.id)).toContain(live));
       expect(client.events().map((event) => event.id)).toEqual([missedOne, missedTwo, whileJoining, live]);
     });
 
@@ -157,21 +158,21 @@ describe('the live view WebSocket', () => {
       const client = await connect('/ws');
       client.send({ type: 'auth', token: MANAGER_TOKEN, resumeFrom: { [stream]: seen } });
 
-      await vi.waitFor(() => expect(client.events().map((event) => event.id)).toEqual([missed]));
+      await eventually('the missed event', () => expect(client.events().map((event) => event.id)).toEqual([missed]));
     });
 
     it('when a client reconnects with the positions it had, then nothing published in between is lost or repeated', async () => {
       const first = await connect(`/ws?ticket=${await ticket()}`);
-      await first.waitFor(isReady);
+      await first.received(isReady);
       const before = await orders.publisher.publish(streamNames.orderStatusChanged, orderCooking());
-      await vi.waitFor(() => expect(first.events()).toHaveLength(1));
+      await eventually('the first event', () => expect(first.events()).toHaveLength(1));
       first.close();
 
       const whileAway = await orders.publisher.publish(streamNames.orderStatusChanged, orderCooking());
       const positions = { [streamNames.orderStatusChanged]: first.events().at(-1)!.id };
       const second = await connect(`/ws?ticket=${await ticket()}&from=${encodeURIComponent(JSON.stringify(positions))}`);
 
-      await vi.waitFor(() => expect(second.events().map((event) => event.id)).toEqual([whileAway]));
+      await eventually('the event published while away', () => expect(second.events().map((event) => event.id)).toEqual([whileAway]));
       expect(first.events().map((event) => event.id)).toEqual([before]);
     });
 

@@ -1,25 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '@free-lunch/service-kit';
-import { testEnv } from '@free-lunch/service-kit/testing';
-import { buildApp } from '../src/app.js';
 import { OrdersConfig } from '../src/config.js';
-import { countRows, startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
+import { countRows, startOrdersUnderTest, type OrdersUnderTest } from './support/orders-app.js';
 
 const oldToken = 'old-token-0123456789abcdefghijklmnopqrstu';
 const newToken = 'new-token-0123456789abcdefghijklmnopqrstu';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-let underTest: OrdersAppUnderTest | undefined;
-const extraApps: FastifyInstance[] = [];
+let underTest: OrdersUnderTest | undefined;
 afterEach(async () => {
-  for (const app of extraApps.splice(0)) await app.close();
   await underTest?.close();
   underTest = undefined;
 });
 
-async function start(env: Record<string, string>): Promise<OrdersAppUnderTest> {
-  underTest = await startOrdersApp(env);
+async function start(env: Record<string, string>): Promise<OrdersUnderTest> {
+  underTest = await startOrdersUnderTest({ env });
   return underTest;
 }
 
@@ -101,17 +97,7 @@ describe('rate limits', () => {
   it('when two replicas share Redis, then a limit counts the requests both of them answered', async () => {
     const env = { MANAGER_TOKENS: newToken, RATE_LIMIT_ORDERS_PER_MINUTE: '4' };
     const first = await start(env);
-    const second = await buildApp(
-      parseConfig(OrdersConfig, {
-        DATABASE_URL: first.db.url,
-        REDIS_URL: testEnv.redisUrl,
-        KEY_PREFIX: first.prefix,
-        LOG_LEVEL: 'silent',
-        ...env,
-      }),
-    );
-    extraApps.push(second);
-    await second.ready();
+    const second = await first.startReplica();
 
     const statuses = [];
     for (const app of [first.app, second, first.app, second, first.app, second]) {

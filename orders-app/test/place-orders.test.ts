@@ -1,18 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PlaceOrdersResponse } from '@free-lunch/contracts';
+import { eventually } from '@free-lunch/service-kit/testing';
 import {
   countRows,
   MANAGER_TOKEN,
   managerHeaders,
   placedOrderIds,
   postOrders,
-  startOrdersApp,
-  type OrdersAppUnderTest,
+  startOrdersUnderTest,
+  type OrdersUnderTest,
 } from './support/orders-app.js';
 
-let orders: OrdersAppUnderTest;
+let orders: OrdersUnderTest;
 beforeEach(async () => {
-  orders = await startOrdersApp();
+  orders = await startOrdersUnderTest();
 });
 afterEach(async () => {
   await orders.close();
@@ -36,11 +37,11 @@ describe('POST /orders', () => {
     const one = await orders.app.inject({ method: 'GET', url: `/orders/${placed[0]!.id}` });
     expect(one.json()).toMatchObject({ id: placed[0]!.id, status: 'queued', timeline: [{ status: 'queued' }] });
 
-    await vi.waitFor(async () => {
-      expect((await placedOrderIds(orders.redis, orders.prefix)).sort()).toEqual(placed.map((order) => order.id).sort());
+    await eventually('every order announced', async () => {
+      expect((await placedOrderIds(orders.redis, orders.keyPrefix)).sort()).toEqual(placed.map((order) => order.id).sort());
     });
     // Published rows leave the outbox in the relay's transaction.
-    await vi.waitFor(async () => expect(await countRows(orders.app, 'outbox')).toBe(0));
+    await eventually('the outbox to be empty', async () => expect(await countRows(orders.app, 'outbox')).toBe(0));
   });
 
   it('when the body is an empty object, then one order is placed', async () => {
@@ -77,7 +78,7 @@ describe('POST /orders', () => {
       expect([one.statusCode, other.statusCode]).toEqual([202, 202]);
       expect(other.json()).toEqual(one.json());
       expect(await countRows(orders.app, 'orders')).toBe(5);
-      await vi.waitFor(async () => expect(await placedOrderIds(orders.redis, orders.prefix)).toHaveLength(5));
+      await eventually('five orders announced', async () => expect(await placedOrderIds(orders.redis, orders.keyPrefix)).toHaveLength(5));
     });
 
     it('when a key is reused for a different quantity, then it is refused and nothing new is placed', async () => {
@@ -110,7 +111,7 @@ describe('POST /orders', () => {
       expect(response.json()).toEqual({ error: 'unauthorized', message: expect.stringContaining('manager token') });
       expect(await countRows(orders.app, 'orders')).toBe(0);
       expect(await countRows(orders.app, 'outbox')).toBe(0);
-      expect(await placedOrderIds(orders.redis, orders.prefix)).toEqual([]);
+      expect(await placedOrderIds(orders.redis, orders.keyPrefix)).toEqual([]);
     });
   });
 

@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { postOrders, startOrdersApp, type OrdersAppUnderTest } from './support/orders-app.js';
+import { postOrders, startOrdersUnderTest, type OrdersUnderTest } from './support/orders-app.js';
 
-let orders: OrdersAppUnderTest;
+let orders: OrdersUnderTest;
 beforeEach(async () => {
-  orders = await startOrdersApp({ READ_STATEMENT_TIMEOUT_MS: '300' });
+  orders = await startOrdersUnderTest({ env: { READ_STATEMENT_TIMEOUT_MS: '300' } });
 });
 afterEach(async () => {
   await orders.close();
@@ -14,7 +14,7 @@ describe('public reads of orders', () => {
   it('when the order counts cannot be read within the read timeout, then GET /orders/summary answers 503 and recovers after', async () => {
     expect((await postOrders(orders.app, { quantity: 3 })).statusCode).toBe(202);
     // Another session holds the table, as a long migration or a runaway query would.
-    const blocker = new pg.Client({ connectionString: orders.db.url });
+    const blocker = new pg.Client({ connectionString: orders.database.url });
     await blocker.connect();
     try {
       await blocker.query('BEGIN');

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Order, OrderCounts, OrderPage, OrderSummaryItem, PlaceOrdersResponse } from '@free-lunch/contracts';
 import { applyStatusChanges } from '../src/use-cases/apply-status-changes.js';
-import { postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
+import { postOrders, startOrdersUnderTest, statusEvent, type OrdersUnderTest } from './support/orders-app.js';
 
-let orders: OrdersAppUnderTest;
+let orders: OrdersUnderTest;
 beforeEach(async () => {
-  orders = await startOrdersApp();
+  orders = await startOrdersUnderTest();
 });
 afterEach(async () => {
   await orders.close();

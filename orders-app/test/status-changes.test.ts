@@ -1,14 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamNames, type Order, type PlaceOrdersResponse } from '@free-lunch/contracts';
 import { inTransaction } from '@free-lunch/service-kit';
+import { eventually } from '@free-lunch/service-kit/testing';
 import { streamBacklog } from '@free-lunch/streams';
 import { advanceOrders } from '../src/data/orders.js';
 import { applyStatusChanges } from '../src/use-cases/apply-status-changes.js';
-import { postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
+import { postOrders, startOrdersUnderTest, statusEvent, type OrdersUnderTest } from './support/orders-app.js';
 
-let orders: OrdersAppUnderTest;
+let orders: OrdersUnderTest;
 beforeEach(async () => {
-  orders = await startOrdersApp();
+  orders = await startOrdersUnderTest();
 });
 afterEach(async () => {
   await orders.close();
@@ -30,8 +31,8 @@ async function getOrder(id: string): Promise<Order> {
 
 /** Waits until the orders group has read and acknowledged everything on the kitchen's stream. */
 async function untilStatusEventsApplied(): Promise<void> {
-  await vi.waitFor(async () => {
-    const [backlog] = await streamBacklog(orders.redis, orders.prefix, [
+  await eventually('the status events to be applied', async () => {
+    const [backlog] = await streamBacklog(orders.redis, orders.keyPrefix, [
       { stream: streamNames.orderStatusChanged, group: 'orders' },
     ]);
     expect(backlog).toMatchObject({ lag: 0, pending: 0 });
@@ -52,7 +53,7 @@ describe('status events from the kitchen', () => {
       statusEvent(id, 'delivered', secondsFromNow(3)),
     );
 
-    await vi.waitFor(async () => expect((await getOrder(id)).status).toBe('delivered'));
+    await eventually('the order to be delivered', async () => expect((await getOrder(id)).status).toBe('delivered'));
     const order = await getOrder(id);
     expect(order.recipe).toBe('burger');
     expect(order.timeline).toEqual([
@@ -107,14 +108,14 @@ describe('status events from the kitchen', () => {
     await untilStatusEventsApplied();
 
     expect((await getOrder(id)).status).toBe('cooking');
-    const dead = await orders.redis.xlen(`${orders.prefix}${streamNames.orderStatusChanged}.dead-letter`);
+    const dead = await orders.redis.xlen(`${orders.keyPrefix}${streamNames.orderStatusChanged}.dead-letter`);
     expect(dead).toBe(0);
   });
 
   it('when a replica applies a decision made before the order moved on, then the order is not moved back', async () => {
     const id = await placeOne();
     await kitchenReports(statusEvent(id, 'delivered', secondsFromNow(3)));
-    await vi.waitFor(async () => expect((await getOrder(id)).status).toBe('delivered'));
+    await eventually('the order to be delivered', async () => expect((await getOrder(id)).status).toBe('delivered'));
     const { updatedAt } = await getOrder(id);
 
     // What a replica that read the order while it was still queued would write: cooking, no recipe.

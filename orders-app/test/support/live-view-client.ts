@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { vi } from 'vitest';
 import type { WsServerMessage } from '@free-lunch/contracts';
+import { eventually } from '@free-lunch/service-kit/testing';
 
 /** What a dashboard sees on `/ws`: every message in order, and whether and how the socket closed. */
 export interface LiveViewClient {
   messages: WsServerMessage[];
   closed: Promise<{ code: number }>;
   send(message: unknown): void;
-  /** Waits for a message matching `predicate` and returns it. */
-  waitFor<T extends WsServerMessage>(predicate: (message: WsServerMessage) => message is T): Promise<T>;
+  /** The first message matching `predicate`, once it has come. */
+  received<T extends WsServerMessage>(predicate: (message: WsServerMessage) => message is T): Promise<T>;
   /** Every event received so far, across frames. */
   events(): Extract<WsServerMessage, { type: 'events' }>['events'];
   close(): void;
@@ -36,15 +36,12 @@ export async function openLiveView(app: FastifyInstance, path: string): Promise<
     messages,
     closed,
     send: (message) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
-    async waitFor(predicate) {
-      return vi.waitFor(
-        () => {
-          const found = messages.find(predicate);
-          if (!found) throw new Error(`no such message yet; got ${JSON.stringify(messages).slice(0, 500)}`);
-          return found;
-        },
-        { timeout: 10_000, interval: 20 },
-      );
+    async received(predicate) {
+      return eventually(`a ${predicate.name || 'matching'} message on ${path}`, () => {
+        const found = messages.find(predicate);
+        if (!found) throw new Error(`got ${JSON.stringify(messages).slice(0, 500)}`);
+        return found;
+      });
     },
     events: () => messages.flatMap((message) => (message.type === 'events' ? message.events : [])),
     close: () => socket.terminate(),

@@ -1,8 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { Redis } from 'ioredis';
+import { type Redis } from 'ioredis';
 import { streamNames, type MessageOf, type StreamName } from '@free-lunch/contracts';
-import { parseConfig } from '@free-lunch/service-kit';
-import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix, type TestDatabase } from '@free-lunch/service-kit/testing';
+import { startServiceUnderTest, type ServiceUnderTest, type UnderTestOptions } from '@free-lunch/service-kit/testing';
 import { StreamPublisher, streamKey } from '@free-lunch/streams';
 import { buildApp } from '../../src/app.js';
 import { OrdersConfig } from '../../src/config.js';
@@ -10,52 +9,22 @@ import { OrdersConfig } from '../../src/config.js';
 export const MANAGER_TOKEN = 'test-manager-token-0123456789abcdefghijklmnop';
 export const managerHeaders = { authorization: `Bearer ${MANAGER_TOKEN}` };
 
-/** One orders-app on its own database and key prefix, plus what a test needs to look at it. */
-export interface OrdersAppUnderTest {
-  app: FastifyInstance;
-  prefix: string;
-  db: TestDatabase;
-  /** A direct connection to the shared Redis, for looking at and writing to this test's streams. */
-  redis: Redis;
-  /** Publishes as the kitchen or the warehouse would, under this test's prefix. */
-  publisher: StreamPublisher;
-  close(): Promise<void>;
-}
+/** orders-app under test (see startServiceUnderTest), with a publisher writing as the kitchen or the warehouse would. */
+export type OrdersUnderTest = ServiceUnderTest<OrdersConfig> & { publisher: StreamPublisher };
 
 /**
- * Builds orders-app exactly as server.ts does (environment → parseConfig → buildApp) on a fresh
- * database and key prefix. The reconciler sleeps for an hour unless a test sets it.
+ * orders-app built as server.ts builds it, on its own database and key prefix, with the manager's
+ * token. The reconciler sleeps for an hour unless `options.env` sets it.
  */
-export async function startOrdersApp(env: Record<string, string> = {}): Promise<OrdersAppUnderTest> {
-  const db = await createTestDatabase();
-  const prefix = testKeyPrefix();
-  const config = parseConfig(OrdersConfig, {
-    // As in production: its own roles, migrations as the schema's owner, the rest as a role that
-    // may only read and write the orders tables.
-    ...(await db.serviceEnv('orders')),
-    REDIS_URL: testEnv.redisUrl,
-    KEY_PREFIX: prefix,
-    LOG_LEVEL: 'silent',
-    MANAGER_TOKEN,
-    RECONCILE_INTERVAL_MS: '3600000',
-    ...env,
+export async function startOrdersUnderTest(options: UnderTestOptions = {}): Promise<OrdersUnderTest> {
+  const orders = await startServiceUnderTest({
+    schema: 'orders',
+    config: OrdersConfig,
+    buildApp,
+    defaults: { MANAGER_TOKEN, RECONCILE_INTERVAL_MS: '3600000' },
+    ...options,
   });
-  const app = await buildApp(config);
-  await app.ready();
-  const redis = new Redis(testEnv.redisUrl);
-  return {
-    app,
-    prefix,
-    db,
-    redis,
-    publisher: new StreamPublisher(redis, { prefix }),
-    async close() {
-      await app.close();
-      await deleteTestKeys(prefix, redis);
-      await redis.quit();
-      await db.drop();
-    },
-  };
+  return Object.assign(orders, { publisher: new StreamPublisher(orders.redis, { prefix: orders.keyPrefix }) });
 }
 
 /** POST /orders as the manager. */
