@@ -1,4 +1,4 @@
-import type { ChaosResult } from './run-chaos.js';
+import type { ChaosResult } from './findings.js';
 import type { ScheduledFault } from './schedule.js';
 
 /** The schedule as the run will follow it, printed before the first fault. */

@@ -3,13 +3,11 @@ import { Redis } from 'ioredis';
 import { Books } from './books.js';
 import { ChaosStack } from './chaos-stack.js';
 import { inject, type FaultContext } from './faults/index.js';
-import { marketUnitsSold } from './faults/market.js';
 import { proxyOutage, serverOutage, type PostgresOutage } from './faults/postgres.js';
-import { countDeadLetters } from './faults/redis.js';
+import { findings, type ChaosResult, type Happened } from './findings.js';
 import { OrderLoad } from './load.js';
 import { formatFaultLine, formatSchedule } from './report.js';
-import type { FaultKind, ScheduledFault } from './schedule.js';
-import { caughtUpSeconds, judge, recoverySeconds, type OrderTimes } from './verdict.js';
+import type { ScheduledFault } from './schedule.js';
 
 /** Everything one run is made of. */
 export interface ChaosSettings {
@@ -35,47 +33,6 @@ export interface ChaosSettings {
   serviceEnv: Record<string, string>;
   databaseUrl: string;
   redisUrl: string;
-}
-
-/** A fault as it happened. */
-export interface FaultRecord {
-  kind: FaultKind;
-  target: string;
-  /** Seconds after the load started. */
-  at: number;
-  /** Seconds from its start to its end (a killed process: until its replacement was ready). */
-  lastedS: number;
-  detail: string;
-  /** Seconds from its end until every order placed by then was delivered; null if some never were. */
-  recoverySeconds: number | null;
-}
-
-/** What the run found; `--json` prints exactly this. */
-export interface ChaosResult {
-  ok: boolean;
-  failures: string[];
-  seed: number;
-  orders: number;
-  delivered: number;
-  missing: number;
-  duplicates: number;
-  duplicateKinds: { twoRecipes: number; wrongDispatches: number };
-  unexpectedOrders: number;
-  unacceptedChunks: number;
-  auditOk: boolean;
-  /** Units the market says it sold minus the units the warehouse's books say it bought. */
-  unitsSoldNotRecorded: number;
-  marketUnitsSold: number;
-  unitsBought: number;
-  deadLetters: { total: number; poison: number; poisonInjected: number; byStream: Record<string, number> };
-  faults: FaultRecord[];
-  /** Seconds from the last fault's end to the last delivery; null if some order was never delivered. */
-  recoverySeconds: number | null;
-  recoveryLimitS: number;
-  crashes: Array<{ label: string; at: number; exit: string }>;
-  load: { chunks: number; retries: number };
-  settings: Omit<ChaosSettings, 'databaseUrl' | 'redisUrl'>;
-  at: string;
 }
 
 export interface ChaosHooks {
@@ -188,13 +145,6 @@ export async function runChaos(settings: ChaosSettings, schedule: ScheduledFault
   }
 }
 
-interface Happened {
-  fault: ScheduledFault;
-  startedAtMs: number;
-  endedAtMs: number;
-  detail: string;
-  poison: number;
-}
 
 /**
  * Injects each fault at its time, holds it, undoes it, and prints each step. A fault that takes
@@ -237,94 +187,6 @@ async function runSchedule(
   return happened;
 }
 
-/** The verdict, out of the services' databases, Redis, the warehouse's audit and the market's count. */
-async function findings(
-  settings: ChaosSettings,
-  run: {
-    stack: ChaosStack;
-    books: Books;
-    redis: Redis;
-    load: OrderLoad;
-    happened: Happened[];
-    injectionEndMs: number;
-    startMs: number;
-  },
-): Promise<ChaosResult> {
-  const { stack, books, redis, load, happened, startMs } = run;
-  const times = await books.orderTimes();
-  const accepted = new Set(load.orderIds);
-  const ours: OrderTimes[] = [];
-  for (const id of accepted) ours.push(times.get(id) ?? { createdAtMs: Number.POSITIVE_INFINITY, deliveredAtMs: null });
-  const unexpectedOrders = [...times.keys()].filter((id) => !accepted.has(id)).length;
-  const delivered = ours.filter((order) => order.deliveredAtMs !== null).length;
-  const duplicates = await books.duplicates();
-
-  let auditOk = false;
-  let unitsBought = 0;
-  try {
-    const audit = await stack.client.audit();
-    auditOk = audit.ok;
-    unitsBought = audit.ingredients.reduce((sum, entry) => sum + entry.bought, 0);
-  } catch {
-    // Unreadable is not balanced; the report says it failed.
-  }
-  const marketSold = await marketUnitsSold(stack.marketUrl);
-  const deadLetters = await countDeadLetters(redis, stack.keyPrefix);
-  const poisonInjected = happened.reduce((sum, entry) => sum + entry.poison, 0);
-
-  const lastFaultEndMs = happened.at(-1)?.endedAtMs ?? run.injectionEndMs;
-  const recovery = recoverySeconds(lastFaultEndMs, ours);
-  const crashes = stack.crashes.map((crash) => ({ label: crash.label, at: round1((crash.atMs - startMs) / 1000), exit: crash.exit }));
-  const unacceptedChunks = load.retrying;
-  const verdict = judge(
-    {
-      orders: accepted.size,
-      delivered,
-      duplicates: duplicates.total,
-      unexpectedOrders,
-      unacceptedChunks,
-      auditOk,
-      deadLetters,
-      poisonInjected,
-      crashes: crashes.length,
-      recoverySeconds: recovery,
-    },
-    { recoveryLimitS: settings.recoveryLimitS },
-  );
-  const { databaseUrl: _databaseUrl, redisUrl: _redisUrl, ...shownSettings } = settings;
-  return {
-    ok: verdict.ok,
-    failures: verdict.failures,
-    seed: settings.seed,
-    orders: accepted.size,
-    delivered,
-    missing: verdict.missing,
-    duplicates: duplicates.total,
-    duplicateKinds: { twoRecipes: duplicates.twoRecipes, wrongDispatches: duplicates.wrongDispatches },
-    unexpectedOrders,
-    unacceptedChunks,
-    auditOk,
-    unitsSoldNotRecorded: marketSold - unitsBought,
-    marketUnitsSold: marketSold,
-    unitsBought,
-    deadLetters: { ...deadLetters, poisonInjected },
-    faults: happened.map(({ fault, startedAtMs, endedAtMs, detail }) => ({
-      kind: fault.kind,
-      target: fault.target,
-      at: round1((startedAtMs - startMs) / 1000),
-      lastedS: round1((endedAtMs - startedAtMs) / 1000),
-      detail,
-      recoverySeconds: caughtUpSeconds(endedAtMs, ours),
-    })),
-    recoverySeconds: recovery,
-    recoveryLimitS: settings.recoveryLimitS,
-    crashes,
-    load: { chunks: load.chunksSent, retries: load.retries },
-    settings: shownSettings,
-    at: new Date().toISOString(),
-  };
-}
-
 /** `work`, unless `signal` aborts first, in which case the error `reason()` makes. */
 async function abortable<T>(work: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
   if (signal.aborted) throw reason();
@@ -356,8 +218,4 @@ async function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1).padStart(6)} s`;
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
 }
