@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '@free-lunch/service-kit/testing';
 import { countPendingRequests } from '../src/data/requests.js';
 import type { InventoryMetrics } from '../src/metrics.js';
 import { allocateStock } from '../src/use-cases/allocate.js';
-import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
+import { dispatchesOf, ingredientsRequest, type InventoryUnderTest, requestIngredients, startInventoryUnderTest, stockOf } from './support/inventory-app.js';
 
-let warehouse: TestWarehouse | undefined;
+let warehouse: InventoryUnderTest | undefined;
 afterEach(async () => {
   await warehouse?.close();
   warehouse = undefined;
@@ -15,8 +16,8 @@ afterEach(async () => {
 const metrics: InventoryMetrics = { marketCalls: () => {}, unitsBought: () => {}, unitsDispatched: () => {} };
 
 /** A warehouse whose market never sells: what is short stays short for as long as a test runs. */
-async function openWarehouse(): Promise<TestWarehouse> {
-  warehouse = await TestWarehouse.open({ market: { zeroRate: 1 } });
+async function openWarehouse(): Promise<InventoryUnderTest> {
+  warehouse = await startInventoryUnderTest({ market: { zeroRate: 1 } });
   return warehouse;
 }
 
@@ -24,7 +25,7 @@ async function openWarehouse(): Promise<TestWarehouse> {
  * Holds the stock lock, as a purchase round that is recording does, while `during` runs with the
  * transaction holding it; rolls back afterwards unless `during` ended the transaction itself.
  */
-async function whileStockLocked<T>(w: TestWarehouse, during: (holder: pg.PoolClient) => Promise<T>): Promise<T> {
+async function whileStockLocked<T>(w: InventoryUnderTest, during: (holder: pg.PoolClient) => Promise<T>): Promise<T> {
   const holder = await w.app.pg.connect();
   try {
     await holder.query('BEGIN');
@@ -36,11 +37,11 @@ async function whileStockLocked<T>(w: TestWarehouse, during: (holder: pg.PoolCli
   }
 }
 
-const dispatchedOrders = async (w: TestWarehouse) => (await w.dispatched()).map((m) => m.orderId);
+const dispatchedOrders = async (w: InventoryUnderTest) => (await dispatchesOf(w)).map((m) => m.orderId);
 
 /** Waits until `count` requests are queued, whatever the app's own allocator is doing. */
-async function untilPending(w: TestWarehouse, count: number): Promise<void> {
-  await vi.waitFor(async () => expect(await countPendingRequests(w.app.pg)).toBe(count), { timeout: 10_000 });
+async function untilPending(w: InventoryUnderTest, count: number): Promise<void> {
+  await eventually(`the pending requests to number ${count}`, async () => expect(await countPendingRequests(w.app.pg)).toBe(count));
 }
 
 /**
@@ -49,11 +50,11 @@ async function untilPending(w: TestWarehouse, count: number): Promise<void> {
  * promise itself would wait for it, and so for the lock its caller holds.)
  */
 async function allocationWaitingForTheLock(
-  w: TestWarehouse,
+  w: InventoryUnderTest,
   request: ReturnType<typeof ingredientsRequest>,
 ): Promise<{ allocation: ReturnType<typeof allocateStock> }> {
   // The app's own allocator waits at the lock too; this one is started once the request is queued.
-  await w.request(request);
+  await requestIngredients(w, request);
   await untilPending(w, 1);
   const allocation = allocateStock({ pool: w.app.pg, metrics });
   // Never an unhandled rejection, should a check below fail and the warehouse close under it.
@@ -67,11 +68,11 @@ describe('an allocation', () => {
     const w = await openWarehouse();
     const first = ingredientsRequest('pizza');
     const second = ingredientsRequest('pizza');
-    await w.request(first, second);
-    await vi.waitFor(async () => expect(await dispatchedOrders(w)).toEqual([first.orderId]), { timeout: 10_000 });
+    await requestIngredients(w, first, second);
+    await eventually('only the first order to be dispatched', async () => expect(await dispatchedOrders(w)).toEqual([first.orderId]));
     // Two tomatoes are left for a pizza that needs three; the rest still makes other dishes, so
     // only the queue tells that nobody can be served.
-    expect(await w.stock()).toMatchObject({ tomato: 2, cheese: 3, potato: 5, ketchup: 5 });
+    expect(await stockOf(w)).toMatchObject({ tomato: 2, cheese: 3, potato: 5, ketchup: 5 });
 
     let allocation: ReturnType<typeof allocateStock> | undefined;
     try {
@@ -91,7 +92,7 @@ describe('an allocation', () => {
     const { allocation } = await whileStockLocked(w, () => allocationWaitingForTheLock(w, pizza));
     // Whichever allocator got the lock first served the pizza; the other found nobody left.
     expect((await allocation).waiting).toBe(0);
-    await vi.waitFor(async () => expect(await dispatchedOrders(w)).toEqual([pizza.orderId]), { timeout: 10_000 });
+    await eventually('the pizza to be dispatched', async () => expect(await dispatchedOrders(w)).toEqual([pizza.orderId]));
   });
 
   it('when the stock changes while an allocation waits for the lock, then it plans on the stock it locked, not the one it previewed', async () => {
@@ -106,7 +107,7 @@ describe('an allocation', () => {
       return waiting;
     });
     expect(await allocation).toEqual({ dispatched: 0, waiting: 1 });
-    expect(await w.stock()).toMatchObject({ tomato: 2, cheese: 5 });
+    expect(await stockOf(w)).toMatchObject({ tomato: 2, cheese: 5 });
     expect(await dispatchedOrders(w)).toEqual([]);
   });
 });

@@ -4,9 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { recipeBook } from '@free-lunch/contracts';
 import { inRolledBackTransaction, rowsReadBy } from '@free-lunch/service-kit/testing';
 import { findDispatchedRequests, insertRequests, markDispatched } from '../src/data/requests.js';
-import { TestWarehouse } from './support/warehouse.js';
+import { type InventoryUnderTest, startInventoryUnderTest } from './support/inventory-app.js';
 
-let warehouse: TestWarehouse;
+let warehouse: InventoryUnderTest;
 afterEach(async () => {
   await warehouse?.close();
 });
@@ -27,7 +27,7 @@ async function queue(client: pg.ClientBase, count: number) {
 
 describe('batches of requests looked up by order', () => {
   it('when thousands of requests wait, then dispatching a batch reads its own requests, not the whole queue', async () => {
-    warehouse = await TestWarehouse.open();
+    warehouse = await startInventoryUnderTest();
     // One transaction, rolled back: the warehouse's own allocations never see these requests.
     await inRolledBackTransaction(warehouse.app.pg, async (client) => {
       // Batches of 70 while the table holds a few hundred rows first, as in the first seconds on a new

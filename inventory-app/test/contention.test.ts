@@ -1,36 +1,34 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { recipeNames, type PurchasePage } from '@free-lunch/contracts';
-import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
+import { eventually } from '@free-lunch/service-kit/testing';
+import { auditOf, dispatchesOf, ingredientsRequest, type InventoryUnderTest, requestIngredients, startInventoryUnderTest, stockOf } from './support/inventory-app.js';
 
-let warehouse: TestWarehouse;
+let warehouse: InventoryUnderTest;
 afterEach(async () => {
   await warehouse?.close();
 });
 
 describe('contention for scarce stock', () => {
   it('when hundreds of requests compete for scarce stock and a stingy market, then every one is served, stock never goes negative and every unit is accounted for', async () => {
-    warehouse = await TestWarehouse.open({ market: { zeroRate: 0.8, maxQuantity: 5 } });
+    warehouse = await startInventoryUnderTest({ market: { zeroRate: 0.8, maxQuantity: 5 } });
     const requests = Array.from({ length: 300 }, (_, i) => ingredientsRequest(recipeNames[i % recipeNames.length]!));
     // In several bursts, as a busy kitchen would send them.
-    for (let i = 0; i < requests.length; i += 50) await warehouse.request(...requests.slice(i, i + 50));
+    for (let i = 0; i < requests.length; i += 50) await requestIngredients(warehouse, ...requests.slice(i, i + 50));
 
     const audits: boolean[] = [];
-    await vi.waitFor(
-      async () => {
+    await eventually('every request to be served', async () => {
         // Sampled while the warehouse is busy: the books must balance at any moment, not just at the end.
-        audits.push((await warehouse.audit()).ok);
-        const served = new Set((await warehouse.dispatched()).map((m) => m.orderId));
+        audits.push((await auditOf(warehouse)).ok);
+        const served = new Set((await dispatchesOf(warehouse)).map((m) => m.orderId));
         expect(served.size).toBe(requests.length);
-      },
-      { timeout: 90_000, interval: 250 },
-    );
+      }, { timeoutMs: 90_000, intervalMs: 250 });
 
     expect(audits.every(Boolean)).toBe(true);
-    const dispatched = await warehouse.dispatched();
+    const dispatched = await dispatchesOf(warehouse);
     expect(dispatched).toHaveLength(requests.length);
-    const stock = await warehouse.stock();
+    const stock = await stockOf(warehouse);
     for (const units of Object.values(stock)) expect(units).toBeGreaterThanOrEqual(0);
-    expect((await warehouse.audit()).ok).toBe(true);
+    expect((await auditOf(warehouse)).ok).toBe(true);
 
     const purchases = (await warehouse.app.inject({ url: '/purchases?limit=500' })).json<PurchasePage>();
     expect(purchases.items.some((p) => p.outcome === 'none')).toBe(true);

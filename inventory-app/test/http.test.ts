@@ -1,11 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingredients, type PurchasePage, type PurchaseRecord } from '@free-lunch/contracts';
-import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
+import { eventually } from '@free-lunch/service-kit/testing';
+import { auditOf, dispatchesOf, ingredientsRequest, type InventoryUnderTest, requestIngredients, startInventoryUnderTest } from './support/inventory-app.js';
 
 // One warehouse for the read-only API checks: none of them changes anything.
-let warehouse: TestWarehouse;
+let warehouse: InventoryUnderTest;
 beforeAll(async () => {
-  warehouse = await TestWarehouse.open({ market: { zeroRate: 0.5, maxQuantity: 2 } });
+  warehouse = await startInventoryUnderTest({ market: { zeroRate: 0.5, maxQuantity: 2 } });
 });
 afterAll(async () => {
   await warehouse?.close();
@@ -20,7 +21,7 @@ describe('the warehouse API', () => {
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
     const fromElsewhere = await warehouse.app.inject({ url: '/stock', headers: { origin: 'https://evil.example' } });
     expect(fromElsewhere.headers['access-control-allow-origin']).toBeUndefined();
-    const audit = await warehouse.audit();
+    const audit = await auditOf(warehouse);
     expect(audit.ok).toBe(true);
     expect(audit.ingredients).toHaveLength(10);
     expect(audit.ingredients[0]).toEqual({
@@ -37,8 +38,8 @@ describe('the warehouse API', () => {
   it('when the history spans several pages, then /purchases pages newest first with a cursor until the last page', async () => {
     // Ten pizzas need 30 tomatoes: the market is asked many times, a few units at a time.
     const pizzas = Array.from({ length: 10 }, () => ingredientsRequest('pizza'));
-    await warehouse.request(...pizzas);
-    await vi.waitFor(async () => expect(await warehouse.dispatched()).toHaveLength(10), { timeout: 20_000 });
+    await requestIngredients(warehouse, ...pizzas);
+    await eventually('ten dispatches', async () => expect(await dispatchesOf(warehouse)).toHaveLength(10), { timeoutMs: 20_000 });
 
     const everything = (await warehouse.app.inject({ url: '/purchases?limit=500' })).json<PurchasePage>();
     expect(everything.nextCursor).toBeNull();
@@ -59,7 +60,7 @@ describe('the warehouse API', () => {
     expect(paged).toEqual(everything.items);
     const times = paged.map((p) => Date.parse(p.at));
     expect(times).toEqual([...times].sort((a, b) => b - a));
-    expect((await warehouse.audit()).ok).toBe(true);
+    expect((await auditOf(warehouse)).ok).toBe(true);
   });
 
   it.each([

@@ -6,9 +6,9 @@ import { journalSales, takeOthersSales, takeOwnSales, type JournaledSale } from 
 import { MarketJournal, type RoundCall } from '../src/purchasing/market-journal.js';
 import { recordRounds } from '../src/purchasing/record-round.js';
 import { auditStock } from '../src/use-cases/audit.js';
-import { TestWarehouse } from './support/warehouse.js';
+import { type InventoryUnderTest, startInventoryUnderTest } from './support/inventory-app.js';
 
-let warehouse: TestWarehouse;
+let warehouse: InventoryUnderTest;
 let pool: pg.Pool;
 afterEach(async () => {
   await pool?.end();
@@ -20,7 +20,7 @@ afterEach(async () => {
  * journal too), reached as the warehouse's role.
  */
 async function bareDatabase(): Promise<pg.Pool> {
-  warehouse = await TestWarehouse.open();
+  warehouse = await startInventoryUnderTest();
   await warehouse.stopReplica(warehouse.app);
   const { DATABASE_URL } = await warehouse.database.serviceEnv('inventory');
   pool = new pg.Pool({ connectionString: DATABASE_URL, options: '-c search_path=inventory', max: 6 });

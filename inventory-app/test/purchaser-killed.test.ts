@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { streamNames, type StockAudit } from '@free-lunch/contracts';
 import { startMarketSimulator, type RunningMarketSimulator } from '@free-lunch/market-simulator';
-import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { createTestDatabase, deleteTestKeys, eventually, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { StreamPublisher } from '@free-lunch/streams';
+import { ingredientsRequest } from './support/inventory-app.js';
 import { MarketGate } from './support/market-gate.js';
 import { startWarehouseProcess, type WarehouseProcess } from './support/warehouse-process.js';
-import { ingredientsRequest } from './support/warehouse.js';
 
 /** Calls in flight at once (MARKET_CONCURRENCY) and the most a sale brings. */
 const CONCURRENCY = 4;
@@ -102,13 +102,10 @@ async function onlyInJournal(db: pg.Pool): Promise<{ sales: number; units: numbe
 }
 
 async function allDispatched(db: pg.Pool): Promise<void> {
-  await vi.waitFor(
-    async () => {
+  await eventually('every pizza to be dispatched', async () => {
       const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM requests WHERE status = 'dispatched'`);
       expect(rows[0]!.n).toBe(PIZZAS);
-    },
-    { timeout: 60_000, interval: 200 },
-  );
+    }, { timeoutMs: 60_000, intervalMs: 200 });
 }
 
 /** Waits until `read` gives the same value twice `ms` apart, and returns it. */
@@ -130,9 +127,9 @@ async function settled<T>(read: () => T | Promise<T>, ms: number): Promise<T> {
  * rounds only at their end would lose to a kill) and how many calls are still held.
  */
 async function stuckMidRound(test: Stage, { askMarket }: { askMarket: boolean }) {
-  await vi.waitFor(async () => expect((await soldInBooks(test.db)).units).toBeGreaterThan(0), { timeout: 30_000, interval: 20 });
+  await eventually('a sale in the books', async () => expect((await soldInBooks(test.db)).units).toBeGreaterThan(0), { timeoutMs: 30_000, intervalMs: 20 });
   test.gate.hold({ askMarket });
-  await vi.waitFor(() => expect(test.gate.held).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
+  await eventually('a market call held at the gate', () => expect(test.gate.held).toBeGreaterThan(0), { timeoutMs: 10_000, intervalMs: 10 });
   // Every slot of the round is held, or has finished its calls (the round's window closed).
   const held = await settled(() => test.gate.held, 500);
   test.gate.release(held - 1);
@@ -157,13 +154,10 @@ describe('a warehouse killed in the middle of a purchase round', () => {
     await allDispatched(test.db);
     // Every unit and every sale the market counted, none missing and none twice. (A round planned
     // before the last dispatch may still be recording, hence the wait.)
-    await vi.waitFor(
-      async () => {
+    await eventually('the books to hold what the market sold', async () => {
         const market = await soldByMarket(test.market);
         expect(await soldInBooks(test.db)).toEqual({ units: market.units, sales: market.sales, unitsInLedger: market.units });
-      },
-      { timeout: 15_000, interval: 200 },
-    );
+      }, { timeoutMs: 15_000, intervalMs: 200 });
     expect(await onlyInJournal(test.db)).toEqual({ sales: 0, units: 0 });
     expect(((await (await fetch(`${second.url}/stock/audit`)).json()) as StockAudit).ok).toBe(true);
   }, 120_000);
@@ -181,17 +175,14 @@ describe('a warehouse killed in the middle of a purchase round', () => {
     const second = await test.startWarehouse();
 
     await allDispatched(test.db);
-    await vi.waitFor(
-      async () => {
+    await eventually('the ledger to hold what the books hold', async () => {
         const market = await soldByMarket(test.market);
         const books = await soldInBooks(test.db);
         expect(books.unitsInLedger).toBe(books.units);
         expect(market.sales - books.sales).toBe(inFlight);
         expect(market.units - books.units).toBeGreaterThanOrEqual(inFlight);
         expect(market.units - books.units).toBeLessThanOrEqual(inFlight * MAX_QUANTITY);
-      },
-      { timeout: 15_000, interval: 200 },
-    );
+      }, { timeoutMs: 15_000, intervalMs: 200 });
     expect(await onlyInJournal(test.db)).toEqual({ sales: 0, units: 0 });
     expect(((await (await fetch(`${second.url}/stock/audit`)).json()) as StockAudit).ok).toBe(true);
   }, 120_000);

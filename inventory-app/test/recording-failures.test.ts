@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PostgresProxy, testEnv } from '@free-lunch/service-kit/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually, PostgresProxy, testEnv } from '@free-lunch/service-kit/testing';
 import { claimRounds, pruneRounds } from '../src/data/purchases.js';
-import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
+import { auditOf, dispatchesOf, ingredientsRequest, type InventoryUnderTest, requestIngredients, startInventoryUnderTest } from './support/inventory-app.js';
 
-let warehouse: TestWarehouse;
+let warehouse: InventoryUnderTest;
 /** For a test whose warehouse reaches PostgreSQL through a proxy: closed after the warehouse. */
 let proxy: PostgresProxy | undefined;
 afterEach(async () => {
@@ -62,32 +62,29 @@ async function callsCounted(db: pg.Pool): Promise<{ byMarket: number; inBooks: n
  * planned before the last dispatch may still be recording, hence the wait).
  */
 function booksMatchMarket(db: pg.Pool): Promise<void> {
-  return vi.waitFor(
-    async () => {
+  return eventually('the books to match the market', async () => {
       const counted = await callsCounted(db);
       expect(counted.unitsByMarket).toBeGreaterThan(0);
       expect({ calls: counted.inBooks, units: counted.unitsInBooks }).toEqual({ calls: counted.byMarket, units: counted.unitsByMarket });
-    },
-    { timeout: 10_000 },
-  );
+    });
 }
 
 /** Publishes pizzas: 5 cheese and 5 tomatoes on hand serve the first, the rest need the market. */
 async function orderPizzas(count: number): Promise<void> {
-  await warehouse.request(...Array.from({ length: count }, () => ingredientsRequest('pizza')));
+  await requestIngredients(warehouse, ...Array.from({ length: count }, () => ingredientsRequest('pizza')));
 }
 
 /** Publishes salads: whatever pizzas made the warehouse buy, they need lettuce it has too little of. */
 async function orderSalads(count: number): Promise<void> {
-  await warehouse.request(...Array.from({ length: count }, () => ingredientsRequest('salad')));
+  await requestIngredients(warehouse, ...Array.from({ length: count }, () => ingredientsRequest('salad')));
 }
 
 const allDispatched = (count: number) =>
-  vi.waitFor(async () => expect(await warehouse.dispatched()).toHaveLength(count), { timeout: 15_000 });
+  eventually(`${count} dispatches`, async () => expect(await dispatchesOf(warehouse)).toHaveLength(count), { timeoutMs: 15_000 });
 
 describe('a purchase round whose recording fails', () => {
   it('when PostgreSQL cannot take the first recordings, then what the market sold in those rounds still reaches the books, once, and every request is served', async () => {
-    warehouse = await TestWarehouse.open({ market: { zeroRate: 0 } });
+    warehouse = await startInventoryUnderTest({ market: { zeroRate: 0 } });
     const db = warehouse.app.pg;
     await judgeRecordings(`IF attempt <= 3 THEN ${CANNOT_TAKE_IT} END IF;`);
 
@@ -96,13 +93,13 @@ describe('a purchase round whose recording fails', () => {
     await allDispatched(6);
     expect(await recordingAttempts(db)).toBeGreaterThan(3);
     await booksMatchMarket(db);
-    expect((await warehouse.audit()).ok).toBe(true);
+    expect((await auditOf(warehouse)).ok).toBe(true);
   });
 
   it('when the connection drops after PostgreSQL committed a recording, before the purchaser heard, then recording it again adds nothing twice', async () => {
     const through = await PostgresProxy.start(testEnv.databaseUrl);
     proxy = through;
-    warehouse = await TestWarehouse.open({ market: { zeroRate: 0 }, databaseUrl: (url) => through.url(url) });
+    warehouse = await startInventoryUnderTest({ market: { zeroRate: 0 }, databaseUrl: (url) => through.url(url) });
     const db = warehouse.app.pg;
     // A recording transaction claims its rounds' ids: the first one to do so loses its COMMIT's answer.
     through.loseCommitAnswerOf('inventory.claim-rounds');
@@ -113,13 +110,13 @@ describe('a purchase round whose recording fails', () => {
     expect(through.commitAnswersLost).toBe(1);
     // The purchaser records a round whose commit it never heard of with its next recording: once that
     // has committed, the books must match the market, not hold the round twice.
-    await vi.waitFor(() => expect(through.commitsAfterTheLoss).toBeGreaterThan(0), { timeout: 10_000 });
+    await eventually('a commit after the lost answer', () => expect(through.commitsAfterTheLoss).toBeGreaterThan(0));
     await booksMatchMarket(db);
-    expect((await warehouse.audit()).ok).toBe(true);
+    expect((await auditOf(warehouse)).ok).toBe(true);
   });
 
   it('when PostgreSQL refuses a round itself, then that round is given up and the rounds after it are still recorded', async () => {
-    warehouse = await TestWarehouse.open({ market: { zeroRate: 0 } });
+    warehouse = await startInventoryUnderTest({ market: { zeroRate: 0 } });
     const db = warehouse.app.pg;
     await judgeRecordings(`IF attempt = 1 THEN ${REFUSE_IT} END IF;`);
 
@@ -130,11 +127,11 @@ describe('a purchase round whose recording fails', () => {
     // The refused round's calls are missing from the history, and only those: later rounds went in.
     expect(calls.inBooks).toBeGreaterThan(0);
     expect(calls.inBooks).toBeLessThan(calls.byMarket);
-    expect((await warehouse.audit()).ok).toBe(true);
+    expect((await auditOf(warehouse)).ok).toBe(true);
   });
 
   it('when PostgreSQL refuses a recording of several rounds, then each is recorded alone and none is lost', async () => {
-    warehouse = await TestWarehouse.open({ market: { zeroRate: 0 } });
+    warehouse = await startInventoryUnderTest({ market: { zeroRate: 0 } });
     const db = warehouse.app.pg;
     // Two recordings the database cannot take; then a refusal of the recording that carries the
     // rounds kept from them together with a new one; then nothing.
@@ -143,17 +140,14 @@ describe('a purchase round whose recording fails', () => {
     await orderPizzas(6);
     // While the purchaser pauses after the second failure, salads make a new round of calls (for
     // lettuce, which the pizzas' rounds never bought), recorded together with the round kept so far.
-    await vi.waitFor(async () => expect(await recordingAttempts(db)).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 10 });
+    await eventually('a second recording attempt', async () => expect(await recordingAttempts(db)).toBeGreaterThanOrEqual(2), { timeoutMs: 10_000, intervalMs: 10 });
     await orderSalads(6);
 
     await allDispatched(12);
-    await vi.waitFor(
-      async () => {
+    await eventually('every market call in the books', async () => {
         const calls = await callsCounted(db);
         expect(calls.inBooks).toBe(calls.byMarket);
-      },
-      { timeout: 10_000 },
-    );
+      });
     expect(await recordingAttempts(db)).toBeGreaterThan(3);
     // Recorded each alone: no two rounds went into the books in the same transaction.
     const { rows } = await db.query<{ rounds: number; transactions: number }>(
@@ -161,13 +155,13 @@ describe('a purchase round whose recording fails', () => {
     );
     expect(rows[0]!.rounds).toBeGreaterThanOrEqual(2);
     expect(rows[0]!.transactions).toBe(rows[0]!.rounds);
-    expect((await warehouse.audit()).ok).toBe(true);
+    expect((await auditOf(warehouse)).ok).toBe(true);
   });
 });
 
 describe('the ids of recorded purchase rounds', () => {
   it('when a round is claimed again, then it is not new; when its id is older than the cut-off, then pruning forgets it and only it', async () => {
-    warehouse = await TestWarehouse.open();
+    warehouse = await startInventoryUnderTest();
     const db = warehouse.app.pg;
     const [old, recent] = [randomUUID(), randomUUID()];
     const client = await db.connect();

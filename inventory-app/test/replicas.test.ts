@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ingredientsRequest, TestWarehouse } from './support/warehouse.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '@free-lunch/service-kit/testing';
+import { auditOf, dispatchesOf, ingredientsRequest, type InventoryUnderTest, requestIngredients, startInventoryUnderTest } from './support/inventory-app.js';
 
-let warehouse: TestWarehouse;
+let warehouse: InventoryUnderTest;
 afterEach(async () => {
   await warehouse?.close();
 });
@@ -14,19 +15,19 @@ async function marketCalls(app: FastifyInstance): Promise<number> {
 }
 
 async function allServed(orderIds: string[]): Promise<void> {
-  const served = new Set((await warehouse.dispatched()).map((m) => m.orderId));
+  const served = new Set((await dispatchesOf(warehouse)).map((m) => m.orderId));
   expect(orderIds.filter((id) => !served.has(id))).toEqual([]);
 }
 
 describe('several warehouse replicas', () => {
   it('when two replicas share the work, then only one buys at the market, every request is served once, and the other takes over the buying when it stops', async () => {
-    warehouse = await TestWarehouse.open({ market: { zeroRate: 0.3, maxQuantity: 3 } });
+    warehouse = await startInventoryUnderTest({ market: { zeroRate: 0.3, maxQuantity: 3 } });
     const first = warehouse.app;
-    const second = await warehouse.addReplica();
+    const second = await warehouse.startReplica();
 
     const morning = Array.from({ length: 60 }, (_, i) => ingredientsRequest(i % 2 ? 'burger' : 'rice_with_chicken'));
-    await warehouse.request(...morning);
-    await vi.waitFor(() => allServed(morning.map((r) => r.orderId)), { timeout: 30_000, interval: 200 });
+    await requestIngredients(warehouse, ...morning);
+    await eventually('the morning requests to be served', () => allServed(morning.map((r) => r.orderId)), { timeoutMs: 30_000, intervalMs: 200 });
 
     const callsByReplica = [await marketCalls(first), await marketCalls(second)];
     expect(callsByReplica.filter((calls) => calls > 0)).toHaveLength(1);
@@ -35,12 +36,12 @@ describe('several warehouse replicas', () => {
 
     await warehouse.stopReplica(buyer);
     const afternoon = Array.from({ length: 20 }, () => ingredientsRequest('salad'));
-    await warehouse.request(...afternoon);
-    await vi.waitFor(() => allServed(afternoon.map((r) => r.orderId)), { timeout: 30_000, interval: 200 });
+    await requestIngredients(warehouse, ...afternoon);
+    await eventually('the afternoon requests to be served', () => allServed(afternoon.map((r) => r.orderId)), { timeoutMs: 30_000, intervalMs: 200 });
 
     expect(await marketCalls(standby)).toBeGreaterThan(0);
-    const dispatched = await warehouse.dispatched();
+    const dispatched = await dispatchesOf(warehouse);
     expect(dispatched).toHaveLength(morning.length + afternoon.length);
-    expect((await warehouse.audit(standby)).ok).toBe(true);
+    expect((await auditOf(warehouse, standby)).ok).toBe(true);
   }, 90_000);
 });
