@@ -14,7 +14,7 @@ import { liveRoutes } from './routes/live.js';
 import { configuredManagerTokens, managerOnly, tokenKey, type ManagerAccess } from './routes/manager-auth.js';
 import { ordersRoutes } from './routes/orders.js';
 import { idempotencyKeyJanitor } from './workers/idempotency-key-janitor.js';
-import { reconciler } from './workers/reconciler.js';
+import { reconciler, reDriveOnRedisLoss } from './workers/reconciler.js';
 
 /**
  * The orders service: takes the manager's orders, follows them through the kitchen, re-announces
@@ -78,7 +78,7 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
   });
 
   registerBackground(app, {
-    consumers: [statusChangesConsumer(app, config)],
+    consumers: [statusChangesConsumer(app, config, reDriveOnRedisLoss({ pool: app.pg, publishNow, log: app.log }))],
     workers: [
       reconciler({ pool: app.pg, publishNow, log: app.log }, config),
       idempotencyKeyJanitor({ pool: app.pg, log: app.log }, config),

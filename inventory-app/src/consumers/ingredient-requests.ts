@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { streamNames } from '@free-lunch/contracts';
-import { deadLetterMetrics, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
+import { deadLetterMetrics, isTransientDatabaseError, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
 import { deadLetterCounts, StreamConsumer, streamBacklog } from '@free-lunch/streams';
 import type { InventoryConfig } from '../config.js';
 import { receiveRequests } from '../use-cases/receive-requests.js';
@@ -31,6 +31,9 @@ export function ingredientRequestsConsumer(
     handleBatch: (batch) => receiveRequests({ pool: app.pg, publishNow }, batch.map((entry) => entry.message)),
     logger: app.log,
     claimIdleMs: config.CLAIM_IDLE_MS,
+    livenessTtlMs: config.MEMBER_TTL_MS,
+    // PostgreSQL away (down, restarting, sessions cut): hold the batch and retry, spending no delivery.
+    isTransientError: isTransientDatabaseError,
     lingerMs: config.CONSUMER_LINGER_MS,
     maxDeliveries: config.MAX_DELIVERIES,
     metrics: streamMetrics(app.metrics),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { streamNames } from '@free-lunch/contracts';
-import { deadLetterMetrics, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
+import { deadLetterMetrics, isTransientDatabaseError, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
 import { deadLetterCounts, streamBacklog, type StreamConsumerOptions } from '@free-lunch/streams';
 import type { KitchenConfig } from '../config.js';
 
@@ -32,6 +32,9 @@ export function kitchenMember(app: FastifyInstance, config: KitchenConfig): Kitc
     consumer: `${config.SERVICE_INSTANCE}-${randomBytes(3).toString('hex')}`,
     logger: app.log,
     claimIdleMs: config.CLAIM_IDLE_MS,
+    livenessTtlMs: config.MEMBER_TTL_MS,
+    // PostgreSQL away (down, restarting, sessions cut): hold the batch and retry, spending no delivery.
+    isTransientError: isTransientDatabaseError,
     lingerMs: config.CONSUMER_LINGER_MS,
     maxDeliveries: config.MAX_DELIVERIES,
     metrics: streamMetrics(app.metrics),

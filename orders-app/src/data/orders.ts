@@ -206,39 +206,54 @@ export interface NudgedOrder {
 
 /**
  * After this many nudges without progress the wait between two stops doubling: an order still
- * waiting for the market is re-sent every RECONCILE_AFTER_MS × 2^4 (8 minutes by default), so a
- * second loss of Redis's data is still repaired within minutes.
+ * waiting for the market is re-sent every RECONCILE_AFTER_MS × 2^2 (2 minutes by default). Redis
+ * losing its data does not wait for this: the consumer that finds its group gone re-drives every
+ * unfinished order at once (`reDriveUnfinishedOrders`). This catches what no consumer can see, such
+ * as a message dead-lettered and its cause since fixed.
  */
-const MAX_NUDGE_DOUBLINGS = 4;
+const MAX_NUDGE_DOUBLINGS = 2;
+
+/** One round of nudges: the orders and the database's time of the round. */
+export interface NudgeRound {
+  orders: NudgedOrder[];
+  /** The transaction's `now()`, which is every nudged order's `nudged_at`; null when none was. */
+  at: Date | null;
+}
 
 /**
  * Marks up to `limit` unfinished orders that have shown no progress for `stuckForMs` as nudged now,
  * and returns them. An order nudged before waits twice as long as last time before the next nudge
- * (`stuckForMs`, then 2×, 4×, … up to 2^{@link MAX_NUDGE_DOUBLINGS}×): one nudge repairs a lost
+ * (`stuckForMs`, then 2×, 4×, up to 2^{@link MAX_NUDGE_DOUBLINGS}×): one nudge repairs a lost
  * message, and an order that is only waiting for a slow market is not re-sent through the whole
- * pipeline every `stuckForMs`. SKIP LOCKED lets replicas reconcile side by side without taking the
- * same orders, and without waiting on orders a consumer is updating.
+ * pipeline every `stuckForMs`. Orders nudged at or after `notSince` are left out: a pass of several
+ * rounds (with `stuckForMs` 0, each round would otherwise find the last one's orders again) nudges
+ * each order once. SKIP LOCKED lets replicas reconcile side by side without taking the same orders,
+ * and without waiting on orders a consumer is updating.
  */
 export async function nudgeStuckOrders(
   tx: pg.ClientBase,
-  { stuckForMs, limit }: { stuckForMs: number; limit: number },
-): Promise<NudgedOrder[]> {
-  const result = await tx.query<{ id: string; created_at: Date }>({
+  { stuckForMs, limit, notSince = null }: { stuckForMs: number; limit: number; notSince?: Date | null },
+): Promise<NudgeRound> {
+  const result = await tx.query<{ id: string; created_at: Date; at: Date }>({
     name: 'orders.nudge-stuck',
     text: `WITH stuck AS (
        SELECT id FROM orders
        WHERE status <> 'delivered'
          AND updated_at < now() - make_interval(secs => $1::float8 / 1000)
          AND (nudged_at IS NULL
-              OR nudged_at < now() - make_interval(secs => $1::float8 / 1000 * 2 ^ greatest(least(nudges - 1, $3::int), 0)))
+              OR (nudged_at < now() - make_interval(secs => $1::float8 / 1000 * 2 ^ greatest(least(nudges - 1, $3::int), 0))
+                  AND ($4::timestamptz IS NULL OR nudged_at < $4::timestamptz)))
        ORDER BY updated_at
        LIMIT $2
        FOR UPDATE SKIP LOCKED
      )
      UPDATE orders o SET nudged_at = now(), nudges = o.nudges + 1
      FROM stuck WHERE o.id = stuck.id
-     RETURNING o.id, o.created_at`,
-    values: [stuckForMs, limit, MAX_NUDGE_DOUBLINGS],
+     RETURNING o.id, o.created_at, now() AS at`,
+    values: [stuckForMs, limit, MAX_NUDGE_DOUBLINGS, notSince],
   });
-  return result.rows.map((row) => ({ id: row.id, createdAt: row.created_at.toISOString() }));
+  return {
+    orders: result.rows.map((row) => ({ id: row.id, createdAt: row.created_at.toISOString() })),
+    at: result.rows[0]?.at ?? null,
+  };
 }

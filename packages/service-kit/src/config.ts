@@ -58,7 +58,18 @@ export const BaseConfig = z.object({
   READ_POOL_SIZE: z.coerce.number().int().min(1).default(2),
   /** A public read still running after this is cancelled and answered 503. */
   READ_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  /**
+   * A message pending this long on a consumer-group member that is still alive (slow, or failing
+   * it) is reclaimed by another. A dead member's messages are reclaimed once its liveness key
+   * lapses (MEMBER_TTL_MS), without waiting for this.
+   */
   CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(30_000),
+  /**
+   * Each consumer-group member keeps a Redis key with this TTL, renewed every third of it while it
+   * runs and deleted when it stops; once it lapses (the process was killed) the others take over its
+   * pending messages. The time to recover from a killed consumer is about this.
+   */
+  MEMBER_TTL_MS: z.coerce.number().int().min(300).default(5_000),
   MAX_DELIVERIES: z.coerce.number().int().min(1).default(5),
   /**
    * After a partial batch a stream consumer waits this long before reading again, so a steady

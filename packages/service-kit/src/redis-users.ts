@@ -3,7 +3,10 @@ import { Redis } from 'ioredis';
 
 /** Which streams a service reads as a consumer group member, appends to, or only tails. */
 interface StreamAccess {
-  /** Read in a consumer group (XREADGROUP, XACK, XAUTOCLAIM, trimmed by its janitor), dead letters written. */
+  /**
+   * Read in a consumer group (XREADGROUP, XACK, XCLAIM, XAUTOCLAIM, trimmed by its janitor), dead
+   * letters written, and its members' liveness keys (`member:<stream>:*`) written and read.
+   */
   consumes: readonly string[];
   /** Appended to (XADD). */
   produces: readonly string[];
@@ -46,12 +49,13 @@ const COMMANDS = ['+@stream', '+@scripting', '+@string', '+@keyspace', '+@transa
 /**
  * The ACL rules of a service's Redis user: the commands above, only on keys under `prefix`, and
  * among those only the streams it consumes, appends to or tails (read-only for what it only tails),
- * their dead-letter streams for what it consumes, the rate-limit counters, and its own keys.
+ * their dead-letter streams and group members' liveness keys for what it consumes, the rate-limit
+ * counters, and its own keys.
  */
 export function redisAclRules(service: keyof typeof redisAccess, prefix: string): string[] {
   const access = redisAccess[service];
   const readWrite = [
-    ...access.consumes.flatMap((stream) => [stream, `${stream}.dead-letter`]),
+    ...access.consumes.flatMap((stream) => [stream, `${stream}.dead-letter`, `member:${stream}:*`]),
     ...access.produces,
     'rate-limit:*',
     ...access.own,

@@ -7,25 +7,34 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
 });
 
+/**
+ * How long after a fault the last order may be delivered. A functional bound, not a measure of
+ * speed: with the defaults a killed member's messages wait for its liveness key to lapse (5 s)
+ * rather than CLAIM_IDLE_MS (30 s), so the burst's tail comes in a few seconds after the fault.
+ */
+const RECOVERY_BOUND_MS = 20_000;
+
 describe('processes killed mid-burst', () => {
-  it('when the kitchen and the warehouse are killed with messages in hand, then replacements reclaim the work and every order is delivered exactly once', async () => {
+  it('when a kitchen and the warehouse are killed with messages in hand, then the other kitchen and a new warehouse take the work over within seconds, with default settings, and every order is delivered exactly once', async () => {
     // A slow, stingy market and a real cooking time keep the burst in flight long enough to kill it.
     const stack = await processStack(cleanups, { seed: 3 });
     const inventory = await stack.start('inventory');
-    const kitchen = await stack.start('kitchen');
+    const [doomedKitchen, kitchen] = [await stack.start('kitchen'), await stack.start('kitchen')];
     const orders = await stack.start('orders');
-    const client = stack.client({ orders, kitchen, inventory });
+    const client = stack.client({ orders, kitchen: kitchen, inventory });
 
-    const placed = await client.placeOrders(400);
+    const placed = await client.placeOrders(200);
     await client.waitForDelivered(20, { timeoutMs: 30_000, intervalMs: 50 });
-    await kitchen.kill();
+    await doomedKitchen.kill();
     await inventory.kill();
+    const killedAt = Date.now();
     const midBurst = await client.summary();
-    expect(midBurst.delivered).toBeLessThan(400);
+    expect(midBurst.delivered).toBeLessThan(200);
 
-    const restarted = stack.client({ orders, inventory: await stack.start('inventory'), kitchen: await stack.start('kitchen') });
+    // The warehouse comes back as a new member; the surviving kitchen carries on without a restart.
+    const restarted = stack.client({ orders, kitchen: kitchen, inventory: await stack.start('inventory') });
 
-    await restarted.waitForDelivered(400, { timeoutMs: 90_000 });
+    await restarted.waitForDelivered(200, { timeoutMs: RECOVERY_BOUND_MS - (Date.now() - killedAt), intervalMs: 100 });
     await expectEachDeliveredOnce(restarted, placed);
-  }, 150_000);
+  }, 60_000);
 });

@@ -8,13 +8,15 @@ export interface ProcessStack {
   start(name: ServiceName): Promise<ServiceProcess>;
   /** The public API of these processes. */
   client(services: Record<'orders' | 'kitchen' | 'inventory', ServiceProcess>): FreeLunchClient;
+  /** The services' KEY_PREFIX: every Redis key of this stack starts with it. */
+  keyPrefix: string;
 }
 
 /**
  * What a test of processes in trouble needs: a database and key prefix of its own, a slow, stingy
- * market that keeps a burst in flight long enough for the trouble to land in it, quick reclaims, and
- * the services' environment. Whatever it opens goes on `cleanups`, for the test's afterEach to undo
- * in reverse.
+ * market that keeps a burst in flight long enough for the trouble to land in it, and the services'
+ * environment, with every recovery setting at its default. Whatever it opens goes on `cleanups`,
+ * for the test's afterEach to undo in reverse.
  */
 export async function processStack(
   cleanups: Array<() => Promise<void>>,
@@ -50,11 +52,11 @@ export async function processStack(
     MARKET_URL: market.url,
     LOG_LEVEL: 'warn',
     COOK_TIME_MS: '300',
-    CLAIM_IDLE_MS: '1500',
-    RECONCILE_AFTER_MS: '10000',
+    // Reclaims, re-drives and retries run with their defaults: these tests prove the defaults recover fast.
     ...extraEnv,
   };
   return {
+    keyPrefix,
     async start(name) {
       const service = await startServiceProcess(name, await freePort(), { ...env, ...(name === 'market' ? {} : roles[name]) });
       cleanups.push(() => service.stop());

@@ -17,5 +17,9 @@ export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
   await delay(ms, undefined, { signal }).catch(() => undefined);
 }
 
-/** Backoff for Redis and PostgreSQL outages: from 100 ms up to 5 s between attempts. */
-export const OUTAGE_BACKOFF: BackoffOptions = { baseMs: 100, maxMs: 5_000 };
+/**
+ * Backoff for Redis and PostgreSQL outages: from 100 ms up to 2 s between attempts (1–2 s with the
+ * jitter), so whatever waits on it resumes within about 2 s of the server answering again, however
+ * long the outage; an attempt a second or two is nothing for a server that is back.
+ */
+export const OUTAGE_BACKOFF: BackoffOptions = { baseMs: 100, maxMs: 2_000 };

@@ -7,6 +7,7 @@ import { deadLetterArgs } from './dead-letter.js';
 import { deadLetterKey, streamKey } from './keys.js';
 import type { StreamsLogger } from './logger.js';
 import { MalformedMessageError } from './malformed-message-error.js';
+import { deadMembers, MemberLiveness } from './member-liveness.js';
 import { collectReplies, execTransaction, isGroupMissing } from './redis-replies.js';
 import type { StreamMetrics } from './stream-metrics.js';
 
@@ -44,10 +45,40 @@ export interface StreamConsumerOptions<S extends StreamName> {
    * is read at once. Default 0 (read again at once).
    */
   lingerMs?: number;
-  /** A message pending this long on any member (dead, or failed it) is claimed and retried; default 30,000 ms. */
+  /**
+   * A message pending this long on a member that is still alive (slow, or it failed the message) is
+   * claimed and retried by another; default 30,000 ms. A dead member's messages do not wait for it:
+   * they are claimed as soon as its liveness key lapses (`livenessTtlMs`).
+   */
   claimIdleMs?: number;
-  /** How often to look for such messages; default min(claimIdleMs, 5,000 ms). */
+  /**
+   * How often to look for pending messages of dead members (one XPENDING summary when nothing is
+   * pending); default 1,000 ms. Messages idle for `claimIdleMs` on living members are looked for
+   * every min(claimIdleMs, 5,000 ms).
+   */
   claimIntervalMs?: number;
+  /**
+   * How long this member's liveness key (`<prefix>member:<stream>:<group>:<consumer>`) lives unless
+   * renewed; it is renewed every third of it while the member runs, and deleted when it stops.
+   * Default 5,000 ms: a member killed with SIGKILL has its messages reclaimed about this long after.
+   */
+  livenessTtlMs?: number;
+  /**
+   * Whether `handleBatch` failed for a reason that passes by itself (PostgreSQL unreachable,
+   * restarting, a session cut). Such a batch is kept in hand and retried with backoff, without
+   * counting deliveries or splitting it up, so an outage of any length dead-letters nothing.
+   * Default: no error is.
+   */
+  isTransientError?: (error: unknown) => boolean;
+  /** Longest wait between two tries of a batch held through a transient failure; default 1,000 ms. */
+  transientRetryMaxMs?: number;
+  /**
+   * Called when the group or its stream is found missing (Redis lost its data), before the group is
+   * created again, and at start when the group had to be created. What Redis lost is re-driven from
+   * PostgreSQL here (orders-app re-announces every unfinished order). If it throws, the consumer
+   * tries again after a backoff, the group still missing, so a crash in between loses nothing.
+   */
+  onGroupLost?: () => Promise<void>;
   /** After this many failed deliveries a message goes to the dead-letter stream and is acked; default 5. */
   maxDeliveries?: number;
   metrics?: StreamMetrics;
@@ -87,7 +118,11 @@ export class StreamConsumer<S extends StreamName> {
   private readonly lingerMs: number;
   private readonly claimIdleMs: number;
   private readonly claimIntervalMs: number;
+  private readonly longClaimIntervalMs: number;
   private readonly maxDeliveries: number;
+  private readonly isTransientError: (error: unknown) => boolean;
+  private readonly transientRetryMaxMs: number;
+  private readonly liveness: MemberLiveness;
   private readonly stopping = new AbortController();
   private stopRequest: Promise<void> | null = null;
   private reader: Redis | null = null;
@@ -97,7 +132,15 @@ export class StreamConsumer<S extends StreamName> {
   /** Gives up the read in flight, if any: it then ends with no messages. */
   private abandonRead: (() => void) | null = null;
   private groupMissing = false;
+  /** The group had to be created at start and `onGroupLost` has not run successfully since. */
+  private reDrivePending = false;
+  /** This member may hold pending entries it is not handling (a read whose reply was lost): look at its own list. */
+  private ownPendingSuspect = false;
   private nextClaimAt = 0;
+  private nextLongClaimAt = 0;
+  /** The ids of the batch being handled, touched now and then so a slow batch is not taken as abandoned. */
+  private inHand: string[] = [];
+  private inHandTouchedAt = 0;
 
   constructor(private readonly options: StreamConsumerOptions<S>) {
     this.redis = options.redis;
@@ -111,8 +154,23 @@ export class StreamConsumer<S extends StreamName> {
     this.blockMs = options.blockMs ?? 1_000;
     this.lingerMs = options.lingerMs ?? 0;
     this.claimIdleMs = options.claimIdleMs ?? 30_000;
-    this.claimIntervalMs = options.claimIntervalMs ?? Math.min(this.claimIdleMs, 5_000);
+    this.claimIntervalMs = options.claimIntervalMs ?? Math.min(this.claimIdleMs, 1_000);
+    this.longClaimIntervalMs = Math.max(this.claimIntervalMs, Math.min(this.claimIdleMs, 5_000));
     this.maxDeliveries = options.maxDeliveries ?? 5;
+    this.isTransientError = options.isTransientError ?? (() => false);
+    this.transientRetryMaxMs = options.transientRetryMaxMs ?? 1_000;
+    const livenessTtlMs = options.livenessTtlMs ?? 5_000;
+    this.liveness = new MemberLiveness({
+      redis: options.redis,
+      prefix: options.prefix,
+      stream: options.stream,
+      group: options.group,
+      consumer: options.consumer,
+      ttlMs: livenessTtlMs,
+      renewMs: Math.max(1, Math.floor(livenessTtlMs / 3)),
+      logger: this.logger,
+      onBeat: () => this.touchInHand(),
+    });
   }
 
   private get stopped(): boolean {
@@ -122,8 +180,13 @@ export class StreamConsumer<S extends StreamName> {
   /** Creates the group if it does not exist yet, then starts reading; resolves once the loop runs. */
   async start(): Promise<void> {
     if (this.loop) throw new Error(`consumer ${this.consumer} of ${this.key} is already started`);
-    await this.createGroup();
-    if (this.stopped) return; // stop() came while the group was being created
+    await this.liveness.start();
+    if (await this.createGroup()) await this.reDriveAtStart();
+    if (this.stopped) {
+      // stop() came while the group was being created
+      await this.liveness.stop();
+      return;
+    }
     this.reader = this.redis.duplicate();
     // Failed reads are logged by the loop; this only keeps ioredis from reporting each reconnect attempt as unhandled.
     this.reader.on('error', (error: Error) => this.logger.debug({ err: error }, 'blocking connection error'));
@@ -134,6 +197,9 @@ export class StreamConsumer<S extends StreamName> {
     // An id outlives its connection, and after a Redis restart may be another client's.
     reader.on('close', () => {
       this.readerId = null;
+      // A read cut off with its connection may have been served by Redis: its entries are pending
+      // on this member, which is alive, so nobody else would take them before claimIdleMs.
+      this.ownPendingSuspect = true;
     });
     reader.on('ready', () => {
       reader.client('ID').then(
@@ -155,7 +221,10 @@ export class StreamConsumer<S extends StreamName> {
 
   private async shutdown(): Promise<void> {
     this.stopping.abort();
-    if (!this.loop || !this.reader) return;
+    if (!this.loop || !this.reader) {
+      if (this.loop === null) await this.liveness.stop();
+      return;
+    }
     // Ends a blocked read as if it timed out: nothing was delivered by it, so nothing is left behind.
     const unblocked =
       this.reader.status === 'ready' && this.readerId !== null
@@ -172,6 +241,9 @@ export class StreamConsumer<S extends StreamName> {
     }
     await this.loop;
     await this.leaveGroupIfNothingPending();
+    // Gone from the living: whatever it still holds (a batch given up during an outage) is the
+    // others' to take at once.
+    await this.liveness.stop();
     this.reader.disconnect();
     this.logger.info('stopped consuming');
   }
@@ -201,6 +273,8 @@ export class StreamConsumer<S extends StreamName> {
           continue;
         }
         outages += 1;
+        // What failed may have been a read whose reply was lost, or an ack.
+        this.ownPendingSuspect = true;
         const delayMs = backoffDelay(outages, OUTAGE_BACKOFF);
         this.logger.error({ err: error, retryInMs: delayMs }, 'consuming failed; retrying');
         await sleep(delayMs, this.stopping.signal);
@@ -211,12 +285,21 @@ export class StreamConsumer<S extends StreamName> {
   /** One turn of the loop: recreate the group if lost, reclaim stale messages when due, read and handle new ones. */
   private async step(): Promise<BatchOutcome> {
     if (this.groupMissing) {
+      // Re-driven first, the group still missing: a process that dies in between leaves the next
+      // one to find the group missing too, and to re-drive again.
+      await this.options.onGroupLost?.();
+      this.reDrivePending = false;
       await this.createGroup();
       this.groupMissing = false;
+      this.ownPendingSuspect = false; // the pending list went with the group
+    }
+    if (this.reDrivePending) {
+      await this.options.onGroupLost?.();
+      this.reDrivePending = false;
     }
     const outcome: BatchOutcome = { handled: 0, failed: 0 };
     if (Date.now() >= this.nextClaimAt) {
-      add(outcome, await this.reclaimStale());
+      add(outcome, await this.reclaim());
       this.nextClaimAt = Date.now() + this.claimIntervalMs;
       if (this.stopped) return outcome;
     }
@@ -226,11 +309,28 @@ export class StreamConsumer<S extends StreamName> {
     return outcome;
   }
 
-  private async createGroup(): Promise<void> {
+  /** Creates the group (and the stream) from the stream's start; true if it did not exist. */
+  private async createGroup(): Promise<boolean> {
     try {
       await this.redis.xgroup('CREATE', this.key, this.group, '0', 'MKSTREAM');
+      return true;
     } catch (error) {
       if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
+      return false;
+    }
+  }
+
+  /**
+   * The group did not exist at start: a first start, or Redis lost its data while no member ran.
+   * Re-driven before the first read; if that fails, the loop tries again before anything else.
+   */
+  private async reDriveAtStart(): Promise<void> {
+    if (!this.options.onGroupLost) return;
+    try {
+      await this.options.onGroupLost();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'the consumer group was missing at start and the re-drive failed; retrying');
+      this.reDrivePending = true;
     }
   }
 
@@ -257,10 +357,61 @@ export class StreamConsumer<S extends StreamName> {
   }
 
   /**
-   * Claims messages pending longer than claimIdleMs on any member (one that died, or this one after
-   * a failure) and handles them again, batch by batch.
+   * Takes over what is pending and nobody will finish: every entry of members whose liveness key
+   * lapsed (they died), this member's own entries after a lost read, and, every
+   * `longClaimIntervalMs`, entries idle for `claimIdleMs` on anyone (a member that failed them or
+   * is stuck). When nothing is pending that is one XPENDING summary.
    */
-  private async reclaimStale(): Promise<BatchOutcome> {
+  private async reclaim(): Promise<BatchOutcome> {
+    const outcome: BatchOutcome = { handled: 0, failed: 0 };
+    const [count, , , owners] = (await this.redis.xpending(this.key, this.group)) as [
+      number,
+      string | null,
+      string | null,
+      Array<[string, string]> | null,
+    ];
+    const ownSuspect = this.ownPendingSuspect;
+    this.ownPendingSuspect = false;
+    if (Number(count) === 0) return outcome;
+    const others = (owners ?? []).map(([name]) => name).filter((name) => name !== this.consumer);
+    const dead = await deadMembers(this.redis, this.options.prefix, this.stream, this.group, others);
+    for (const member of dead) {
+      if (this.stopped) return outcome;
+      // Idle at least a second: two members finding the same dead one do not both take an entry.
+      add(outcome, await this.claimFrom(member, 1_000, 'reclaimed messages of a member that died'));
+    }
+    if (ownSuspect && !this.stopped) {
+      add(outcome, await this.claimFrom(this.consumer, 0, 'took back messages whose read was cut off'));
+    }
+    if (Date.now() >= this.nextLongClaimAt && !this.stopped) {
+      add(outcome, await this.reclaimIdle());
+      this.nextLongClaimAt = Date.now() + this.longClaimIntervalMs;
+    }
+    return outcome;
+  }
+
+  /** Claims `member`'s pending entries idle at least `minIdleMs` for this member, and handles them, batch by batch. */
+  private async claimFrom(member: string, minIdleMs: number, what: string): Promise<BatchOutcome> {
+    const outcome: BatchOutcome = { handled: 0, failed: 0 };
+    while (!this.stopped) {
+      const pending = (await this.redis.xpending(
+        this.key, this.group, 'IDLE', minIdleMs, '-', '+', this.batchSize, member,
+      )) as Array<[string, string, number, number]>;
+      if (pending.length === 0) break;
+      const claimed = (await this.redis.xclaim(
+        this.key, this.group, this.consumer, minIdleMs, ...pending.map(([id]) => id),
+      )) as RawEntry[];
+      if (claimed.length > 0) {
+        this.logger.info({ count: claimed.length, member }, what);
+        add(outcome, await this.handleClaimed(claimed));
+      }
+      if (pending.length < this.batchSize) break;
+    }
+    return outcome;
+  }
+
+  /** Claims messages pending longer than claimIdleMs on any member and handles them again, batch by batch. */
+  private async reclaimIdle(): Promise<BatchOutcome> {
     const outcome: BatchOutcome = { handled: 0, failed: 0 };
     let cursor = '0-0';
     do {
@@ -269,14 +420,32 @@ export class StreamConsumer<S extends StreamName> {
       )) as [string, RawEntry[]];
       cursor = next;
       if (claimed.length === 0) continue;
-      const deliveries = await this.deliveryCounts(claimed.map(([id]) => id));
-      // An entry acked between the claim and the count was finished by a slow member after all.
-      const pending = claimed.filter(([id]) => deliveries.has(id));
-      if (pending.length === 0) continue;
-      this.logger.info({ count: pending.length }, 'reclaimed messages left pending too long');
-      add(outcome, await this.processBatch(pending, (id) => deliveries.get(id)!));
+      this.logger.info({ count: claimed.length }, 'reclaimed messages left pending too long');
+      add(outcome, await this.handleClaimed(claimed));
     } while (cursor !== '0-0' && !this.stopped);
     return outcome;
+  }
+
+  private async handleClaimed(claimed: RawEntry[]): Promise<BatchOutcome> {
+    const deliveries = await this.deliveryCounts(claimed.map(([id]) => id));
+    // An entry acked between the claim and the count was finished by a slow member after all.
+    const pending = claimed.filter(([id]) => deliveries.has(id));
+    if (pending.length === 0) return { handled: 0, failed: 0 };
+    return this.processBatch(pending, (id) => deliveries.get(id)!);
+  }
+
+  /**
+   * Resets the idle time of the batch in hand (XCLAIM … JUSTID, which counts no delivery), once it
+   * has been held a third of claimIdleMs: a slow batch, or one held while PostgreSQL is away, is
+   * not taken by another member as abandoned while this one is alive. Entries another member took
+   * less than that long ago are left to it.
+   */
+  private async touchInHand(): Promise<void> {
+    const ids = this.inHand;
+    const touchEveryMs = Math.floor(this.claimIdleMs / 3);
+    if (ids.length === 0 || Date.now() - this.inHandTouchedAt < touchEveryMs) return;
+    this.inHandTouchedAt = Date.now();
+    await this.redis.xclaim(this.key, this.group, this.consumer, touchEveryMs, ...ids, 'JUSTID');
   }
 
   /** Each entry's delivery count from the group's pending list, in one pipeline. */
@@ -290,6 +459,16 @@ export class StreamConsumer<S extends StreamName> {
   }
 
   private async processBatch(entries: RawEntry[], deliveriesOf: (id: string) => number): Promise<BatchOutcome> {
+    this.inHand = entries.map(([id]) => id);
+    this.inHandTouchedAt = Date.now();
+    try {
+      return await this.processEntries(entries, deliveriesOf);
+    } finally {
+      this.inHand = [];
+    }
+  }
+
+  private async processEntries(entries: RawEntry[], deliveriesOf: (id: string) => number): Promise<BatchOutcome> {
     const messages: ConsumedMessage<S>[] = [];
     const malformed: Casualty[] = [];
     const rawFields = new Map<string, string[]>();
@@ -338,34 +517,63 @@ export class StreamConsumer<S extends StreamName> {
   /**
    * The whole batch in one call; if it throws, each message alone, so one poison message cannot
    * hold back the rest. Messages that still fail stay pending and come back after claimIdleMs.
+   * A transient failure (see `isTransientError`) is no verdict on the messages: the batch is kept
+   * in hand and tried again until it passes or the consumer stops, counting nothing.
    */
   private async handle(messages: ConsumedMessage<S>[]): Promise<{
     handled: ConsumedMessage<S>[];
     failed: Array<{ message: ConsumedMessage<S>; error: unknown }>;
   }> {
     if (messages.length === 0) return { handled: [], failed: [] };
-    try {
-      await this.options.handleBatch(messages);
-      return { handled: messages, failed: [] };
-    } catch (error) {
-      if (messages.length === 1) {
-        this.logFailure(messages[0]!, error);
-        return { handled: [], failed: [{ message: messages[0]!, error }] };
-      }
-      this.logger.warn({ err: error, size: messages.length }, 'batch failed; handling its messages one by one');
+    const first = await this.attempt(messages);
+    if (first === HANDLED) return { handled: messages, failed: [] };
+    if (first === GIVEN_UP) return { handled: [], failed: [] };
+    if (messages.length === 1) {
+      this.logFailure(messages[0]!, first.error);
+      return { handled: [], failed: [{ message: messages[0]!, error: first.error }] };
     }
+    this.logger.warn({ err: first.error, size: messages.length }, 'batch failed; handling its messages one by one');
     const handled: ConsumedMessage<S>[] = [];
     const failed: Array<{ message: ConsumedMessage<S>; error: unknown }> = [];
     for (const message of messages) {
-      try {
-        await this.options.handleBatch([message]);
+      const outcome = await this.attempt([message]);
+      if (outcome === HANDLED) {
         handled.push(message);
-      } catch (error) {
-        this.logFailure(message, error);
-        failed.push({ message, error });
+      } else if (outcome !== GIVEN_UP) {
+        this.logFailure(message, outcome.error);
+        failed.push({ message, error: outcome.error });
       }
     }
     return { handled, failed };
+  }
+
+  /**
+   * Runs `handleBatch` until it succeeds, fails for good (the error), or the consumer stops while a
+   * transient failure holds it up (given up: the messages stay pending, and with this member's
+   * liveness key deleted on stop another member takes them at once).
+   */
+  private async attempt(messages: ConsumedMessage<S>[]): Promise<typeof HANDLED | typeof GIVEN_UP | { error: unknown }> {
+    for (let failures = 0; ; ) {
+      try {
+        await this.options.handleBatch(messages);
+        if (failures > 0) this.logger.warn({ failures, size: messages.length }, 'the batch held through a transient failure is handled');
+        return HANDLED;
+      } catch (error) {
+        if (!this.isTransientError(error)) return { error };
+        failures += 1;
+        const retryInMs = backoffDelay(failures, { baseMs: 50, maxMs: this.transientRetryMaxMs });
+        // Once, then every 30 or so tries: an outage of minutes must not flood the log.
+        if (failures === 1 || failures % 30 === 0) {
+          this.logger.warn(
+            { err: error, failures, size: messages.length, retryInMs },
+            'transient failure (is PostgreSQL away?); keeping the batch in hand and retrying, no delivery counted',
+          );
+        }
+        if (this.stopped) return GIVEN_UP;
+        await sleep(retryInMs, this.stopping.signal);
+        if (this.stopped) return GIVEN_UP;
+      }
+    }
   }
 
   private logFailure(message: ConsumedMessage<S>, error: unknown): void {
@@ -418,6 +626,10 @@ export class StreamConsumer<S extends StreamName> {
     }
   }
 }
+
+/** `attempt` outcomes besides a lasting failure. */
+const HANDLED = Symbol('handled');
+const GIVEN_UP = Symbol('given up');
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
