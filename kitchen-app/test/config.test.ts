@@ -3,10 +3,6 @@ import { ConfigError, parseConfig } from '@free-lunch/service-kit';
 import { KitchenConfig } from '../src/config.js';
 
 describe('kitchen config', () => {
-  it('when nothing is set, then the kitchen listens on 3001 and dishes cook for 2 seconds', () => {
-    expect(parseConfig(KitchenConfig, {})).toMatchObject({ PORT: 3001, COOK_TIME_MS: 2000 });
-  });
-
   it('when COOK_TIME_MS is 0, then dishes are delivered as soon as their ingredients are in', () => {
     expect(parseConfig(KitchenConfig, { COOK_TIME_MS: '0' }).COOK_TIME_MS).toBe(0);
   });
