@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { PlaceOrdersResponse } from '@free-lunch/contracts';
+import { eventually } from '@free-lunch/service-kit/testing';
 import { applyStatusChanges } from '../src/use-cases/apply-status-changes.js';
 import { reconcileStuckOrders, reDriveUnfinishedOrders } from '../src/use-cases/reconcile-stuck-orders.js';
-import { placedOrderIds, postOrders, startOrdersApp, statusEvent, type OrdersAppUnderTest } from './support/orders-app.js';
+import { placedOrderIds, postOrders, startOrdersUnderTest, statusEvent, type OrdersUnderTest } from './support/orders-app.js';
 
-let orders: OrdersAppUnderTest;
+let orders: OrdersUnderTest;
 afterEach(async () => {
   await orders.close();
 });
@@ -15,24 +16,21 @@ function timesAnnounced(ids: string[], orderId: string): number {
 
 describe('the reconciler', () => {
   it('when an order makes no progress for longer than RECONCILE_AFTER_MS, then order.placed is sent for it again, and not for a delivered one', async () => {
-    orders = await startOrdersApp({ RECONCILE_AFTER_MS: '400', RECONCILE_INTERVAL_MS: '100' });
+    orders = await startOrdersUnderTest({ env: { RECONCILE_AFTER_MS: '400', RECONCILE_INTERVAL_MS: '100' } });
     const [stuck, done] = (await postOrders(orders.app, { quantity: 2 })).json<PlaceOrdersResponse>().orders;
     await applyStatusChanges({ pool: orders.app.pg, log: orders.app.log }, [
       statusEvent(done!.id, 'delivered', new Date().toISOString()),
     ]);
 
-    await vi.waitFor(
-      async () => expect(timesAnnounced(await placedOrderIds(orders.redis, orders.prefix), stuck!.id)).toBeGreaterThanOrEqual(2),
-      { timeout: 10_000, interval: 100 },
-    );
+    await eventually('the stuck order to be announced again', async () => expect(timesAnnounced(await placedOrderIds(orders.redis, orders.keyPrefix), stuck!.id)).toBeGreaterThanOrEqual(2), { timeoutMs: 10_000, intervalMs: 100 });
 
-    expect(timesAnnounced(await placedOrderIds(orders.redis, orders.prefix), done!.id)).toBe(1);
+    expect(timesAnnounced(await placedOrderIds(orders.redis, orders.keyPrefix), done!.id)).toBe(1);
     const nudged = await orders.app.pg.query<{ id: string }>('SELECT id FROM orders WHERE nudged_at IS NOT NULL');
     expect(nudged.rows.map((row) => row.id)).toEqual([stuck!.id]);
   });
 
   it('when an order was just nudged, then the next round leaves it alone until it has been stuck that long again', async () => {
-    orders = await startOrdersApp();
+    orders = await startOrdersUnderTest();
     await postOrders(orders.app, { quantity: 3 });
     // Three orders placed an hour ago and never heard of since.
     await orders.app.pg.query("UPDATE orders SET created_at = now() - interval '1 hour', updated_at = now() - interval '1 hour'");
@@ -46,7 +44,7 @@ describe('the reconciler', () => {
   });
 
   it('when an order stays stuck after a nudge, then each further nudge waits twice as long as the last, and progress starts over', async () => {
-    orders = await startOrdersApp();
+    orders = await startOrdersUnderTest();
     const [order] = (await postOrders(orders.app, { quantity: 1 })).json<PlaceOrdersResponse>().orders;
     await orders.app.pg.query("UPDATE orders SET created_at = now() - interval '1 hour', updated_at = now() - interval '1 hour'");
     const deps = { pool: orders.app.pg, publishNow: () => {} };
@@ -84,7 +82,7 @@ describe('the reconciler', () => {
   });
 
   it('when an order is moving along, then it is not nudged', async () => {
-    orders = await startOrdersApp();
+    orders = await startOrdersUnderTest();
     const [order] = (await postOrders(orders.app, { quantity: 1 })).json<PlaceOrdersResponse>().orders;
     await orders.app.pg.query("UPDATE orders SET updated_at = now() - interval '1 hour'");
     await applyStatusChanges({ pool: orders.app.pg, log: orders.app.log }, [
@@ -95,7 +93,7 @@ describe('the reconciler', () => {
   });
 
   it('when Redis lost its data, then every unfinished order is re-announced at once, however recently it moved or was nudged, each once, and delivered ones are not', async () => {
-    orders = await startOrdersApp();
+    orders = await startOrdersUnderTest();
     const placed = [
       ...(await postOrders(orders.app, { quantity: 700 })).json<PlaceOrdersResponse>().orders,
       ...(await postOrders(orders.app, { quantity: 700 })).json<PlaceOrdersResponse>().orders,
@@ -117,19 +115,22 @@ describe('the reconciler', () => {
   });
 
   it('when the orders consumer finds its group gone, then it re-announces every unfinished order without waiting for RECONCILE_AFTER_MS', async () => {
-    orders = await startOrdersApp({ RECONCILE_AFTER_MS: '3600000' });
+    orders = await startOrdersUnderTest({ env: { RECONCILE_AFTER_MS: '3600000' } });
     const placed = (await postOrders(orders.app, { quantity: 3 })).json<PlaceOrdersResponse>().orders;
-    await vi.waitFor(async () => expect(await placedOrderIds(orders.redis, orders.prefix)).toHaveLength(3));
+    await eventually('the orders to be announced', async () =>
+      expect(await placedOrderIds(orders.redis, orders.keyPrefix)).toHaveLength(3),
+    );
 
     // Redis lost the status stream and with it the orders group.
-    await orders.redis.del(`${orders.prefix}kitchen.order-status-changed`);
+    await orders.redis.del(`${orders.keyPrefix}kitchen.order-status-changed`);
 
-    await vi.waitFor(
+    await eventually(
+      'every unfinished order to be announced again',
       async () => {
-        const announced = await placedOrderIds(orders.redis, orders.prefix);
+        const announced = await placedOrderIds(orders.redis, orders.keyPrefix);
         for (const order of placed) expect(timesAnnounced(announced, order.id)).toBe(2);
       },
-      { timeout: 10_000, interval: 100 },
+      { timeoutMs: 10_000, intervalMs: 100 },
     );
   });
 });
