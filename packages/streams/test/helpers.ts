@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import type { DeadLetter, OrderPlacedV1, OrderStatusChangedV1 } from '@free-lunch/contracts';
+import { afterEach, beforeEach } from 'vitest';
+import type { DeadLetter, OrderPlacedV1, OrderStatusChangedV1, StreamName } from '@free-lunch/contracts';
 import { deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
+import { StreamPublisher, streamKey } from '../src/index.js';
 
 /** Quiet unless TEST_LOG_LEVEL asks otherwise (e.g. `TEST_LOG_LEVEL=debug` when a test misbehaves). */
 export const logger: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -29,6 +31,39 @@ export function isolatedPrefix(): { prefix: string; cleanUp(redis: Redis): Promi
     prefix,
     cleanUp: (redis) => deleteTestKeys(prefix, redis),
   };
+}
+
+/** What each test of one stream gets afresh: see {@link useStreamTest}. */
+export interface StreamTest {
+  redis: Redis;
+  prefix: string;
+  /** The stream's Redis key under `prefix`. */
+  key: string;
+  publisher: StreamPublisher;
+  /** Runs `cleanUp` after the test, before its keys are deleted (last registered, first run). */
+  defer(cleanUp: () => Promise<unknown>): void;
+}
+
+/**
+ * Registers the hooks every test of `stream` shares: before each, a Redis connection, a key prefix
+ * of its own and a publisher; after each, what the test deferred (consumers stopped, say), then its
+ * keys deleted and the connection closed.
+ */
+export function useStreamTest(stream: StreamName): StreamTest {
+  const cleanUps: Array<() => Promise<unknown>> = [];
+  const test = { defer: (cleanUp: () => Promise<unknown>) => void cleanUps.push(cleanUp) } as StreamTest;
+  beforeEach(() => {
+    test.redis = redisClient();
+    test.prefix = testKeyPrefix();
+    test.key = streamKey(test.prefix, stream);
+    test.publisher = new StreamPublisher(test.redis, { prefix: test.prefix });
+  });
+  afterEach(async () => {
+    for (const cleanUp of cleanUps.splice(0).reverse()) await cleanUp();
+    await deleteTestKeys(test.prefix, test.redis);
+    await test.redis.quit();
+  });
+  return test;
 }
 
 /** The dead letters written for a stream, oldest first. */

@@ -1,91 +1,74 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { streamNames } from '@free-lunch/contracts';
+import { eventually } from '@free-lunch/service-kit/testing';
 import { StreamConsumer, StreamJanitor, StreamPublisher, streamKey } from '../src/index.js';
-import { groupInfo, isolatedPrefix, logger, orderPlaced, pendingCount, redisClient } from './helpers.js';
+import { groupInfo, logger, orderPlaced, pendingCount, useStreamTest } from './helpers.js';
 
 const stream = streamNames.orderPlaced;
 
 describe('StreamJanitor', () => {
-  let redis: Redis;
-  let keys: ReturnType<typeof isolatedPrefix>;
-  let key: string;
-  let publisher: StreamPublisher;
-  const cleanups: Array<() => Promise<unknown>> = [];
+  const t = useStreamTest(stream);
 
-  beforeEach(() => {
-    redis = redisClient();
-    keys = isolatedPrefix();
-    key = streamKey(keys.prefix, stream);
-    publisher = new StreamPublisher(redis, { prefix: keys.prefix });
-  });
-
-  afterEach(async () => {
-    for (const cleanUp of cleanups.splice(0).reverse()) await cleanUp();
-    await keys.cleanUp(redis);
-    await redis.quit();
-  });
-
-  function janitor(retentionMs: number, prefix = keys.prefix): StreamJanitor {
-    return new StreamJanitor({ redis, prefix, streams: [stream], retentionMs, logger });
+  function janitor(retentionMs: number, prefix = t.prefix): StreamJanitor {
+    return new StreamJanitor({ redis: t.redis, prefix, streams: [stream], retentionMs, logger });
   }
 
   /** Publishes `count` orders; answers their entry ids, oldest first. */
   async function publishOrders(count: number): Promise<string[]> {
-    return publisher.publishMany(Array.from({ length: count }, () => ({ stream, message: orderPlaced() })));
+    return t.publisher.publishMany(Array.from({ length: count }, () => ({ stream, message: orderPlaced() })));
   }
 
   /** Reads up to `count` new entries for `member` of `group`; answers their ids. */
   async function read(group: string, member: string, count: number): Promise<string[]> {
-    const reply = (await redis.xreadgroup('GROUP', group, member, 'COUNT', count, 'STREAMS', key, '>')) as
+    const reply = (await t.redis.xreadgroup('GROUP', group, member, 'COUNT', count, 'STREAMS', t.key, '>')) as
       | Array<[string, Array<[string, string[]]>]>
       | null;
     return (reply?.[0]?.[1] ?? []).map(([id]) => id);
   }
 
   async function idsInStream(): Promise<string[]> {
-    return (await redis.xrange(key, '-', '+')).map(([id]) => id);
+    return (await t.redis.xrange(t.key, '-', '+')).map(([id]) => id);
   }
 
   it('when a slow member holds entries unacknowledged, then trimming with no retention keeps them and drops only what came before', async () => {
-    await redis.xgroup('CREATE', key, 'kitchen', '0', 'MKSTREAM');
+    await t.redis.xgroup('CREATE', t.key, 'kitchen', '0', 'MKSTREAM');
     const ids = await publishOrders(30);
     const inHand = await read('kitchen', 'slow', 20);
-    await redis.xack(key, 'kitchen', ...inHand.slice(0, 10));
+    await t.redis.xack(t.key, 'kitchen', ...inHand.slice(0, 10));
 
     expect(await janitor(0).trim()).toEqual({ [stream]: 10 });
 
     expect(await idsInStream()).toEqual(ids.slice(10));
     // The slow member's ten are still whole, so another member can claim and handle them.
-    const [, claimed] = (await redis.xautoclaim(key, 'kitchen', 'other', 0, '0-0')) as [string, Array<[string, string[] | null]>];
+    const [, claimed] = (await t.redis.xautoclaim(t.key, 'kitchen', 'other', 0, '0-0')) as [string, Array<[string, string[] | null]>];
     expect(claimed.map(([id]) => id)).toEqual(ids.slice(10, 20));
     expect(claimed.every(([, fields]) => fields !== null)).toBe(true);
     expect(await read('kitchen', 'other', 100)).toEqual(ids.slice(20));
   });
 
   it('when a group has not been handed entries yet, then trimming with no retention keeps every one of them', async () => {
-    await redis.xgroup('CREATE', key, 'kitchen', '0', 'MKSTREAM');
-    await redis.xgroup('CREATE', key, 'audit', '0');
+    await t.redis.xgroup('CREATE', t.key, 'kitchen', '0', 'MKSTREAM');
+    await t.redis.xgroup('CREATE', t.key, 'audit', '0');
     const ids = await publishOrders(30);
-    await redis.xack(key, 'kitchen', ...(await read('kitchen', 'quick', 30)));
+    await t.redis.xack(t.key, 'kitchen', ...(await read('kitchen', 'quick', 30)));
     // The audit group has read and acknowledged the first 12; the other 18 were never delivered to it.
-    await redis.xack(key, 'audit', ...(await read('audit', 'auditor', 12)));
+    await t.redis.xack(t.key, 'audit', ...(await read('audit', 'auditor', 12)));
 
     await janitor(0).trim();
 
     // Its last delivered entry is kept too: trimming stops at it rather than just after it.
     expect(await idsInStream()).toEqual(ids.slice(11));
     expect(await read('audit', 'auditor', 100)).toEqual(ids.slice(12));
-    expect((await groupInfo(redis, key, 'audit'))?.lag).toBe(0);
+    expect((await groupInfo(t.redis, t.key, 'audit'))?.lag).toBe(0);
   });
 
   it('when every group has acknowledged entries younger than the retention, then they stay', async () => {
-    await redis.xgroup('CREATE', key, 'kitchen', '0', 'MKSTREAM');
+    await t.redis.xgroup('CREATE', t.key, 'kitchen', '0', 'MKSTREAM');
     const old = await publishOrders(5);
     await delay(50);
     const young = await publishOrders(5);
-    await redis.xack(key, 'kitchen', ...(await read('kitchen', 'quick', 10)));
+    await t.redis.xack(t.key, 'kitchen', ...(await read('kitchen', 'quick', 10)));
     const youngestOldAt = Number(old.at(-1)!.split('-')[0]);
 
     await janitor(1_000).trim(youngestOldAt + 1_001);
@@ -99,14 +82,14 @@ describe('StreamJanitor', () => {
     // A minute from now, every entry is well past the retention.
     expect(await janitor(0).trim(Date.now() + 60_000)).toEqual({ [stream]: 0 });
 
-    await redis.xgroup('CREATE', key, 'kitchen', '0');
+    await t.redis.xgroup('CREATE', t.key, 'kitchen', '0');
     expect(await read('kitchen', 'late', 100)).toEqual(ids);
   });
 
   it('when several janitors trim the same stream at once, then each entry is trimmed once and nothing unfinished goes', async () => {
-    await redis.xgroup('CREATE', key, 'kitchen', '0', 'MKSTREAM');
+    await t.redis.xgroup('CREATE', t.key, 'kitchen', '0', 'MKSTREAM');
     const ids = await publishOrders(100);
-    await redis.xack(key, 'kitchen', ...(await read('kitchen', 'quick', 60)));
+    await t.redis.xack(t.key, 'kitchen', ...(await read('kitchen', 'quick', 60)));
 
     const rounds = await Promise.all([janitor(0).trim(), janitor(0).trim(), janitor(0).trim()]);
 
@@ -122,7 +105,7 @@ describe('StreamJanitor', () => {
     async function run(prefix: string, trimming: StreamJanitor | null) {
       const streamKeyOfRun = streamKey(prefix, stream);
       const consumer = new StreamConsumer({
-        redis,
+        redis: t.redis,
         prefix,
         stream,
         group: 'kitchen',
@@ -132,27 +115,27 @@ describe('StreamJanitor', () => {
         blockMs: 50,
       });
       await consumer.start();
-      cleanups.push(() => consumer.stop());
-      const runPublisher = new StreamPublisher(redis, { prefix });
+      t.defer(() => consumer.stop());
+      const runPublisher = new StreamPublisher(t.redis, { prefix });
       const lengths: number[] = [];
       for (let round = 0; round < rounds; round += 1) {
         await runPublisher.publishMany(Array.from({ length: perRound }, () => ({ stream, message: orderPlaced() })));
-        await until(async () => {
-          const info = await groupInfo(redis, streamKeyOfRun, 'kitchen');
-          return info?.lag === 0 && (await pendingCount(redis, streamKeyOfRun, 'kitchen')) === 0;
+        await eventually('the round to be read and acknowledged', async () => {
+          expect((await groupInfo(t.redis, streamKeyOfRun, 'kitchen'))?.lag).toBe(0);
+          expect(await pendingCount(t.redis, streamKeyOfRun, 'kitchen')).toBe(0);
         });
         await trimming?.trim();
-        lengths.push(await redis.xlen(streamKeyOfRun));
+        lengths.push(await t.redis.xlen(streamKeyOfRun));
         // By the next trim, this round is older than the janitor's 100 ms retention.
         await delay(120);
       }
       await consumer.stop();
-      const memory = Number(await redis.call('MEMORY', 'USAGE', streamKeyOfRun, 'SAMPLES', '0'));
+      const memory = Number(await t.redis.call('MEMORY', 'USAGE', streamKeyOfRun, 'SAMPLES', '0'));
       return { lengths, memory };
     }
 
-    const trimmed = await run(keys.prefix, janitor(100));
-    const untrimmed = await run(`${keys.prefix}untrimmed:`, null);
+    const trimmed = await run(t.prefix, janitor(100));
+    const untrimmed = await run(`${t.prefix}untrimmed:`, null);
 
     // With the janitor: at most the latest round (younger than the retention) and the last delivered entry.
     expect(Math.max(...trimmed.lengths)).toBeLessThanOrEqual(perRound + 1);
@@ -165,10 +148,3 @@ describe('StreamJanitor', () => {
   });
 });
 
-async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await delay(10);
-  }
-}
