@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Loop, Wakeup } from '../src/loop.js';
+import { Loop, Wakeup, type LoopOptions } from '../src/loop.js';
 
 const silent = { error() {} };
 
@@ -14,7 +14,30 @@ function controlledRuns() {
     finish(index: number, delay?: number) {
       finishers[index]!(delay);
     },
+    /** Lets every run started so far finish (those already finished are unaffected). */
+    finishAll() {
+      for (const finish of finishers) finish();
+    },
   };
+}
+
+const underTest: Array<{ runs: ReturnType<typeof controlledRuns>; loop: Loop }> = [];
+
+/** A loop over controlled runs (quiet, every 60 s unless `options` say otherwise), not yet started; stopped after the test. */
+function loopUnderTest(options: Partial<LoopOptions> = {}) {
+  const runs = controlledRuns();
+  const loop = new Loop({ name: 'test', run: runs.run, everyMs: 60_000, log: silent, ...options });
+  underTest.push({ runs, loop });
+  return { runs, loop };
+}
+
+/** Stops every loop the test made, letting its runs finish, before the timers are real again. */
+async function stopLoopsUnderTest() {
+  for (const { runs, loop } of underTest.splice(0)) {
+    runs.finishAll();
+    await loop.stop();
+  }
+  vi.useRealTimers();
 }
 
 /** Lets settled promises run their continuations (fake timers leave microtasks alone). */
@@ -22,11 +45,10 @@ const settle = () => vi.advanceTimersByTimeAsync(0);
 
 describe('Loop', () => {
   beforeEach(() => vi.useFakeTimers());
-  afterEach(() => vi.useRealTimers());
+  afterEach(stopLoopsUnderTest);
 
   it('when started, then it runs at once and again everyMs after each run ends', async () => {
-    const runs = controlledRuns();
-    const loop = new Loop({ name: 'test', run: runs.run, everyMs: 1_000, log: silent });
+    const { runs, loop } = loopUnderTest({ everyMs: 1_000 });
 
     loop.start();
     await settle();
@@ -38,28 +60,20 @@ describe('Loop', () => {
     expect(runs.started).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(runs.started).toBe(2);
-
-    runs.finish(1);
-    await loop.stop();
   });
 
   it('when runAtStart is false, then the first run comes everyMs after start', async () => {
-    const runs = controlledRuns();
-    const loop = new Loop({ name: 'test', run: runs.run, everyMs: 1_000, log: silent, runAtStart: false });
+    const { runs, loop } = loopUnderTest({ everyMs: 1_000, runAtStart: false });
 
     loop.start();
     await vi.advanceTimersByTimeAsync(999);
     expect(runs.started).toBe(0);
     await vi.advanceTimersByTimeAsync(1);
     expect(runs.started).toBe(1);
-
-    runs.finish(0);
-    await loop.stop();
   });
 
   it('when a run answers a delay, then the next run comes after that delay, and at once for 0', async () => {
-    const runs = controlledRuns();
-    const loop = new Loop({ name: 'test', run: runs.run, everyMs: 60_000, log: silent });
+    const { runs, loop } = loopUnderTest();
 
     loop.start();
     await settle();
@@ -71,14 +85,10 @@ describe('Loop', () => {
     expect(runs.started).toBe(2);
     await vi.advanceTimersByTimeAsync(1);
     expect(runs.started).toBe(3);
-
-    runs.finish(2);
-    await loop.stop();
   });
 
   it('when woken while idle, then it runs at once', async () => {
-    const runs = controlledRuns();
-    const loop = new Loop({ name: 'test', run: runs.run, everyMs: 60_000, log: silent });
+    const { runs, loop } = loopUnderTest();
 
     loop.start();
     await settle();
@@ -88,14 +98,10 @@ describe('Loop', () => {
     loop.wake();
     await settle();
     expect(runs.started).toBe(2);
-
-    runs.finish(1);
-    await loop.stop();
   });
 
   it('when woken several times during a run, then exactly one more run follows right after it', async () => {
-    const runs = controlledRuns();
-    const loop = new Loop({ name: 'test', run: runs.run, everyMs: 60_000, log: silent });
+    const { runs, loop } = loopUnderTest();
 
     loop.start();
     await settle();
@@ -114,8 +120,7 @@ describe('Loop', () => {
   });
 
   it('when woken during a run that asks to go on at once, then that one next run answers the wake too', async () => {
-    const runs = controlledRuns();
-    const loop = new Loop({ name: 'test', run: runs.run, everyMs: 60_000, log: silent });
+    const { runs, loop } = loopUnderTest();
 
     loop.start();
     await settle();
@@ -130,8 +135,7 @@ describe('Loop', () => {
   });
 
   it('when woken before start, then the wake is ignored', async () => {
-    const runs = controlledRuns();
-    const loop = new Loop({ name: 'test', run: runs.run, everyMs: 60_000, log: silent });
+    const { runs, loop } = loopUnderTest();
 
     loop.wake();
     loop.start();
@@ -164,8 +168,7 @@ describe('Loop', () => {
   });
 
   it('when stopped mid-run, then stop waits for that run and nothing runs afterwards', async () => {
-    const runs = controlledRuns();
-    const loop = new Loop({ name: 'test', run: runs.run, everyMs: 5, log: silent });
+    const { runs, loop } = loopUnderTest({ everyMs: 5 });
 
     loop.start();
     await settle();
@@ -182,8 +185,7 @@ describe('Loop', () => {
   });
 
   it('when stopped while sleeping, then the next run is cancelled and stop resolves at once', async () => {
-    const runs = controlledRuns();
-    const loop = new Loop({ name: 'test', run: runs.run, everyMs: 60_000, log: silent });
+    const { runs, loop } = loopUnderTest();
 
     loop.start();
     await settle();
