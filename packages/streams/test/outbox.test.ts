@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamNames } from '@free-lunch/contracts';
-import { createTestDatabase, RedisProxy, type TestDatabase } from '@free-lunch/service-kit/testing';
+import { createTestDatabase, eventually, RedisProxy, type TestDatabase } from '@free-lunch/service-kit/testing';
 import {
   deadLetterKey,
   enqueueOutbox,
@@ -128,9 +128,9 @@ describe('transactional outbox', () => {
 
     outboxRelay.wake();
 
-    await vi.waitFor(async () => expect(await redis.xlen(placedKey())).toBe(3), { timeout: 5_000 });
+    await eventually('three entries on the stream', async () => expect(await redis.xlen(placedKey())).toBe(3), { timeoutMs: 5_000 });
     expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(entries.map((entry) => entry.message));
-    await vi.waitFor(async () => expect(await rowsLeft()).toBe(0));
+    await eventually('the relay to empty the outbox', async () => expect(await rowsLeft()).toBe(0));
   });
 
   it('when Redis is unreachable, then the relay keeps the rows and publishes them once Redis is back', async () => {
@@ -153,7 +153,7 @@ describe('transactional outbox', () => {
     outboxRelay.start();
     await proxy.plugIn();
 
-    await vi.waitFor(async () => expect(await rowsLeft()).toBe(0), { timeout: 15_000 });
+    await eventually('the relay to empty the outbox once Redis is back', async () => expect(await rowsLeft()).toBe(0), { timeoutMs: 15_000 });
     expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(entries.map((entry) => entry.message));
   });
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { streamNames } from '@free-lunch/contracts';
-import { RedisProxy } from '@free-lunch/service-kit/testing';
+import { eventually, RedisProxy } from '@free-lunch/service-kit/testing';
 import { StreamPublisher, StreamTail, streamKey, type TailEntry } from '../src/index.js';
 import { blockedConnection, isolatedPrefix, logger, orderCooking, orderPlaced, redisClient } from './helpers.js';
 
@@ -52,7 +52,7 @@ describe('StreamTail', () => {
     await publisher.publish(streamNames.orderStatusChanged, cooking);
     await publisher.publish(streamNames.orderPlaced, later);
 
-    await vi.waitFor(() => expect(seen).toHaveLength(3), { timeout: 5_000 });
+    await eventually('three entries passed on', () => expect(seen).toHaveLength(3), { timeoutMs: 5_000 });
     const byStream = (stream: string) => seen.filter((entry) => entry.stream === stream).map((entry) => entry.message);
     expect(byStream(streamNames.orderPlaced)).toEqual([placed, later]);
     expect(byStream(streamNames.orderStatusChanged)).toEqual([cooking]);
@@ -64,7 +64,7 @@ describe('StreamTail', () => {
 
     const seen = await startTail({ [streamNames.orderPlaced]: ids[1]! });
 
-    await vi.waitFor(() => expect(seen).toHaveLength(3), { timeout: 5_000 });
+    await eventually('the entries after the resumed one', () => expect(seen).toHaveLength(3), { timeoutMs: 5_000 });
     expect(seen.map(({ id, message }) => ({ id, message }))).toEqual(
       ids.slice(2).map((id, index) => ({ id, message: messages[index + 2] })),
     );
@@ -76,7 +76,7 @@ describe('StreamTail', () => {
     const good = orderPlaced();
     await publisher.publish(streamNames.orderPlaced, good);
 
-    await vi.waitFor(() => expect(seen.map((entry) => entry.message)).toEqual([good]), { timeout: 5_000 });
+    await eventually('the good entry passed on', () => expect(seen.map((entry) => entry.message)).toEqual([good]), { timeoutMs: 5_000 });
   });
   it('when stopped while its connection hangs half-way through reconnecting, then stop() still returns', async () => {
     const proxy = await RedisProxy.start();
@@ -96,7 +96,7 @@ describe('StreamTail', () => {
       blockMs: 5_000,
     });
     await tail.start();
-    await vi.waitFor(async () => expect(await blockedConnection(redis, name, 'xread')).toBeDefined(), { timeout: 5_000 });
+    await eventually('the tail blocked in XREAD', async () => expect(await blockedConnection(redis, name, 'xread')).toBeDefined(), { timeoutMs: 5_000 });
     // The blocked read's connection is cut; it reconnects into a Redis that never answers, holding the read.
     proxy.stallNewConnections();
     await redis.client('KILL', 'ID', (await blockedConnection(redis, name, 'xread'))!);
