@@ -41,13 +41,6 @@ describe('the images and docker compose', () => {
     });
   }
 
-  it('when orders-app\'s image is built, then it carries the built dashboard where DASHBOARD_DIR points', () => {
-    const text = read('orders-app/Dockerfile');
-    expect(text).toContain('pnpm --filter @free-lunch/dashboard build');
-    expect(text).toContain('COPY --from=build /workspace/packages/dashboard/dist ./dashboard-dist');
-    expect(text).toContain('DASHBOARD_DIR=/app/dashboard-dist');
-  });
-
   it('when the build context is sent, then node_modules, build output and secrets stay out of it', () => {
     const ignored = read('.dockerignore').split('\n');
     for (const pattern of ['**/node_modules', '**/dist', '**/cdk.out', '**/.env', '.git']) expect(ignored).toContain(pattern);
