@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Ingredient } from '@free-lunch/contracts';
 import { backoffDelay } from '../src/domain/backoff.js';
-import { backoffAfterRound, callSequence, planPurchases, type IngredientBackoff } from '../src/domain/purchase-plan.js';
+import {
+  backoffAfterRound,
+  EMPTY_ANSWERS_PER_ROUND,
+  planPurchases,
+  RoundCalls,
+  type IngredientBackoff,
+} from '../src/domain/purchase-plan.js';
 
 const settings = { baseMs: 50, maxMs: 2000 };
 const total = (plan: ReturnType<typeof planPurchases>) => plan.calls.reduce((sum, c) => sum + c.calls, 0);
@@ -64,14 +70,53 @@ describe('planPurchases', () => {
   });
 });
 
-describe('callSequence', () => {
+describe('RoundCalls', () => {
+  const drain = (calls: RoundCalls) => {
+    const made: Ingredient[] = [];
+    for (let next = calls.next(); next; next = calls.next()) made.push(next);
+    return made;
+  };
+
   it('when a round has calls for several ingredients, then they take turns, so a round cut short has asked for each', () => {
-    const sequence = callSequence([
-      { ingredient: 'tomato', calls: 3 },
-      { ingredient: 'lemon', calls: 1 },
-      { ingredient: 'cheese', calls: 2 },
-    ]);
-    expect(sequence).toEqual(['tomato', 'lemon', 'cheese', 'tomato', 'cheese', 'tomato']);
+    const plan = [
+      { ingredient: 'tomato' as const, calls: 3 },
+      { ingredient: 'lemon' as const, calls: 1 },
+      { ingredient: 'cheese' as const, calls: 2 },
+    ];
+    const shortfall = new Map<Ingredient, number>([['tomato', 3], ['lemon', 1], ['cheese', 2]]);
+    expect(drain(new RoundCalls(plan, shortfall, 16))).toEqual(['tomato', 'lemon', 'cheese', 'tomato', 'cheese', 'tomato']);
+  });
+
+  it('when the answers leave an ingredient short, then it gets another call; when they cover it, then none', () => {
+    const calls = new RoundCalls([{ ingredient: 'lemon', calls: 2 }], new Map([['lemon', 4]]), 16);
+    expect(drain(calls)).toEqual(['lemon', 'lemon']);
+    calls.answered('lemon', 0); // 0 sold, 1 out: 3 short
+    expect(drain(calls)).toEqual(['lemon']);
+    calls.answered('lemon', 3); // 3 sold, 1 out: covered if it sells at least one
+    calls.answered('lemon', 0); // 3 sold, none out: 1 short
+    expect(drain(calls)).toEqual(['lemon']);
+    calls.answered('lemon', 2);
+    expect(drain(calls)).toEqual([]);
+  });
+
+  it('when the market keeps answering none, then the ingredient gets no more calls this round', () => {
+    const calls = new RoundCalls([{ ingredient: 'rice', calls: 1 }], new Map([['rice', 1]]), 100);
+    let made = drain(calls).length;
+    for (let answers = 0; answers < 20; answers += 1) {
+      calls.answered('rice', 0);
+      made += drain(calls).length;
+    }
+    expect(made).toBe(EMPTY_ANSWERS_PER_ROUND);
+  });
+
+  it('when the round has spent its budget, then no call is added', () => {
+    const calls = new RoundCalls([{ ingredient: 'meat', calls: 2 }], new Map([['meat', 50]]), 3);
+    drain(calls);
+    calls.answered('meat', 0);
+    calls.answered('meat', 0);
+    expect(drain(calls)).toEqual(['meat']);
+    calls.answered('meat', 0);
+    expect(drain(calls)).toEqual([]);
   });
 });
 

@@ -76,18 +76,73 @@ export function planPurchases(
   };
 }
 
-/**
- * The round's calls in the order to make them: the ingredients take turns (one call each, then a
- * second each, …), so a round cut short by a slow market has still asked for every short
- * ingredient rather than for the most missing one only.
- */
-export function callSequence(calls: PurchasePlan['calls']): Ingredient[] {
+/** The plan's calls, the ingredients taking turns; {@link RoundCalls} adds calls as answers come in. */
+function callSequence(calls: PurchasePlan['calls']): Ingredient[] {
   const sequence: Ingredient[] = [];
   const most = Math.max(0, ...calls.map((c) => c.calls));
   for (let turn = 0; turn < most; turn += 1) {
     for (const { ingredient, calls: count } of calls) if (turn < count) sequence.push(ingredient);
   }
   return sequence;
+}
+
+/**
+ * Empty answers in a row after which an ingredient gets no more calls this round and backs off
+ * instead. An empty answer ("none today") is the market's ordinary mood, so a few are retried at
+ * once rather than after a backoff; a market that keeps saying none is left alone.
+ */
+export const EMPTY_ANSWERS_PER_ROUND = 4;
+
+/**
+ * The calls of one round, in the order to make them. First the plan's, the ingredients taking turns
+ * (one call each, then a second each, …), so a round cut short by a slow market has still asked for
+ * every short ingredient. Then, as answers come in, one more call for an ingredient that the
+ * answers so far (and the calls still out, each counted as the one unit a sale brings at least)
+ * leave short, until it has come up empty {@link EMPTY_ANSWERS_PER_ROUND} times in a row or the
+ * round's budget is spent: so a round ends with the shortfall covered rather than leaving the rest
+ * of it to another round, its recording and its dispatches.
+ */
+export class RoundCalls {
+  readonly #queue: Ingredient[];
+  readonly #short = new Map<Ingredient, number>();
+  /** Per ingredient: units sold, calls queued or in flight, empty answers in a row. */
+  readonly #state = new Map<Ingredient, { sold: number; outstanding: number; emptyInARow: number }>();
+  #next = 0;
+  #budgetLeft: number;
+
+  constructor(calls: PurchasePlan['calls'], shortfall: ReadonlyMap<Ingredient, number>, budget: number) {
+    this.#queue = callSequence(calls);
+    for (const { ingredient, calls: count } of calls) {
+      this.#short.set(ingredient, shortfall.get(ingredient) ?? 0);
+      this.#state.set(ingredient, { sold: 0, outstanding: count, emptyInARow: 0 });
+    }
+    this.#budgetLeft = Math.max(0, Math.floor(budget) - this.#queue.length);
+  }
+
+  /** The next call to make, or undefined when none is queued now (more may follow an answer still out). */
+  next(): Ingredient | undefined {
+    return this.#next < this.#queue.length ? this.#queue[this.#next++] : undefined;
+  }
+
+  /** Calls queued but not handed out yet. */
+  get queued(): number {
+    return this.#queue.length - this.#next;
+  }
+
+  /** An answer for `ingredient` came in: `quantitySold` units (0 for none or a fault). */
+  answered(ingredient: Ingredient, quantitySold: number): void {
+    const state = this.#state.get(ingredient);
+    if (!state) return;
+    state.outstanding -= 1;
+    state.sold += quantitySold;
+    state.emptyInARow = quantitySold > 0 ? 0 : state.emptyInARow + 1;
+    const stillShort = (this.#short.get(ingredient) ?? 0) - state.sold - state.outstanding > 0;
+    if (stillShort && state.emptyInARow < EMPTY_ANSWERS_PER_ROUND && this.#budgetLeft > 0) {
+      this.#queue.push(ingredient);
+      state.outstanding += 1;
+      this.#budgetLeft -= 1;
+    }
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Ingredient } from '@free-lunch/contracts';
 import { loadShortfall } from '../data/requests.js';
 import type { BackoffSettings } from '../domain/backoff.js';
-import { backoffAfterRound, callSequence, planPurchases, type PurchaseBackoff } from '../domain/purchase-plan.js';
+import { backoffAfterRound, planPurchases, RoundCalls, type PurchaseBackoff } from '../domain/purchase-plan.js';
 import type { MarketCall } from '../market/market-client.js';
 import type { MarketJournal, RoundCall } from './market-journal.js';
 
@@ -64,10 +64,11 @@ export async function buyShortfalls(
     if (short > 0) shortfall.set(ingredient, short);
     else shortfall.delete(ingredient);
   }
-  const plan = planPurchases(shortfall, backoff, deps.concurrency * CALLS_PER_ROUND_PER_SLOT, Date.now());
+  const budget = deps.concurrency * CALLS_PER_ROUND_PER_SLOT;
+  const plan = planPurchases(shortfall, backoff, budget, Date.now());
   if (plan.calls.length === 0) return { backoff, attempts: [], nextRetryAt: plan.nextRetryAt };
 
-  const attempts = await callMarket(deps, callSequence(plan.calls), Date.now() + ROUND_WINDOW_MS);
+  const attempts = await callMarket(deps, new RoundCalls(plan.calls, shortfall, budget), Date.now() + ROUND_WINDOW_MS);
   return { backoff: backoffAfterRound(backoff, attempts, Date.now(), deps.backoff), attempts, nextRetryAt: null };
 }
 
@@ -81,27 +82,41 @@ export function unitsSold(attempts: readonly MarketCall[]): Map<Ingredient, numb
 }
 
 /**
- * Makes the calls in the order given, `concurrency` at a time: each of that many workers takes the
- * next call as soon as its last one is answered and, if it sold, journaled, until none is left or
- * the round's window closes. So at any moment at most `concurrency` calls are answered by the
- * market but not yet durable here: all that a kill of this process can take out of the books. Every
- * call started is awaited, so each one the market answered is recorded.
+ * Makes the round's calls ({@link RoundCalls}), `concurrency` at a time: each of that many workers
+ * takes the next call as soon as its last one is answered and, if it sold, journaled, until none is
+ * left or the round's window closes; a worker that finds none queued while others are out waits for
+ * their answers, which may queue more. So at any moment at most `concurrency` calls are answered by
+ * the market but not yet durable here: all that a kill of this process can take out of the books.
+ * Every call started is awaited, so each one the market answered is recorded.
  */
 async function callMarket(
   deps: Pick<MarketRoundDeps, 'market' | 'concurrency' | 'journal'>,
-  sequence: readonly Ingredient[],
+  calls: RoundCalls,
   startNoLaterThan: number,
 ): Promise<RoundCall[]> {
   const attempts: RoundCall[] = [];
-  let next = 0;
+  let inFlight = 0;
+  let answered = () => {};
+  let anAnswer = new Promise<void>((resolve) => (answered = resolve));
   const worker = async () => {
-    while (next < sequence.length && (next === 0 || Date.now() < startNoLaterThan)) {
-      const ingredient = sequence[next++]!;
+    for (;;) {
+      if (attempts.length + inFlight > 0 && Date.now() >= startNoLaterThan) return;
+      const ingredient = calls.next();
+      if (ingredient === undefined) {
+        if (inFlight === 0) return;
+        await anAnswer;
+        continue;
+      }
+      inFlight += 1;
       const call: RoundCall = await deps.market.buy(ingredient);
       attempts.push(call);
       if (call.quantitySold > 0) await deps.journal.write(call);
+      inFlight -= 1;
+      calls.answered(ingredient, call.quantitySold);
+      answered();
+      anAnswer = new Promise<void>((resolve) => (answered = resolve));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency, sequence.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency, calls.queued) }, worker));
   return attempts;
 }
