@@ -2,7 +2,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresProxy, testEnv } from '@free-lunch/service-kit/testing';
-import type { ServiceProcess } from '../src/index.js';
 import { expectEachDeliveredOnce } from './ledger.js';
 import { processStack } from './process-stack.js';
 
@@ -16,8 +15,9 @@ describe('PostgreSQL going away mid-burst', () => {
     const proxy = await PostgresProxy.start(testEnv.databaseUrl);
     cleanups.push(() => proxy.close());
     const stack = await processStack(cleanups, { seed: 5, databaseUrl: (url) => proxy.url(url), env: { LOG_LEVEL: 'fatal' } });
-    const services = [await stack.start('inventory'), await stack.start('kitchen'), await stack.start('orders')];
-    const [inventory, kitchen, orders] = services as [ServiceProcess, ServiceProcess, ServiceProcess];
+    // Started side by side: a process spends its first seconds loading code.
+    const services = await Promise.all([stack.start('inventory'), stack.start('kitchen'), stack.start('orders')]);
+    const [inventory, kitchen, orders] = services;
     const client = stack.client({ orders, kitchen, inventory });
     const redis = new Redis(testEnv.redisUrl);
     cleanups.push(async () => void redis.disconnect());
@@ -46,5 +46,5 @@ describe('PostgreSQL going away mid-burst', () => {
     for (const stream of ['orders.placed', 'inventory.ingredients-dispatched', 'kitchen.ingredients-requested', 'kitchen.order-status-changed']) {
       expect(await redis.xlen(`${stack.keyPrefix}${stream}.dead-letter`), stream).toBe(0);
     }
-  }, 60_000);
+  }, 90_000);
 });
