@@ -125,3 +125,50 @@ export async function inRolledBackTransaction<T>(pool: pg.Pool, work: (client: p
     client.release();
   }
 }
+
+export interface BatchLookupOptions<Row> {
+  pool: pg.Pool;
+  /** The table the lookups read; rows read are counted on it and its indexes. */
+  table: string;
+  /** Inserts `count` fresh rows (inside the test's transaction) and answers them. */
+  insert: (client: pg.PoolClient, count: number) => Promise<Row[]>;
+  /**
+   * What the service does with a batch, first on batches of a table of a few hundred rows, as in
+   * the first seconds on a new database (a plan PostgreSQL caches then would scan the table, and go
+   * on scanning it as it grows), then measured on one batch of a table of thousands.
+   */
+  lookups: Record<string, (client: pg.PoolClient, batch: Row[]) => Promise<unknown>>;
+  /** How the first rows are worked on; by default each of `lookups` in turn. */
+  warmUp?: (client: pg.PoolClient, batch: Row[]) => Promise<unknown>;
+  /** Checks what the lookups did to the measured batch, once they are measured. */
+  afterwards?: (client: pg.PoolClient, batch: Row[]) => Promise<unknown>;
+}
+
+/** Rows in a measured batch, and in the table it is taken from. */
+export const LOOKUP_BATCH = 100;
+const LOOKUP_TABLE_ROWS = 20_000;
+
+/**
+ * How many rows each of `lookups` read for one batch of {@link LOOKUP_BATCH} rows in a table of
+ * thousands (see {@link rowsReadBy}): about one or two a row when it looks its batch up by key,
+ * thousands when it scans. All of it runs in one transaction, rolled back, which the service's own
+ * loops never see.
+ */
+export async function rowsReadByBatchLookups<Row>(options: BatchLookupOptions<Row>): Promise<Record<string, number>> {
+  return inRolledBackTransaction(options.pool, async (client) => {
+    const warmUp =
+      options.warmUp ??
+      (async (client: pg.PoolClient, batch: Row[]) => {
+        for (const lookup of Object.values(options.lookups)) await lookup(client, batch);
+      });
+    const first = await options.insert(client, 600);
+    for (let call = 0; call < 8; call++) await warmUp(client, first.slice(call * 70, call * 70 + 70));
+
+    const rows = await options.insert(client, LOOKUP_TABLE_ROWS);
+    const batch = rows.slice(LOOKUP_TABLE_ROWS / 2, LOOKUP_TABLE_ROWS / 2 + LOOKUP_BATCH);
+    const read: Record<string, number> = {};
+    for (const [name, lookup] of Object.entries(options.lookups)) read[name] = await rowsReadBy(client, options.table, () => lookup(client, batch));
+    await options.afterwards?.(client, batch);
+    return read;
+  });
+}

@@ -8,9 +8,12 @@ export {
   createTestDatabase,
   deleteTestKeys,
   inRolledBackTransaction,
+  LOOKUP_BATCH,
   rowsReadBy,
+  rowsReadByBatchLookups,
   testEnv,
   testKeyPrefix,
+  type BatchLookupOptions,
   type TestDatabase,
 } from './test-stores.js';
 export { serviceDatabaseEnv } from './provision.js';
