@@ -7,6 +7,7 @@
  *   pnpm bench --rate 500 --duration 20        a steady offer, open loop
  *   pnpm bench --market-latency-ms 50          a realistic market (MARKET_CONCURRENCY in force)
  *   pnpm bench --kitchens 2 --inventories 2    several processes of each
+ *   pnpm bench --rate 250 --idle 60            then a minute without orders: the idle stack's CPU
  *   pnpm bench --json                          one JSON object as the last line of stdout
  *   pnpm bench:check                           the baseline's run, failing on a regression
  */
@@ -69,6 +70,7 @@ const program = new Command('pnpm bench')
   .option('--cook-time-ms <ms>', 'COOK_TIME_MS of the kitchens', wholeNumber(0), 0)
   .option('--max-order-quantity <n>', 'MAX_ORDER_QUANTITY: orders per POST in a burst', wholeNumber(1), 1_000)
   .option('--warmup <seconds>', 'load first for this long (a burst: at 200 orders/s), not counted in the figures', nonNegative, 3)
+  .option('--idle <seconds>', 'afterwards, measure what the stack uses with no orders for this long', nonNegative, 0)
   .option('--timeout <seconds>', 'fail the run if it has not finished by then', positiveNumber, 300)
   .option('--env <NAME=value>', 'extra environment for the services (repeatable), e.g. DB_POOL_SIZE=20', keyValue, {})
   .option('--db-setting <name=value>', 'PostgreSQL setting for the run\'s database (repeatable), e.g. log_min_duration_statement=0', dbSetting, {})
@@ -98,6 +100,7 @@ interface CliOptions {
   maxOrderQuantity: number;
   timeout: number;
   warmup: number;
+  idle: number;
   env: Record<string, string>;
   dbSetting: Record<string, string>;
   profile?: string[];
@@ -143,6 +146,7 @@ async function main(): Promise<number> {
     keep: options.keep,
     timeoutS: options.timeout,
     warmupS: options.warmup,
+    idleS: options.idle,
   };
 
   const log = (line: string) => process.stderr.write(`${line}\n`);

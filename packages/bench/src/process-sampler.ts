@@ -92,14 +92,14 @@ export class ProcessSampler {
     let backendTicks = 0;
     for (const { first, last } of this.#backendTicks.values()) backendTicks += last - first;
     return {
-      busyCpuSeconds: start && stop ? round1((stop.busy - start.busy) / CLOCK_TICKS_PER_SECOND) : 0,
-      postgresCpuSeconds: round1(backendTicks / CLOCK_TICKS_PER_SECOND),
+      busyCpuSeconds: start && stop ? round2((stop.busy - start.busy) / CLOCK_TICKS_PER_SECOND) : 0,
+      postgresCpuSeconds: round2(backendTicks / CLOCK_TICKS_PER_SECOND),
       redisCpuSeconds:
         this.#redisTicksAtStart !== null && this.#redisTicksAtStop !== null
-          ? round1((this.#redisTicksAtStop - this.#redisTicksAtStart) / CLOCK_TICKS_PER_SECOND)
+          ? round2((this.#redisTicksAtStop - this.#redisTicksAtStart) / CLOCK_TICKS_PER_SECOND)
           : null,
-      benchCpuSeconds: this.#benchCpu ? round1((this.#benchCpu.user + this.#benchCpu.system) / 1e6) : 0,
-      seconds: start && stop ? round1((stop.at - start.at) / 1000) : 0,
+      benchCpuSeconds: this.#benchCpu ? round2((this.#benchCpu.user + this.#benchCpu.system) / 1e6) : 0,
+      seconds: start && stop ? round2((stop.at - start.at) / 1000) : 0,
     };
   }
 
@@ -109,7 +109,7 @@ export class ProcessSampler {
       const ticks = (this.#cpuTicksLast.get(label) ?? 0) - (this.#cpuTicksAtStart.get(label) ?? 0);
       usage[label] = {
         peakRssMb: Math.round((this.#peakRssKb.get(label) ?? 0) / 1024),
-        cpuSeconds: round1(ticks / CLOCK_TICKS_PER_SECOND),
+        cpuSeconds: round2(ticks / CLOCK_TICKS_PER_SECOND),
       };
     }
     return usage;
@@ -157,8 +157,9 @@ export class ProcessSampler {
   }
 }
 
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
+/** CPU is counted in clock ticks of 10 ms: two decimals of seconds keep every tick. */
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
 }
 
 /** Busy ticks of all cores together (everything but idle and iowait), and when they were read. */

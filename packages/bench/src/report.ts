@@ -38,6 +38,12 @@ export function formatSummary(result: BenchResult): string {
       `${number.format(result.transactionsPerOrder)} PostgreSQL transactions per order`,
     `  machine          ${result.machine.cpus} cores, ${busyShare(result)} busy during the run (everything on it, ` +
       `the benchmark's own stack included); load average ${result.machine.loadAverage1m} at the end`,
+    ...(result.idle
+      ? [
+          `  idle             ${number.format(result.idle.percentOfOneCore.stack)} % of one core for the stack over ${result.idle.seconds} s ` +
+            `without orders (${perProcess(result.idle.percentOfOneCore.perProcess)})`,
+        ]
+      : []),
     ...(result.runs ? [runsLine(result)] : []),
   ].join('\n');
 }

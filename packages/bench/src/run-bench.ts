@@ -14,6 +14,8 @@ export interface BenchSettings extends Omit<BenchStackOptions, 'log'> {
   timeoutS: number;
   /** Seconds of load before the measured offer (see {@link warmupPlan}); 0 for none. */
   warmupS: number;
+  /** After the orders, this many seconds with none, to measure what the idle stack costs; 0 for none. */
+  idleS: number;
 }
 
 /** What the run measured; `--json` prints exactly this. */
@@ -54,6 +56,12 @@ export interface BenchResult {
    * `perProcess` each of `cpuSeconds` alone.
    */
   cpuMsPerOrder: { stack: number; machine: number; perProcess: Record<string, number> };
+  /**
+   * With `--idle`: the stack left alone for `seconds` (after {@link IDLE_SETTLE_MS}) — the CPU it
+   * used, as a percentage of one core: all of it (services, their PostgreSQL backends, the Redis
+   * server) and per process.
+   */
+  idle?: { seconds: number; percentOfOneCore: { stack: number; perProcess: Record<string, number> } };
   /** PostgreSQL transactions of the run's database per order placed, every service together (the window's, about). */
   transactionsPerOrder: number;
   settings: {
@@ -203,6 +211,15 @@ export async function runBench(settings: BenchSettings, hooks: BenchHooks): Prom
     });
     const missing = placement.orderIds.length - result.delivered;
     if (missing !== 0) throw new BenchFailure(`${missing} placed orders are not among the delivered ones`);
+    if (settings.idleS > 0) {
+      hooks.log(`measuring the idle stack for ${settings.idleS} s…`);
+      await sleep(IDLE_SETTLE_MS, undefined, { signal });
+      const idle = new ProcessSampler(stack.pids(), stack.databaseName, 1_000);
+      idle.start();
+      await sleep(settings.idleS * 1000, undefined, { signal });
+      idle.stop();
+      result.idle = idleUsage(idle, settings.idleS);
+    }
     return result;
   } catch (error) {
     if (signal.aborted && !(error instanceof BenchFailure)) throw describeAbort('the run was cut short');
@@ -275,6 +292,21 @@ function summarize(
     machine: { cpus: cpus().length, loadAverage1m: round(loadavg()[0] ?? 0, 2) },
     at: new Date().toISOString(),
   };
+}
+
+/** Time given to the stack after the orders before its idle use is measured: the last publications, consumers' lingering reads. */
+const IDLE_SETTLE_MS = 5_000;
+
+function idleUsage(sampler: ProcessSampler, seconds: number): NonNullable<BenchResult['idle']> {
+  const machine = sampler.machine();
+  const cpuSeconds: Record<string, number> = {
+    ...Object.fromEntries(Object.entries(sampler.usage()).map(([label, usage]) => [label, usage.cpuSeconds])),
+    postgres: machine.postgresCpuSeconds,
+    ...(machine.redisCpuSeconds === null ? {} : { redis: machine.redisCpuSeconds }),
+  };
+  const percent = (cpuS: number) => round((100 * cpuS) / seconds, 2);
+  const stack = Object.entries(cpuSeconds).reduce((sum, [label, s]) => (inStack(label) ? sum + s : sum), 0);
+  return { seconds, percentOfOneCore: { stack: percent(stack), perProcess: mapValues(cpuSeconds, percent) } };
 }
 
 /** The processes whose CPU is the stack's cost of an order: not the market simulator, not the load generator. */
