@@ -1,5 +1,4 @@
 import pg from 'pg';
-import type { OrderTimes } from './verdict.js';
 
 /**
  * Reads the run's database as the admin: every service's schema, to check them against each other.
@@ -22,20 +21,21 @@ export class Books {
     return rows[0]!;
   }
 
-  /** Every order's id, and when it was placed and delivered (its last update, once delivered). */
-  async orderTimes(): Promise<Map<string, OrderTimes>> {
-    const { rows } = await this.#pool.query<{ id: string; created: string; delivered: string | null }>(
-      `SELECT id,
-              (extract(epoch FROM created_at) * 1000)::float8 AS created,
-              CASE WHEN status = 'delivered' THEN (extract(epoch FROM updated_at) * 1000)::float8 END AS delivered
+  /** Every order's id, and when it was delivered (its last update, once delivered; null before). */
+  async deliveries(): Promise<Map<string, number | null>> {
+    const { rows } = await this.#pool.query<{ id: string; delivered: string | null }>(
+      `SELECT id, CASE WHEN status = 'delivered' THEN (extract(epoch FROM updated_at) * 1000)::float8 END AS delivered
          FROM orders.orders`,
     );
-    return new Map(
-      rows.map((row) => [
-        row.id,
-        { createdAtMs: Number(row.created), deliveredAtMs: row.delivered === null ? null : Number(row.delivered) },
-      ]),
+    return new Map(rows.map((row) => [row.id, row.delivered === null ? null : Number(row.delivered)]));
+  }
+
+  /** Units the warehouse's ledger says it bought: what the books hold of the market's sales. */
+  async unitsBought(): Promise<number> {
+    const { rows } = await this.#pool.query<{ units: number }>(
+      `SELECT coalesce(sum(delta), 0)::int AS units FROM inventory.stock_ledger WHERE reason = 'purchase'`,
     );
+    return rows[0]!.units;
   }
 
   /**

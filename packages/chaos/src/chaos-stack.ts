@@ -174,6 +174,14 @@ export class ChaosStack {
     await this.launch(member);
   }
 
+  /** Stops every process of a service gracefully (SIGTERM), for good: the run is reading its results. */
+  async stopAll(service: ServiceName): Promise<void> {
+    const members = [...this.#members.values()].filter((member) => member.name === service);
+    for (const member of members) member.expectedDown = true;
+    await Promise.all(members.flatMap((member) => (member.process ? [stopWithin(member.process, 15_000)] : [])));
+    for (const member of members) member.process = null;
+  }
+
   /**
    * From now on a process that exits is not restarted nor counted as a crash: the run is ending.
    * Called as soon as the user interrupts, since Ctrl-C at a terminal reaches the services too.

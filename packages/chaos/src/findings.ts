@@ -73,24 +73,22 @@ export async function findings(
   },
 ): Promise<ChaosResult> {
   const { stack, books, redis, load, happened, startMs } = run;
-  const times = await books.orderTimes();
+  const deliveries = await books.deliveries();
   const accepted = new Set(load.orderIds);
-  const ours: OrderTimes[] = [];
-  for (const id of accepted) ours.push(times.get(id) ?? { createdAtMs: Number.POSITIVE_INFINITY, deliveredAtMs: null });
-  const unexpectedOrders = [...times.keys()].filter((id) => !accepted.has(id)).length;
+  const ours: OrderTimes[] = [...accepted].map((id) => ({ placedAtMs: load.askedAt.get(id)!, deliveredAtMs: deliveries.get(id) ?? null }));
+  const unexpectedOrders = [...deliveries.keys()].filter((id) => !accepted.has(id)).length;
   const delivered = ours.filter((order) => order.deliveredAtMs !== null).length;
   const duplicates = await books.duplicates();
 
-  let auditOk = false;
-  let unitsBought = 0;
-  try {
-    const audit = await stack.client.audit();
-    auditOk = audit.ok;
-    unitsBought = audit.ingredients.reduce((sum, entry) => sum + entry.bought, 0);
-  } catch {
-    // Unreadable is not balanced; the report says it failed.
-  }
+  const auditOk = await stack.client.audit().then(
+    (audit) => audit.ok,
+    () => false, // unreadable is not balanced; the report says it failed
+  );
+  // The market's count against the books only once no warehouse is buying: stopped gracefully, each
+  // records what its round bought, and no sale is in flight between the two counts.
+  await stack.stopAll('inventory');
   const marketSold = await marketUnitsSold(stack.marketUrl);
+  const unitsBought = await books.unitsBought();
   const deadLetters = await countDeadLetters(redis, stack.keyPrefix);
   const poisonInjected = happened.reduce((sum, entry) => sum + entry.poison, 0);
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PlaceOrdersResponse } from '@free-lunch/contracts';
 
@@ -22,6 +23,8 @@ const MAX_RETRY_MS = 2_000;
 export class OrderLoad {
   /** Ids of every order the service accepted. */
   readonly orderIds: string[] = [];
+  /** When each accepted order was first asked for (its chunk's first POST), epoch ms. */
+  readonly askedAt = new Map<string, number>();
   chunksSent = 0;
   retries = 0;
   #pending = new Set<Promise<void>>();
@@ -31,7 +34,10 @@ export class OrderLoad {
     private readonly api: { ordersUrl: string; managerToken: string },
     private readonly rate: number,
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    // Every chunk being retried listens to the run's signal: during a long outage, a hundred or more.
+    setMaxListeners(10_000, signal);
+  }
 
   /** Chunks whose POST has not been accepted yet. */
   get retrying(): number {
@@ -59,14 +65,14 @@ export class OrderLoad {
 
   private send(quantity: number): void {
     this.chunksSent += 1;
-    const chunk = this.placeChunk(quantity, randomUUID()).catch((error: Error) => {
+    const chunk = this.placeChunk(quantity, randomUUID(), Date.now()).catch((error: Error) => {
       if (!this.signal.aborted) this.#failure ??= error;
     });
     const tracked = chunk.finally(() => this.#pending.delete(tracked));
     this.#pending.add(tracked);
   }
 
-  private async placeChunk(quantity: number, idempotencyKey: string): Promise<void> {
+  private async placeChunk(quantity: number, idempotencyKey: string, askedAtMs: number): Promise<void> {
     for (let attempt = 0; ; attempt += 1) {
       if (attempt > 0) {
         this.retries += 1;
@@ -92,7 +98,10 @@ export class OrderLoad {
         continue; // refused, reset or timed out: the same key again
       }
       if (status === 202) {
-        this.orderIds.push(...PlaceOrdersResponse.parse(JSON.parse(body)).orders.map((order) => order.id));
+        for (const { id } of PlaceOrdersResponse.parse(JSON.parse(body)).orders) {
+          this.orderIds.push(id);
+          this.askedAt.set(id, askedAtMs);
+        }
         return;
       }
       if (status !== 429 && status < 500) throw new LoadRefused(`POST /orders answered ${status}: ${body.slice(0, 300)}`);

@@ -1,17 +1,20 @@
-/** One order as the verdict needs it: when it was placed and, if it was, delivered (epoch ms). */
+/**
+ * One order as the verdict needs it (epoch ms): when the client first asked for it (its chunk's first
+ * POST, however long the service took to accept it) and, if it was, when it was delivered.
+ */
 export interface OrderTimes {
-  createdAtMs: number;
+  placedAtMs: number;
   deliveredAtMs: number | null;
 }
 
 /**
- * Seconds from `endMs` (a fault's end) until the system had caught up: every order placed by then
- * delivered. 0 when they all were delivered before it ended; null when some never were.
+ * Seconds from `endMs` (a fault's end) until the system had caught up: every order asked for by then
+ * delivered (also those the service could only accept after the fault). 0 when they all were delivered before it ended; null when some never were.
  */
 export function caughtUpSeconds(endMs: number, orders: readonly OrderTimes[]): number | null {
   let lastDeliveredAtMs = endMs;
   for (const order of orders) {
-    if (order.createdAtMs > endMs) continue;
+    if (order.placedAtMs > endMs) continue;
     if (order.deliveredAtMs === null) return null;
     lastDeliveredAtMs = Math.max(lastDeliveredAtMs, order.deliveredAtMs);
   }

@@ -47,9 +47,9 @@ describe('the verdict', () => {
 
 describe('recovery times', () => {
   const orders = [
-    { createdAtMs: 1_000, deliveredAtMs: 3_000 },
-    { createdAtMs: 9_000, deliveredAtMs: 17_500 },
-    { createdAtMs: 12_000, deliveredAtMs: 14_000 },
+    { placedAtMs: 1_000, deliveredAtMs: 3_000 },
+    { placedAtMs: 9_000, deliveredAtMs: 17_500 },
+    { placedAtMs: 12_000, deliveredAtMs: 14_000 },
   ];
 
   it('when a fault ends, then it has caught up once every order placed by then is delivered', () => {
@@ -59,13 +59,13 @@ describe('recovery times', () => {
   });
 
   it('when an order placed before the fault ended was never delivered, then it never caught up', () => {
-    expect(caughtUpSeconds(10_000, [...orders, { createdAtMs: 9_500, deliveredAtMs: null }])).toBeNull();
-    expect(caughtUpSeconds(10_000, [...orders, { createdAtMs: 10_500, deliveredAtMs: null }])).toBe(7.5);
+    expect(caughtUpSeconds(10_000, [...orders, { placedAtMs: 9_500, deliveredAtMs: null }])).toBeNull();
+    expect(caughtUpSeconds(10_000, [...orders, { placedAtMs: 10_500, deliveredAtMs: null }])).toBe(7.5);
   });
 
   it('when the last fault ends, then recovery runs to the last delivery, and is null while an order is missing', () => {
     expect(recoverySeconds(12_000, orders)).toBe(5.5);
     expect(recoverySeconds(18_000, orders)).toBe(0);
-    expect(recoverySeconds(12_000, [...orders, { createdAtMs: 13_000, deliveredAtMs: null }])).toBeNull();
+    expect(recoverySeconds(12_000, [...orders, { placedAtMs: 13_000, deliveredAtMs: null }])).toBeNull();
   });
 });
