@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -130,6 +131,18 @@ describe('transactional outbox', () => {
 
     await eventually('three entries on the stream', async () => expect(await redis.xlen(placedKey())).toBe(3), { timeoutMs: 5_000 });
     expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(entries.map((entry) => entry.message));
+    await eventually('the relay to empty the outbox', async () => expect(await rowsLeft()).toBe(0));
+  });
+
+  it('when rows nobody announced are committed (another replica, a crash), then the running relay publishes them at its next poll', async () => {
+    const outboxRelay = relay({ pollIntervalMs: 100 });
+    outboxRelay.start();
+    // Past its first pass at start, so only a poll can find the rows.
+    await sleep(250);
+    const entries = placedEntries(2);
+    await commitOutbox(entries);
+
+    await eventually('two entries on the stream', async () => expect(await redis.xlen(placedKey())).toBe(2), { timeoutMs: 5_000 });
     await eventually('the relay to empty the outbox', async () => expect(await rowsLeft()).toBe(0));
   });
 
