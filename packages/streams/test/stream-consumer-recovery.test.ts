@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -5,6 +6,7 @@ import { streamNames } from '@free-lunch/contracts';
 import { isTransientDatabaseError } from '@free-lunch/service-kit';
 import {
   deadLetterKey,
+  encodeMessage,
   StreamConsumer,
   StreamPublisher,
   streamKey,
@@ -12,7 +14,7 @@ import {
   type StreamConsumerOptions,
 } from '../src/index.js';
 import { memberKey } from '../src/member-liveness.js';
-import { deferred, groupInfo, isolatedPrefix, logger, orderPlaced, pendingCount, redisClient } from './helpers.js';
+import { blockedConnection, deferred, groupInfo, isolatedPrefix, logger, orderPlaced, pendingCount, redisClient } from './helpers.js';
 
 const stream = streamNames.orderPlaced;
 const group = 'kitchen';
@@ -114,6 +116,39 @@ describe('StreamConsumer recovery: dead members, slow members, PostgreSQL away, 
     expect(byOther).toEqual([]);
     expect(bySlow.map((m) => m.message.orderId)).toEqual(orderIds);
     expect(bySlow.every((m) => m.deliveries === 1)).toBe(true);
+  });
+
+  it('when a member\'s reading connection is cut, then entries Redis handed it that it never saw are taken back at once, not after claimIdleMs', async () => {
+    const connectionName = `own-pending-${randomUUID()}`;
+    const own = redisClient({ connectionName });
+    cleanups.push(async () => own.quit());
+    const handled: Placed[] = [];
+    await startConsumer('cut-off', async (messages) => void handled.push(...messages), { redis: own, claimIdleMs: 60_000 });
+    // Entries Redis delivered to this member whose reply never reached it (as a read cut off with its
+    // connection): pending on it, a living member, so nobody else would take them for a minute.
+    const orderIds = await publishOrders(3);
+    await vi.waitFor(() => expect(handled).toHaveLength(3));
+    // Appended and read in one transaction, so the member's own blocked read cannot get them first,
+    // then moved to the member.
+    const lost = [orderPlaced(), orderPlaced()];
+    const appended = redis.multi();
+    for (const message of lost) appended.xadd(key, '*', ...encodeMessage(stream, message));
+    await appended.xreadgroup('GROUP', group, 'somebody', 'COUNT', 10, 'STREAMS', key, '>').exec();
+    const ids = (await redis.xpending(key, group, '-', '+', 10, 'somebody')) as Array<[string, ...unknown[]]>;
+    await redis.xclaim(key, group, 'cut-off', 0, ...ids.map(([id]) => id), 'JUSTID');
+    await delay(300);
+    expect(handled).toHaveLength(3);
+
+    const id = await vi.waitFor(async () => {
+      const blocked = await blockedConnection(redis, connectionName, 'xreadgroup');
+      expect(blocked).toBeDefined();
+      return blocked!;
+    });
+    await redis.client('KILL', 'ID', id);
+
+    await vi.waitFor(() => expect(handled).toHaveLength(5), { timeout: 5_000, interval: 50 });
+    expect(handled.map((m) => m.message.orderId)).toEqual([...orderIds, ...lost.map((message) => message.orderId)]);
+    await vi.waitFor(async () => expect(await pendingCount(redis, key, group)).toBe(0));
   });
 
   it('when a member stops cleanly, then its liveness key is deleted, and it exists while the member runs', async () => {
