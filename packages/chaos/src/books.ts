@@ -21,13 +21,15 @@ export class Books {
     return rows[0]!;
   }
 
-  /** Every order's id, and when it was delivered (its last update, once delivered; null before). */
-  async deliveries(): Promise<Map<string, number | null>> {
-    const { rows } = await this.#pool.query<{ id: string; delivered: string | null }>(
-      `SELECT id, CASE WHEN status = 'delivered' THEN (extract(epoch FROM updated_at) * 1000)::float8 END AS delivered
+  /** Every order's id, its status, and when it was delivered (its last update, once delivered; null before). */
+  async deliveries(): Promise<Map<string, { status: string; deliveredAtMs: number | null }>> {
+    const { rows } = await this.#pool.query<{ id: string; status: string; delivered: string | null }>(
+      `SELECT id, status, CASE WHEN status = 'delivered' THEN (extract(epoch FROM updated_at) * 1000)::float8 END AS delivered
          FROM orders.orders`,
     );
-    return new Map(rows.map((row) => [row.id, row.delivered === null ? null : Number(row.delivered)]));
+    return new Map(
+      rows.map((row) => [row.id, { status: row.status, deliveredAtMs: row.delivered === null ? null : Number(row.delivered) }]),
+    );
   }
 
   /** Units the warehouse's ledger says it bought: what the books hold of the market's sales. */

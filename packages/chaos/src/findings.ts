@@ -29,6 +29,8 @@ export interface ChaosResult {
   orders: number;
   delivered: number;
   missing: number;
+  /** The missing orders by the status they were left in. */
+  missingByStatus: Record<string, number>;
   duplicates: number;
   duplicateKinds: { twoRecipes: number; wrongDispatches: number };
   unexpectedOrders: number;
@@ -75,7 +77,16 @@ export async function findings(
   const { stack, books, redis, load, happened, startMs } = run;
   const deliveries = await books.deliveries();
   const accepted = new Set(load.orderIds);
-  const ours: OrderTimes[] = [...accepted].map((id) => ({ placedAtMs: load.askedAt.get(id)!, deliveredAtMs: deliveries.get(id) ?? null }));
+  const ours: OrderTimes[] = [...accepted].map((id) => ({
+    placedAtMs: load.askedAt.get(id)!,
+    deliveredAtMs: deliveries.get(id)?.deliveredAtMs ?? null,
+  }));
+  // Where the missing ones stopped: which service to look at.
+  const missingByStatus: Record<string, number> = {};
+  for (const id of accepted) {
+    const status = deliveries.get(id)?.status ?? 'not in the database';
+    if (status !== 'delivered') missingByStatus[status] = (missingByStatus[status] ?? 0) + 1;
+  }
   const unexpectedOrders = [...deliveries.keys()].filter((id) => !accepted.has(id)).length;
   const delivered = ours.filter((order) => order.deliveredAtMs !== null).length;
   const duplicates = await books.duplicates();
@@ -119,6 +130,7 @@ export async function findings(
     orders: accepted.size,
     delivered,
     missing: verdict.missing,
+    missingByStatus,
     duplicates: duplicates.total,
     duplicateKinds: { twoRecipes: duplicates.twoRecipes, wrongDispatches: duplicates.wrongDispatches },
     unexpectedOrders,

@@ -36,7 +36,7 @@ export function formatVerdict(result: ChaosResult): string {
     `    ${'at (s)'}  ${'kind'.padEnd(22)} ${'target'.padEnd(14)}${'lasted'.padStart(7)}   caught up after`,
     ...faultRows,
     row('orders', `${result.orders} placed in ${result.load.chunks} chunks (${result.load.retries} retries)`, ''),
-    row('delivered', `${result.delivered} (${result.missing} missing)`, mark(result.missing === 0)),
+    row('delivered', `${result.delivered} (${result.missing} missing${stuck(result.missingByStatus)})`, mark(result.missing === 0)),
     row(
       'handled twice',
       `${result.duplicates} (two recipes ${result.duplicateKinds.twoRecipes}, wrong dispatches ${result.duplicateKinds.wrongDispatches})`,
@@ -63,4 +63,10 @@ export function formatVerdict(result: ChaosResult): string {
     ),
     `  ${'verdict'.padEnd(26)}${result.ok ? 'OK' : `FAILED: ${result.failures.join('; ')}`}`,
   ].join('\n');
+}
+
+/** `: 600 awaiting_ingredients, 82 cooking`, or nothing when none is missing. */
+function stuck(byStatus: Record<string, number>): string {
+  const entries = Object.entries(byStatus);
+  return entries.length === 0 ? '' : `: ${entries.map(([status, count]) => `${count} ${status}`).join(', ')}`;
 }

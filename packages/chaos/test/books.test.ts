@@ -95,8 +95,8 @@ describe("the run's books", () => {
     expect(await books.duplicates()).toEqual({ twoRecipes: 1, wrongDispatches: 2, total: 3 });
     expect(await books.progress()).toEqual({ orders: 5, delivered: 4 });
     const deliveries = await books.deliveries();
-    expect(deliveries.get(fine)).toBe(Date.parse('2026-01-01T00:00:05Z'));
-    expect(deliveries.get(queued)).toBeNull();
+    expect(deliveries.get(fine)).toEqual({ status: 'delivered', deliveredAtMs: Date.parse('2026-01-01T00:00:05Z') });
+    expect(deliveries.get(queued)).toEqual({ status: 'queued', deliveredAtMs: null });
     expect(await books.unitsBought()).toBe(0);
   });
 });
