@@ -13,7 +13,7 @@ import { startWarehouseProcess, type WarehouseProcess } from './support/warehous
 /** Calls in flight at once (MARKET_CONCURRENCY) and the most a sale brings. */
 const CONCURRENCY = 4;
 const MAX_QUANTITY = 5;
-const PIZZAS = 200;
+const PIZZAS = 80;
 const BUY_PATH = '/api/farmers-market/buy';
 
 const cleanUps: Array<() => Promise<unknown>> = [];
@@ -31,7 +31,7 @@ interface Stage {
 }
 
 /**
- * A database, key prefix and market of the test's own, the market behind a gate, and 200 pizzas
+ * A database, key prefix and market of the test's own, the market behind a gate, and 80 pizzas
  * requested (most of them need the market). The market answers quickly, so a round makes several
  * calls per slot, and every call sells: every answered call of a round is a sale in the journal.
  */
@@ -160,7 +160,7 @@ describe('a warehouse killed in the middle of a purchase round', () => {
       }, { timeoutMs: 15_000, intervalMs: 200 });
     expect(await onlyInJournal(test.db)).toEqual({ sales: 0, units: 0 });
     expect(((await (await fetch(`${second.url}/stock/audit`)).json()) as StockAudit).ok).toBe(true);
-  }, 120_000);
+  }, 180_000);
 
   it('when it is killed with calls in flight that the market has answered, then the books lack those calls and nothing else, and hold nothing twice', async () => {
     const test = await stage();
@@ -185,5 +185,5 @@ describe('a warehouse killed in the middle of a purchase round', () => {
       }, { timeoutMs: 15_000, intervalMs: 200 });
     expect(await onlyInJournal(test.db)).toEqual({ sales: 0, units: 0 });
     expect(((await (await fetch(`${second.url}/stock/audit`)).json()) as StockAudit).ok).toBe(true);
-  }, 120_000);
+  }, 180_000);
 });
