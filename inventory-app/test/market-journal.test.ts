@@ -70,7 +70,8 @@ async function openTransaction<T>(db: pg.Pool, work: (client: pg.PoolClient) => 
   };
 }
 
-describe('replaying the market journal', () => {
+// Each test opens a warehouse's database, which takes a while on a loaded machine.
+describe('replaying the market journal', { timeout: 90_000 }, () => {
   it('when two purchasers replay a dead one\'s sales at the same time, then each sale is in stock, ledger and purchases once', async () => {
     const db = await bareDatabase();
     const dead = randomUUID();
@@ -138,7 +139,7 @@ describe('replaying the market journal', () => {
   });
 });
 
-describe('the journal writer', () => {
+describe('the journal writer', { timeout: 90_000 }, () => {
   it('when a write fails on a broken connection, then flush writes the sale again and it is journaled once', async () => {
     const db = await bareDatabase();
     let breakNext = true;
@@ -162,5 +163,36 @@ describe('the journal writer', () => {
     expect(rows).toEqual([{ seq: '1', quantity_sold: 3 }]);
     const recorded = await recordRounds(db, { purchaser: journal.purchaser, replayOthers: false }, [{ id: randomUUID(), attempts: [call] }]);
     expect(recorded.bought).toEqual(new Map([['tomato', 3]]));
+  });
+
+  it('when a write fails while more sales wait behind it, then every caller gets its answer and flush writes them all once', async () => {
+    const db = await bareDatabase();
+    let failFirst = true;
+    let firstWriteStarted = () => {};
+    const writing = new Promise<void>((resolve) => (firstWriteStarted = resolve));
+    let releaseFirst = () => {};
+    const firstWriteHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const unreachable = {
+      query: async (config: pg.QueryConfig) => {
+        if (!failFirst) return db.query(config);
+        failFirst = false;
+        // The first write hangs until the others are waiting behind it, then PostgreSQL is gone.
+        firstWriteStarted();
+        await firstWriteHeld;
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { errno: -111, code: 'ECONNREFUSED', syscall: 'connect' });
+      },
+    } as unknown as pg.Pool;
+    const journal = new MarketJournal(unreachable, warehouse.app.log);
+    const call = (quantitySold: number): RoundCall => ({ ingredient: 'rice', outcome: 'sold', quantitySold, error: null, at: new Date() });
+
+    const first = journal.write(call(1));
+    await writing;
+    const behind = [journal.write(call(2)), journal.write(call(3))];
+    releaseFirst();
+    await Promise.all([first, ...behind]);
+    await journal.flush();
+
+    const { rows } = await db.query<{ units: number; sales: number }>('SELECT sum(quantity_sold)::int AS units, count(*)::int AS sales FROM market_journal');
+    expect(rows[0]).toEqual({ units: 6, sales: 3 });
   });
 });

@@ -14,6 +14,13 @@ export type RoundCall = MarketCall & { journalSeq?: number };
 
 /** Most sales in one INSERT; more wait for the next. */
 const MAX_SALES_PER_WRITE = 1_000;
+/**
+ * How long a sale that finds no write in progress waits for others before its write starts. The
+ * slots that made a sale wait for its write before their next call, so without it each write after
+ * a quiet moment carries the first sale or two of a round of calls answered within a millisecond or
+ * two, and a burst costs a transaction (a WAL flush) every few sales.
+ */
+const LINGER_MS = 2;
 
 interface Entry {
   call: RoundCall;
@@ -26,12 +33,13 @@ interface Entry {
 /**
  * Writes each sale to the journal as its answer arrives (`market_journal`), so that a purchaser
  * killed mid-round loses only the calls it had in flight. One INSERT at a time: the sales that
- * arrive while one is being written go together in the next, so a burst costs a few writes per
- * round, not one per sale. A write that fails in a way that may pass (PostgreSQL unreachable) keeps
- * its sales here, oldest first, and writes them again with the next write or {@link flush}; the
- * recording that needs them calls `flush` first and fails like any recording if they still cannot
- * be written, so their round is kept and retried too (`RecordingRetries`). Writes are idempotent by
- * (purchaser, seq), so a write whose COMMIT answer was lost is simply written again.
+ * arrive while one is being written go together in the next, and a sale that finds none in
+ * progress waits {@link LINGER_MS} for others, so a burst costs a write per several sales. A write
+ * that fails in a way that may pass (PostgreSQL unreachable) keeps its sales here, oldest first,
+ * and writes them again with the next write or {@link flush}; the recording that needs them calls
+ * `flush` first and fails like any recording if they still cannot be written, so their round is
+ * kept and retried too (`RecordingRetries`). Writes are idempotent by (purchaser, seq), so a write
+ * whose COMMIT answer was lost is simply written again.
  */
 export class MarketJournal {
   /** This purchaser's id in the journal: one per process, so a restarted process is another purchaser. */
@@ -42,6 +50,8 @@ export class MarketJournal {
   /** The write in progress, if any, and its sales. */
   #writing: Promise<void> | null = null;
   #sending: Entry[] = [];
+  /** The next write's start, while it waits for more sales ({@link LINGER_MS}). */
+  #lingering: NodeJS.Timeout | null = null;
   /** Writes failed so far, and the last one's error (what a `flush` that cannot write throws). */
   #failures = 0;
   #lastError: unknown = null;
@@ -61,7 +71,8 @@ export class MarketJournal {
     return new Promise((resolve) => {
       const sale = { seq, ingredient: call.ingredient, quantitySold: call.quantitySold, at: call.at };
       this.#waiting.push({ call, sale, written: false, settle: resolve });
-      this.#writeNext();
+      if (this.#waiting.length >= MAX_SALES_PER_WRITE) this.#writeNext();
+      else if (!this.#writing) this.#lingering ??= setTimeout(() => this.#writeNext(), LINGER_MS);
     });
   }
 
@@ -85,14 +96,16 @@ export class MarketJournal {
 
   /** Starts writing the waiting sales, oldest first, unless a write is in progress (its end starts the next). */
   #writeNext(): void {
+    if (this.#lingering) clearTimeout(this.#lingering);
+    this.#lingering = null;
     if (this.#writing || this.#waiting.length === 0) return;
     const batch = this.#waiting.splice(0, MAX_SALES_PER_WRITE);
     this.#sending = batch;
     this.#writing = this.#write(batch).finally(() => {
       this.#writing = null;
       this.#sending = [];
-      // After a failure, the next write waits for the next sale or flush: no retry loop against a
-      // database that is down.
+      // The sales that came meanwhile have waited already: they go at once. After a failure, the
+      // next write waits for the next sale or flush: no retry loop against a database that is down.
       if (batch.every((entry) => entry.written)) this.#writeNext();
     });
   }
@@ -114,6 +127,9 @@ export class MarketJournal {
         this.#failures += 1;
         this.#lastError = error;
         this.#waiting = [...batch, ...this.#waiting];
+        // Sales handed over during this write would otherwise wait for a write that only the next
+        // sale or flush starts; their round must end (and its recording retry) rather than hang.
+        for (const entry of this.#waiting) entry.settle();
         this.logger.warn({ err: error, sales: batch.length }, 'journaling market sales failed; they are written again with the next');
       }
     } finally {
