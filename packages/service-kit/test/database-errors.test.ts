@@ -101,7 +101,7 @@ describe('classifying the error a transaction failed with', () => {
     const refused = await failure(() => new pg.Client({ host: '127.0.0.1', port }).connect());
     expect(classifyDatabaseError(refused)).toBe('commit-unknown');
 
-    const busy = new pg.Pool({ connectionString: database.url, max: 1, connectionTimeoutMillis: 50 });
+    const busy = new pg.Pool({ connectionString: database.url, max: 1, connectionTimeoutMillis: 1_000 });
     const held = await busy.connect();
     const timedOut = await failure(() => busy.connect());
     held.release();
