@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Ingredient } from '@free-lunch/contracts';
-import { journalSales, takeOthersSales, takeOwnSales, type JournaledSale } from '../src/data/market-journal.js';
+import { journalSales, takeOthersSales, type JournaledSale } from '../src/data/market-journal.js';
 import { MarketJournal, type RoundCall } from '../src/purchasing/market-journal.js';
 import { recordRounds } from '../src/purchasing/record-round.js';
 import { auditStock } from '../src/use-cases/audit.js';
@@ -86,24 +86,6 @@ describe('replaying the market journal', { timeout: 90_000 }, () => {
     expect(first.attempts.length + second.attempts.length).toBe(journaled.length);
     expect(await unitsInBooks(db)).toEqual({ purchases: unitsOf(journaled), ledger: unitsOf(journaled), stock: unitsOf(journaled) });
     expect((await auditStock(db)).ok).toBe(true);
-  });
-
-  it('when two takers reach the same rows, then the second waits for the first and takes none of them, whether it replays or is their own purchaser', async () => {
-    const db = await bareDatabase();
-    const owner = randomUUID();
-    const journaled = sales(10);
-    await journalSales(db, owner, journaled);
-
-    const replay = await openTransaction(db, (client) => takeOthersSales(client, randomUUID()));
-    expect(await replay.result).toHaveLength(journaled.length);
-    const secondReplay = await openTransaction(db, (client) => takeOthersSales(client, randomUUID()));
-    const ownerTakes = await openTransaction(db, (client) => takeOwnSales(client, owner, journaled.map((sale) => sale.seq)));
-    await replay.commit();
-
-    expect(await secondReplay.result).toEqual([]);
-    expect(await ownerTakes.result).toEqual([]);
-    await secondReplay.commit();
-    await ownerTakes.commit();
   });
 
   it('when a replay dies before it commits, then the next one takes every sale', async () => {

@@ -148,6 +148,8 @@ describe('a warehouse killed in the middle of a purchase round', () => {
     const beforeKill = await soldInBooks(test.db);
     expect(beforeKill.units).toBeLessThan((await soldByMarket(test.market)).units);
     await first.kill();
+    // Its held call ended with it; opening the gate before the gate has seen that would ask the market anyway.
+    await eventually('the gate to see the killed warehouse hang up', () => expect(test.gate.held).toBe(0), { timeoutMs: 10_000, intervalMs: 10 });
     test.gate.open();
     const second = await test.startWarehouse();
 
@@ -171,6 +173,8 @@ describe('a warehouse killed in the middle of a purchase round', () => {
     expect(inFlight).toBeGreaterThan(0);
     expect(inFlight).toBeLessThanOrEqual(CONCURRENCY);
     await first.kill();
+    // Its held call ended with it; opening the gate before the gate has seen that would ask the market anyway.
+    await eventually('the gate to see the killed warehouse hang up', () => expect(test.gate.held).toBe(0), { timeoutMs: 10_000, intervalMs: 10 });
     test.gate.open();
     const second = await test.startWarehouse();
 

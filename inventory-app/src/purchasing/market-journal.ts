@@ -15,10 +15,9 @@ export type RoundCall = MarketCall & { journalSeq?: number };
 /** Most sales in one INSERT; more wait for the next. */
 const MAX_SALES_PER_WRITE = 1_000;
 /**
- * How long a sale that finds no write in progress waits for others before its write starts. The
- * slots that made a sale wait for its write before their next call, so without it each write after
- * a quiet moment carries the first sale or two of a round of calls answered within a millisecond or
- * two, and a burst costs a transaction (a WAL flush) every few sales.
+ * How long a sale that finds no write in progress waits for others before its write starts: without
+ * it each write after a quiet moment carries the first sale or two of the calls answered within a
+ * millisecond or two, and a burst costs a transaction (a WAL flush) every few sales.
  */
 const LINGER_MS = 2;
 
@@ -32,7 +31,7 @@ interface Entry {
 
 /**
  * Writes each sale to the journal as its answer arrives (`market_journal`), so that a purchaser
- * killed mid-round loses only the calls it had in flight. One INSERT at a time: the sales that
+ * killed mid-round loses only the calls it had in flight and the sales being written. One INSERT at a time: the sales that
  * arrive while one is being written go together in the next, and a sale that finds none in
  * progress waits {@link LINGER_MS} for others, so a burst costs a write per several sales. A write
  * that fails in a way that may pass (PostgreSQL unreachable) keeps its sales here, oldest first,
@@ -60,6 +59,11 @@ export class MarketJournal {
     private readonly pool: pg.Pool,
     private readonly logger: FastifyBaseLogger,
   ) {}
+
+  /** Sales handed over and not written yet (waiting, being written, or kept after a failed write). */
+  get unwritten(): number {
+    return this.#waiting.length + this.#sending.length;
+  }
 
   /**
    * Journals a sale (`call.quantitySold > 0`) and numbers it (`journalSeq`). Resolves once it is
