@@ -31,7 +31,7 @@ interface Entry {
 
 /**
  * Writes each sale to the journal as its answer arrives (`market_journal`), so that a purchaser
- * killed mid-round loses only the calls it had in flight and the sales being written. One INSERT at a time: the sales that
+ * killed mid-round loses only the calls it had in flight (the slot that made a sale waits for it). One INSERT at a time: the sales that
  * arrive while one is being written go together in the next, and a sale that finds none in
  * progress waits {@link LINGER_MS} for others, so a burst costs a write per several sales. A write
  * that fails in a way that may pass (PostgreSQL unreachable) keeps its sales here, oldest first,
@@ -59,11 +59,6 @@ export class MarketJournal {
     private readonly pool: pg.Pool,
     private readonly logger: FastifyBaseLogger,
   ) {}
-
-  /** Sales handed over and not written yet (waiting, being written, or kept after a failed write). */
-  get unwritten(): number {
-    return this.#waiting.length + this.#sending.length;
-  }
 
   /**
    * Journals a sale (`call.quantitySold > 0`) and numbers it (`journalSeq`). Resolves once it is

@@ -13,7 +13,7 @@ export interface MarketRoundDeps {
   concurrency: number;
   backoff: BackoffSettings;
   /** Where each sale is written as it arrives. */
-  journal: Pick<MarketJournal, 'write' | 'unwritten'>;
+  journal: Pick<MarketJournal, 'write'>;
 }
 
 /**
@@ -85,12 +85,10 @@ export function unitsSold(attempts: readonly MarketCall[]): Map<Ingredient, numb
  * Makes the round's calls ({@link RoundCalls}), `concurrency` at a time: each of that many workers
  * takes the next call as soon as its last one is answered, until none is left or the round's window
  * closes; a worker that finds none queued while others are out waits for their answers, which may
- * queue more. A sale is handed to the journal as it arrives; while more than `concurrency` sales are
- * on their way there, the worker waits for its own to be written before its next call. So at any
- * moment at most `concurrency` calls are in flight and about as many sales are not yet durable
- * here: all that a kill of this process can take out of the books. (Waiting for every sale to be
- * written before the next call would halve that, and cost a quarter of a burst's throughput with
- * an instant market: each slot would spend more time waiting for PostgreSQL than for the market.)
+ * queue more. A worker whose call sold waits for the sale to be journaled before its next call, so
+ * at any moment at most `concurrency` calls are answered by the market but not yet durable here:
+ * all that a kill of this process can take out of the books. (With an instant market this wait is
+ * longer than the call: docs/design.md, Purchasing, says what it costs a burst.)
  * Every call started is awaited, so each one the market answered is recorded.
  */
 async function callMarket(
@@ -114,10 +112,7 @@ async function callMarket(
       inFlight += 1;
       const call: RoundCall = await deps.market.buy(ingredient);
       attempts.push(call);
-      if (call.quantitySold > 0) {
-        const journaled = deps.journal.write(call);
-        if (deps.journal.unwritten > deps.concurrency) await journaled;
-      }
+      if (call.quantitySold > 0) await deps.journal.write(call);
       inFlight -= 1;
       calls.answered(ingredient, call.quantitySold);
       answered();
