@@ -49,14 +49,15 @@ const COMMANDS = ['+@stream', '+@scripting', '+@string', '+@keyspace', '+@transa
 /**
  * The ACL rules of a service's Redis user: the commands above, only on keys under `prefix`, and
  * among those only the streams it consumes, appends to or tails (read-only for what it only tails),
- * their dead-letter streams and group members' liveness keys for what it consumes, the rate-limit
- * counters, and its own keys.
+ * the dead-letter streams of what it consumes and of what it produces (its outbox relay dead-letters
+ * a message that no longer matches its contract), group members' liveness keys for what it consumes,
+ * the rate-limit counters, and its own keys.
  */
 export function redisAclRules(service: keyof typeof redisAccess, prefix: string): string[] {
   const access = redisAccess[service];
   const readWrite = [
     ...access.consumes.flatMap((stream) => [stream, `${stream}.dead-letter`, `member:${stream}:*`]),
-    ...access.produces,
+    ...access.produces.flatMap((stream) => [stream, `${stream}.dead-letter`]),
     'rate-limit:*',
     ...access.own,
   ];

@@ -75,6 +75,13 @@ describe('each service is a least-privilege user of Redis', () => {
     expect(await attempt(urls.inventory, 'XADD', `${prefix}kitchen.order-status-changed`, '*', 'm', '{}')).toBe('NOPERM');
   });
 
+  it('when a service\'s outbox relay dead-letters a message of a stream it produces, then Redis lets it, and no one else', async () => {
+    const deadLetter = `${prefix}inventory.ingredients-dispatched.dead-letter`;
+    expect(await attempt(urls.inventory, 'XADD', deadLetter, '*', 'm', '{}')).toBe('ok');
+    expect(await attempt(urls.orders, 'XADD', deadLetter, '*', 'm', '{}')).toBe('NOPERM');
+    expect(await attempt(urls.orders, 'XADD', `${prefix}orders.placed.dead-letter`, '*', 'm', '{}')).toBe('ok');
+  });
+
   it.each(['orders', 'kitchen', 'inventory'] as const)('when the %s user tries a server-wide command, then Redis refuses it', async (service) => {
     for (const command of [['KEYS', '*'], ['CONFIG', 'GET', 'maxmemory'], ['ACL', 'LIST'], ['CLIENT', 'LIST']] as const) {
       expect(await attempt(urls[service], ...(command as unknown as [string, ...string[]])), `${service} ${command.join(' ')}`).toBe('NOPERM');
