@@ -122,6 +122,19 @@ describe('replaying the market journal', { timeout: 90_000 }, () => {
 });
 
 describe('the journal writer', { timeout: 90_000 }, () => {
+  it('when a recording or an allocation holds the stock rows, then journaling a sale does not wait for it', async () => {
+    const db = await bareDatabase();
+    const recording = await openTransaction(db, (client) => client.query('SELECT ingredient FROM stock ORDER BY ingredient FOR UPDATE'));
+    await recording.result;
+    try {
+      const written = journalSales(db, randomUUID(), sales(4)).then(() => 'written');
+      const blocked = new Promise((resolve) => setTimeout(() => resolve('blocked behind the stock lock'), 2_000));
+      expect(await Promise.race([written, blocked])).toBe('written');
+    } finally {
+      await recording.commit();
+    }
+  });
+
   it('when a write fails on a broken connection, then flush writes the sale again and it is journaled once', async () => {
     const db = await bareDatabase();
     let breakNext = true;
