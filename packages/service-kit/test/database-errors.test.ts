@@ -58,9 +58,10 @@ describe('classifying the error a transaction failed with', () => {
     await first.query('SELECT n FROM counter WHERE id = 1');
     await second.query('SELECT n FROM counter WHERE id = 1');
     await first.query('UPDATE counter SET n = n + 1 WHERE id = 1');
-    const pending = second.query('UPDATE counter SET n = n + 1 WHERE id = 1');
+    // Its failure is caught from the start: it may come before the COMMIT's answer does.
+    const pending = failure(() => second.query('UPDATE counter SET n = n + 1 WHERE id = 1'));
     await first.query('COMMIT');
-    const error = await failure(() => pending);
+    const error = await pending;
     await second.query('ROLLBACK');
     expect((error as pg.DatabaseError).code).toBe('40001');
     expect(classifyDatabaseError(error)).toBe('retry');
