@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, PostgresProxy, testEnv } from '@free-lunch/service-kit/testing';
 import { claimRounds, pruneRounds } from '../src/data/purchases.js';
@@ -162,19 +162,26 @@ describe('a purchase round whose recording fails', () => {
 describe('the ids of recorded purchase rounds', () => {
   it('when a round is claimed again, then it is not new; when its id is older than the cut-off, then pruning forgets it and only it', async () => {
     warehouse = await startInventoryUnderTest();
-    const db = warehouse.app.pg;
-    const [old, recent] = [randomUUID(), randomUUID()];
-    const client = await db.connect();
+    // The warehouse's own purchaser prunes round ids too: with it stopped, only the test does.
+    await warehouse.stopReplica(warehouse.app);
+    const { DATABASE_URL } = await warehouse.database.serviceEnv('inventory');
+    const db = new pg.Pool({ connectionString: DATABASE_URL, options: '-c search_path=inventory', max: 2 });
     try {
-      expect([...(await claimRounds(client, [old, recent]))].sort()).toEqual([old, recent].sort());
-      expect([...(await claimRounds(client, [old, recent]))]).toEqual([]);
-    } finally {
-      client.release();
-    }
-    await db.query(`UPDATE purchase_rounds SET recorded_at = now() - interval '2 days' WHERE id = $1`, [old]);
+      const [old, recent] = [randomUUID(), randomUUID()];
+      const client = await db.connect();
+      try {
+        expect([...(await claimRounds(client, [old, recent]))].sort()).toEqual([old, recent].sort());
+        expect([...(await claimRounds(client, [old, recent]))]).toEqual([]);
+      } finally {
+        client.release();
+      }
+      await db.query(`UPDATE purchase_rounds SET recorded_at = now() - interval '2 days' WHERE id = $1`, [old]);
 
-    expect(await pruneRounds(db, new Date(Date.now() - 24 * 60 * 60_000))).toBe(1);
-    const { rows } = await db.query<{ id: string }>('SELECT id FROM purchase_rounds WHERE id = ANY($1::uuid[])', [[old, recent]]);
-    expect(rows.map((row) => row.id)).toEqual([recent]);
+      expect(await pruneRounds(db, new Date(Date.now() - 24 * 60 * 60_000))).toBe(1);
+      const { rows } = await db.query<{ id: string }>('SELECT id FROM purchase_rounds WHERE id = ANY($1::uuid[])', [[old, recent]]);
+      expect(rows.map((row) => row.id)).toEqual([recent]);
+    } finally {
+      await db.end();
+    }
   });
 });
