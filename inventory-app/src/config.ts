@@ -14,7 +14,7 @@ export const InventoryConfig = BaseConfig.extend({
    * end with a market answering in 20 ms: about 1,000 calls/s, where 16 slots make about 450 (each
    * slot waits for the market, then for its sale's journal write).
    */
-  MARKET_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
+  MARKET_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
   /** A market call not answered within this is a fault. */
   MARKET_TIMEOUT_MS: milliseconds().default(2000),
   /**

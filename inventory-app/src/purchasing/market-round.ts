@@ -17,8 +17,8 @@ export interface MarketRoundDeps {
 }
 
 /**
- * A round plans up to this many calls per unit of concurrency (2,048 with MARKET_CONCURRENCY at its
- * default of 32); the calls still go out at most `concurrency` at once. A round is recorded in one
+ * A round plans up to this many calls per unit of concurrency (4,096 with MARKET_CONCURRENCY at its
+ * default of 64); the calls still go out at most `concurrency` at once. A round is recorded in one
  * transaction, with one batch of dispatches downstream, while the next round's calls go out: rounds
  * must be long enough that their calls outlast the recording of the round before, or recording paces
  * the purchaser. With a quick market and a long queue, {@link ROUND_WINDOW_MS} is what ends a round.
