@@ -86,8 +86,9 @@ export function unitsSold(attempts: readonly MarketCall[]): Map<Ingredient, numb
  * takes the next call as soon as its last one is answered, until none is left or the round's window
  * closes; a worker that finds none queued while others are out waits for their answers, which may
  * queue more. A worker whose call sold waits for the sale to be journaled before its next call, so
- * at any moment at most `concurrency` calls are answered by the market but not yet durable here:
- * all that a kill of this process can take out of the books. (With an instant market this wait is
+ * at any moment at most `concurrency` calls are in flight or answered by the market but not yet
+ * durable here: all that a kill of this process can take out of the books. An answer counts for the
+ * round as soon as it arrives, so the calls it leaves needed go out on other workers meanwhile. (With an instant market this wait is
  * longer than the call: docs/design.md, Purchasing, says what it costs a burst.)
  * Every call started is awaited, so each one the market answered is recorded.
  */
@@ -112,11 +113,13 @@ async function callMarket(
       inFlight += 1;
       const call: RoundCall = await deps.market.buy(ingredient);
       attempts.push(call);
-      if (call.quantitySold > 0) await deps.journal.write(call);
       inFlight -= 1;
+      // The answer counts at once: the calls it leaves needed go out on the other slots while this
+      // one waits for its sale to be journaled.
       calls.answered(ingredient, call.quantitySold);
       answered();
       anAnswer = new Promise<void>((resolve) => (answered = resolve));
+      if (call.quantitySold > 0) await deps.journal.write(call);
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, calls.queued) }, worker));
