@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { streamNames } from '@free-lunch/contracts';
 import { createServiceApp, registerBackground } from '@free-lunch/service-kit';
-import { OutboxRelay, StreamJanitor, StreamPublisher } from '@free-lunch/streams';
+import { OutboxRelay, StreamJanitor, StreamPublisher, type PublishCommitted } from '@free-lunch/streams';
 import type { InventoryConfig } from './config.js';
 import { ingredientRequestsConsumer } from './consumers/ingredient-requests.js';
 import { countPendingRequests } from './data/requests.js';
@@ -35,7 +35,7 @@ export async function buildApp(config: InventoryConfig): Promise<FastifyInstance
     publisher: new StreamPublisher(app.redis, { prefix: config.KEY_PREFIX }),
     logger: app.log,
   });
-  const publishNow = () => relay.wake();
+  const publishNow: PublishCommitted = (rows) => relay.publishCommitted(rows);
   const allocation = allocator(app, { metrics, publishNow });
 
   registerBackground(app, {

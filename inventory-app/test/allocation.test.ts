@@ -80,7 +80,7 @@ describe('an allocation', () => {
         allocation = allocateStock({ pool: w.app.pg, metrics });
         return Promise.race([allocation, sleep(3_000).then(() => 'still waiting for the stock lock after 3 s')]);
       });
-      expect(outcome).toEqual({ dispatched: 0, waiting: 1 });
+      expect(outcome).toEqual({ dispatched: 0, waiting: 1, outbox: [] });
     } finally {
       await allocation?.catch(() => {});
     }
@@ -106,7 +106,7 @@ describe('an allocation', () => {
       await holder.query('COMMIT');
       return waiting;
     });
-    expect(await allocation).toEqual({ dispatched: 0, waiting: 1 });
+    expect(await allocation).toEqual({ dispatched: 0, waiting: 1, outbox: [] });
     expect(await stockOf(w)).toMatchObject({ tomato: 2, cheese: 5 });
     expect(await dispatchedOrders(w)).toEqual([]);
   });

@@ -39,7 +39,7 @@ export async function buildApp(config: KitchenConfig): Promise<FastifyInstance> 
     log: app.log,
     metrics: kitchenMetrics(app.metrics, app.pg, app.log),
     cookTimeMs: config.COOK_TIME_MS,
-    publishNow: () => relay.wake(),
+    publishNow: (rows) => relay.publishCommitted(rows),
     cookNow: () => cooking.wake(),
   };
   const cooking = cookLoop({ deliver: () => deliverReadyDishes(kitchen), log: app.log });

@@ -2,7 +2,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import { streamNames } from '@free-lunch/contracts';
 import { clientAddress, createServiceApp, manualLimit, registerBackground } from '@free-lunch/service-kit';
-import { OutboxRelay, StreamJanitor, StreamPublisher } from '@free-lunch/streams';
+import { OutboxRelay, StreamJanitor, StreamPublisher, type PublishCommitted } from '@free-lunch/streams';
 import type { OrdersConfig } from './config.js';
 import { statusChangesConsumer } from './consumers/status-changes.js';
 import { ORDERS_SCHEMA, OUTBOX_TABLE } from './data/schema.js';
@@ -38,7 +38,7 @@ export async function buildApp(config: OrdersConfig): Promise<FastifyInstance> {
     publisher: new StreamPublisher(app.redis, { prefix: config.KEY_PREFIX }),
     logger: app.log,
   });
-  const publishNow = () => relay.wake();
+  const publishNow: PublishCommitted = (rows) => relay.publishCommitted(rows);
   const feed = new LiveFeed({ redis: app.redis, prefix: config.KEY_PREFIX, logger: app.log });
 
   // Before the routes: it must see them to upgrade /ws and refuse upgrades elsewhere. Clients only

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { streamNames } from '@free-lunch/contracts';
 import { deadLetterMetrics, isTransientDatabaseError, streamBacklogMetrics, streamMetrics } from '@free-lunch/service-kit';
-import { deadLetterCounts, StreamConsumer, streamBacklog } from '@free-lunch/streams';
+import { deadLetterCounts, StreamConsumer, streamBacklog, type PublishCommitted } from '@free-lunch/streams';
 import type { InventoryConfig } from '../config.js';
 import { receiveRequests } from '../use-cases/receive-requests.js';
 
@@ -16,7 +16,7 @@ export const INVENTORY_GROUP = 'inventory';
 export function ingredientRequestsConsumer(
   app: FastifyInstance,
   config: InventoryConfig,
-  publishNow: () => void,
+  publishNow: PublishCommitted,
 ): StreamConsumer<typeof streamNames.ingredientsRequested> {
   const stream = streamNames.ingredientsRequested;
   streamBacklogMetrics(app.metrics, () => streamBacklog(app.redis, config.KEY_PREFIX, [{ stream, group: INVENTORY_GROUP }]));

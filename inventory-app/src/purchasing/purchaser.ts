@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Wakeup } from '@free-lunch/service-kit';
+import type { PublishCommitted } from '@free-lunch/streams';
 import type { PurchaseBackoff } from '../domain/purchase-plan.js';
 import type { InventoryMetrics } from '../metrics.js';
 import { MarketJournal } from './market-journal.js';
@@ -46,8 +47,8 @@ export class Purchaser {
       /** Where the dedicated leadership connection goes: the service's database. */
       connectionString: string;
       logger: FastifyBaseLogger;
-      /** Publishes the outbox now (wakes the relay): a round was recorded, with the dispatches its purchases allowed. */
-      publishNow: () => void;
+      /** Publishes outbox rows now (the relay): a round was recorded, with the dispatches its purchases allowed. */
+      publishNow: PublishCommitted;
       /**
        * A recording bought stock, and some requests may not have had a look at it: allocate again.
        * Needed, not a courtesy: an allocation that read the stock before the commit skipped them
@@ -163,7 +164,7 @@ export class Purchaser {
       for (const attempt of recorded.attempts) metrics.marketCalls(attempt.outcome, 1);
       for (const [ingredient, units] of recorded.bought) metrics.unitsBought(ingredient, units);
       for (const [ingredient, units] of recorded.dispatched) metrics.unitsDispatched(ingredient, units);
-      this.deps.publishNow();
+      this.deps.publishNow(recorded.outbox);
     } catch (error) {
       this.deps.logger.error({ err: error }, 'a purchase round was recorded, but announcing it failed');
     }

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { Ingredient } from '@free-lunch/contracts';
 import { inTransaction } from '@free-lunch/service-kit';
-import { enqueueOutbox } from '@free-lunch/streams';
+import { enqueueOutbox, type OutboxRows } from '@free-lunch/streams';
 import { pruneJournal, takeOthersSales, takeOwnSales, type JournaledSale } from '../data/market-journal.js';
 import { claimRounds, pruneRounds, recordPurchases, type PurchaseAttempt } from '../data/purchases.js';
 import { adjustStock, lockStock } from '../data/stock.js';
@@ -36,6 +36,8 @@ export interface RecordedRounds {
   dispatched: Map<Ingredient, number>;
   /** The dispatch's read of the queue stopped at its window (see `Allocation`). */
   queueCutShort: boolean;
+  /** The outbox rows it wrote, to publish once committed. */
+  outbox: OutboxRows;
 }
 
 /** Units per ingredient that the calls of these rounds sold. */
@@ -74,21 +76,21 @@ export async function recordRounds(
     if (journal.replayOthers) sales.push(...(await takeOthersSales(client, journal.purchaser)));
     const attempts: PurchaseAttempt[] = [...calls.filter((call) => call.journalSeq === undefined), ...sales.map(toAttempt)];
     const bought = unitsSold(attempts);
-    if (attempts.length === 0) return { attempts, bought, dispatched: new Map<Ingredient, number>(), queueCutShort: false };
+    if (attempts.length === 0) return { attempts, bought, dispatched: new Map<Ingredient, number>(), queueCutShort: false, outbox: [] };
     // Listed in the order the market answered, so the history reads as it happened.
     const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
     const purchases = await recordPurchases(client, inOrderAnswered);
     await adjustStock(client, bought);
     const events = [purchasesRecorded(purchases)];
     if (bought.size === 0) {
-      await enqueueOutbox(client, OUTBOX_TABLE, events);
-      return { attempts, bought, dispatched: new Map<Ingredient, number>(), queueCutShort: false };
+      const outbox = await enqueueOutbox(client, OUTBOX_TABLE, events);
+      return { attempts, bought, dispatched: new Map<Ingredient, number>(), queueCutShort: false, outbox };
     }
     const stockAfter = new Map([...stock].map(([ingredient, units]) => [ingredient, units + (bought.get(ingredient) ?? 0)]));
     events.push(stockChanged('purchase', stockAfter, new Date()));
-    await enqueueOutbox(client, OUTBOX_TABLE, events);
-    const { unitsOut, cutShort } = await dispatchWhatFits(client, stockAfter);
-    return { attempts, bought, dispatched: unitsOut, queueCutShort: cutShort };
+    const purchaseEvents = await enqueueOutbox(client, OUTBOX_TABLE, events);
+    const dispatch = await dispatchWhatFits(client, stockAfter);
+    return { attempts, bought, dispatched: dispatch.unitsOut, queueCutShort: dispatch.cutShort, outbox: [...purchaseEvents, ...dispatch.outbox] };
   });
 }
 

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { Ingredient } from '@free-lunch/contracts';
 import { inTransaction, Loop } from '@free-lunch/service-kit';
-import { enqueueOutbox } from '@free-lunch/streams';
+import { enqueueOutbox, type OutboxRows, type PublishCommitted } from '@free-lunch/streams';
 import { recordDispatches } from '../data/ledger.js';
 import { loadPendingRequests, markDispatched, type QueuedRequest } from '../data/requests.js';
 import { adjustStock, lockStock, readStockLevels } from '../data/stock.js';
@@ -41,6 +41,8 @@ export interface AllocationDeps {
 
 export interface AllocationResult {
   dispatched: number;
+  /** The outbox rows it wrote, to publish once committed. */
+  outbox: OutboxRows;
   /** Requests looked at that keep waiting; null when none was looked at (nothing on hand makes a dish). */
   waiting: number | null;
 }
@@ -74,9 +76,9 @@ export interface Allocation extends AllocationResult {
 export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<AllocationResult> {
   // Stock first, then the queue: a dispatch committed in between only makes the preview too hopeful.
   const onHand = await readStockLevels(pool);
-  if (!makesAnyDish(onHand)) return { dispatched: 0, waiting: null };
+  if (!makesAnyDish(onHand)) return { dispatched: 0, waiting: null, outbox: [] };
   const preview = await planFromQueue(pool, onHand);
-  if (preview.dispatches.length === 0) return { dispatched: 0, waiting: preview.waiting };
+  if (preview.dispatches.length === 0) return { dispatched: 0, waiting: preview.waiting, outbox: [] };
 
   const result = await inTransaction(pool, async (client) => {
     // Locking first serializes allocators across replicas, and means the queue read next reflects
@@ -86,7 +88,7 @@ export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<
   });
 
   for (const [ingredient, units] of result.unitsOut) metrics.unitsDispatched(ingredient, units);
-  return { dispatched: result.dispatched, waiting: result.waiting };
+  return { dispatched: result.dispatched, waiting: result.waiting, outbox: result.outbox };
 }
 
 /**
@@ -99,7 +101,7 @@ export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<
 export async function dispatchWhatFits(client: pg.ClientBase, stock: ReadonlyMap<Ingredient, number>): Promise<Allocation> {
   const plan = await planFromQueue(client, stock);
   const { cutShort } = plan;
-  if (plan.dispatches.length === 0) return { dispatched: 0, waiting: plan.waiting, unitsOut: plan.unitsOut, cutShort };
+  if (plan.dispatches.length === 0) return { dispatched: 0, waiting: plan.waiting, unitsOut: plan.unitsOut, cutShort, outbox: [] };
 
   const dispatchedAt = new Date();
   await adjustStock(client, negated(plan.unitsOut));
@@ -109,11 +111,11 @@ export async function dispatchWhatFits(client: pg.ClientBase, stock: ReadonlyMap
     // Cannot happen while everyone locks the stock first; if it does, hand nothing out twice.
     throw new Error(`expected to dispatch ${plan.dispatches.length} requests, ${marked} were still pending`);
   }
-  await enqueueOutbox(client, OUTBOX_TABLE, [
+  const outbox = await enqueueOutbox(client, OUTBOX_TABLE, [
     ...plan.dispatches.map((request) => ingredientsDispatched({ ...request, dispatchedAt })),
     stockChanged('dispatch', plan.stockAfter, dispatchedAt),
   ]);
-  return { dispatched: plan.dispatches.length, waiting: plan.waiting, unitsOut: plan.unitsOut, cutShort };
+  return { dispatched: plan.dispatches.length, waiting: plan.waiting, unitsOut: plan.unitsOut, cutShort, outbox };
 }
 
 /**
@@ -154,8 +156,8 @@ export class Allocator {
   constructor(
     private readonly deps: AllocationDeps & {
       logger: FastifyBaseLogger;
-      /** Publishes the outbox now (wakes the relay): called after a commit that enqueued events. */
-      publishNow: () => void;
+      /** Publishes outbox rows now (the relay): called after the commit that wrote them. */
+      publishNow: PublishCommitted;
     },
   ) {
     this.#loop = new Loop({ name: 'allocation', run: () => this.#allocate(), everyMs: SWEEP_INTERVAL_MS, log: deps.logger });
@@ -182,9 +184,9 @@ export class Allocator {
     const wait = this.#lastStartedAt + MIN_ALLOCATION_GAP_MS - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     this.#lastStartedAt = Date.now();
-    const { dispatched, waiting } = await allocateStock(this.deps);
+    const { dispatched, waiting, outbox } = await allocateStock(this.deps);
     if (dispatched > 0) {
-      this.deps.publishNow();
+      this.deps.publishNow(outbox);
       this.deps.logger.debug({ dispatched, waiting }, 'ingredients dispatched');
     }
   }

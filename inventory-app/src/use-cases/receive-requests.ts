@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { IngredientsRequestedV1 } from '@free-lunch/contracts';
 import { inTransaction } from '@free-lunch/service-kit';
-import { enqueueOutbox } from '@free-lunch/streams';
+import { enqueueOutbox, type PublishCommitted } from '@free-lunch/streams';
 import {
   announceNewRequests,
   findDispatchedRequests,
@@ -13,8 +13,8 @@ import { ingredientsDispatched, OUTBOX_TABLE } from './outbox-messages.js';
 
 export interface ReceiveRequestsDeps {
   pool: pg.Pool;
-  /** Publishes the outbox now (wakes the relay): called when the transaction enqueued events. */
-  publishNow: () => void;
+  /** Publishes outbox rows now (the relay): called after the commit that wrote them. */
+  publishNow: PublishCommitted;
 }
 
 /**
@@ -31,17 +31,17 @@ export interface ReceiveRequestsDeps {
 export async function receiveRequests(deps: ReceiveRequestsDeps, messages: readonly IngredientsRequestedV1[]): Promise<void> {
   const requests = onePerOrder(messages).map(toRequest);
 
-  const { resent } = await inTransaction(deps.pool, async (client) => {
+  const { resent, outbox } = await inTransaction(deps.pool, async (client) => {
     const added = await insertRequests(client, requests);
     const addedIds = new Set(added);
     const seenBefore = requests.filter((request) => !addedIds.has(request.orderId)).map((r) => r.orderId);
     const alreadyDispatched = await findDispatchedRequests(client, seenBefore);
-    await enqueueOutbox(client, OUTBOX_TABLE, alreadyDispatched.map(ingredientsDispatched));
+    const rows = await enqueueOutbox(client, OUTBOX_TABLE, alreadyDispatched.map(ingredientsDispatched));
     if (added.length > 0) await announceNewRequests(client);
-    return { resent: alreadyDispatched.length };
+    return { resent: alreadyDispatched.length, outbox: rows };
   });
 
-  if (resent > 0) deps.publishNow();
+  if (resent > 0) deps.publishNow(outbox);
 }
 
 /** A batch may carry the same order twice (a redelivery next to a nudge); the first one counts. */

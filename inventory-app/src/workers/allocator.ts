@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { PublishCommitted } from '@free-lunch/streams';
 import type { InventoryMetrics } from '../metrics.js';
 import { Allocator } from '../use-cases/allocate.js';
 
@@ -6,7 +7,7 @@ import { Allocator } from '../use-cases/allocate.js';
  * Hands whole recipes out of stock to the waiting requests: at start, on every sweep, and when woken
  * (new requests announced, stock bought). Publishes what it dispatched at once.
  */
-export function allocator(app: FastifyInstance, { metrics, publishNow }: { metrics: InventoryMetrics; publishNow: () => void }): Allocator {
+export function allocator(app: FastifyInstance, { metrics, publishNow }: { metrics: InventoryMetrics; publishNow: PublishCommitted }): Allocator {
   return new Allocator({
     pool: app.pg,
     metrics,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { BackgroundTask } from '@free-lunch/service-kit';
+import type { PublishCommitted } from '@free-lunch/streams';
 import type { InventoryConfig } from '../config.js';
 import { MarketClient } from '../market/market-client.js';
 import type { InventoryMetrics } from '../metrics.js';
@@ -13,7 +14,7 @@ import { Purchaser } from '../purchasing/purchaser.js';
 export function purchaser(
   app: FastifyInstance,
   config: InventoryConfig,
-  { metrics, allocateNow, publishNow }: { metrics: InventoryMetrics; allocateNow: () => void; publishNow: () => void },
+  { metrics, allocateNow, publishNow }: { metrics: InventoryMetrics; allocateNow: () => void; publishNow: PublishCommitted },
 ): BackgroundTask {
   const market = new MarketClient({
     url: config.MARKET_URL,

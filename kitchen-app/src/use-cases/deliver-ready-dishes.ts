@@ -20,13 +20,12 @@ export interface DeliveryRound {
  * dish is delivered once however many kitchens look.
  */
 export async function deliverReadyDishes(kitchen: Kitchen, batchSize = DELIVERY_BATCH_SIZE): Promise<DeliveryRound> {
-  const delivered = await inTransaction(kitchen.pool, async (tx) => {
+  const { delivered, outbox } = await inTransaction(kitchen.pool, async (tx) => {
     const dishes = await deliverReadyTickets(tx, batchSize);
-    await enqueueOutbox(tx, OUTBOX_TABLE, dishes.flatMap(dishDeliveredMessages));
-    return dishes;
+    return { delivered: dishes, outbox: await enqueueOutbox(tx, OUTBOX_TABLE, dishes.flatMap(dishDeliveredMessages)) };
   });
   if (delivered.length > 0) {
-    kitchen.publishNow();
+    kitchen.publishNow(outbox);
     kitchen.metrics.dishesDelivered(delivered.length);
   }
   return { delivered: delivered.length, nextReadyInMs: await timeUntilNextDishIsReady(kitchen.pool) };

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
+import type { PublishCommitted } from '@free-lunch/streams';
 
 /** What the kitchen reports to Prometheus; the prom-client side lives in `../metrics.ts`. */
 export interface KitchenMetrics {
@@ -17,8 +18,8 @@ export interface Kitchen {
   metrics: KitchenMetrics;
   /** How long a dish cooks once its ingredients are in. */
   cookTimeMs: number;
-  /** Publishes the outbox now (wakes the relay): called after a commit that wrote to it, so events leave at once. */
-  publishNow: () => void;
+  /** Publishes outbox rows now (the relay): called after the commit that wrote them, so events leave at once. */
+  publishNow: PublishCommitted;
   /** Wakes the cook loop: called after dishes went on the stove, so it plans for the soonest one. */
   cookNow: () => void;
 }

@@ -21,16 +21,16 @@ export async function openTicketsForPlacedOrders(kitchen: Kitchen, placed: reado
   // Drawn for every order, but only kept where the order has no ticket yet.
   const openings = orderIds.map((orderId) => ({ orderId, recipe: chooseRecipe() }));
 
-  const { opened, existing } = await inTransaction(kitchen.pool, async (tx) => {
+  const { opened, existing, outbox } = await inTransaction(kitchen.pool, async (tx) => {
     const tickets = await openTickets(tx, openings);
-    await enqueueOutbox(tx, OUTBOX_TABLE, [
+    const rows = await enqueueOutbox(tx, OUTBOX_TABLE, [
       ...tickets.opened.flatMap(openingMessages),
       ...tickets.existing.flatMap(reDriveMessages),
     ]);
-    return tickets;
+    return { ...tickets, outbox: rows };
   });
 
-  kitchen.publishNow();
+  kitchen.publishNow(outbox);
   kitchen.metrics.ticketsOpened(opened.length);
   kitchen.metrics.ticketsReDriven(existing.length);
   if (existing.length > 0) {

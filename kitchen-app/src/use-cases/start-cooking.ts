@@ -22,7 +22,7 @@ export async function startCookingDispatchedTickets(
   kitchen: Kitchen,
   dispatches: readonly IngredientsDispatchedV1[],
 ): Promise<void> {
-  const { cooking, delivered, ignored } = await inTransaction(kitchen.pool, async (tx) => {
+  const { cooking, delivered, ignored, outbox } = await inTransaction(kitchen.pool, async (tx) => {
     const tickets = await loadTickets(tx, dispatches.map((dispatch) => dispatch.orderId));
     const { toCook, ignored } = triageDispatches(tickets, dispatches);
     let cooking: Array<CookingTicket | DeliveredTicket>;
@@ -34,15 +34,15 @@ export async function startCookingDispatchedTickets(
       cooking = await startCooking(tx, toCook, kitchen.cookTimeMs);
       delivered = [];
     }
-    await enqueueOutbox(tx, OUTBOX_TABLE, [
+    const outbox = await enqueueOutbox(tx, OUTBOX_TABLE, [
       ...cooking.flatMap(cookingStartedMessages),
       ...delivered.flatMap(dishDeliveredMessages),
     ]);
-    return { cooking, delivered, ignored };
+    return { cooking, delivered, ignored, outbox };
   });
 
   if (cooking.length > 0) {
-    kitchen.publishNow();
+    kitchen.publishNow(outbox);
     if (delivered.length < cooking.length) kitchen.cookNow();
   }
   if (delivered.length > 0) kitchen.metrics.dishesDelivered(delivered.length);

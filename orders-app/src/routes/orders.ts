@@ -12,6 +12,7 @@ import {
   type PlaceOrdersBody,
 } from '@free-lunch/contracts';
 import { SharedRead } from '@free-lunch/service-kit';
+import type { PublishCommitted } from '@free-lunch/streams';
 import { countUndeliveredOrders } from '../data/orders.js';
 import { BacklogCap } from '../domain/backlog-cap.js';
 import { browseOrders, getOrder, summarizeOrders } from '../use-cases/browse-orders.js';
@@ -22,7 +23,7 @@ export interface OrdersRoutesOptions {
   managerOnly: onRequestAsyncHookHandler;
   maxOrderQuantity: number;
   /** Publishes the outbox now: the placed orders reach the kitchen without waiting for the relay's poll. */
-  publishNow: () => void;
+  publishNow: PublishCommitted;
   /** MAX_OUTSTANDING_ORDERS. */
   maxOutstandingOrders: number;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { PlaceOrdersResponse } from '@free-lunch/contracts';
 import { AppError, inTransaction } from '@free-lunch/service-kit';
-import { enqueueOutbox } from '@free-lunch/streams';
+import { enqueueOutbox, type PublishCommitted } from '@free-lunch/streams';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../data/idempotency-keys.js';
 import { insertQueuedOrders } from '../data/orders.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
@@ -11,8 +11,8 @@ import { orderPlacedEvent } from '../domain/order-placed.js';
 
 export interface PlaceOrdersDeps {
   pool: pg.Pool;
-  /** Publishes the outbox now (the relay), called once the orders are committed so they reach the kitchen at once. */
-  publishNow: () => void;
+  /** Publishes the outbox rows now (the relay), called once the orders are committed so they reach the kitchen at once. */
+  publishNow: PublishCommitted;
   /** MAX_OUTSTANDING_ORDERS: how many undelivered orders the kitchen may have waiting. */
   backlog: BacklogCap;
 }
@@ -58,26 +58,26 @@ export async function placeOrders(deps: PlaceOrdersDeps, request: PlaceOrdersReq
   if (!admission && request.idempotencyKey === undefined) throw full();
 
   try {
-    const { response, placedNow } = await inTransaction(deps.pool, async (tx) => {
+    const { response, placedNow, outbox } = await inTransaction(deps.pool, async (tx) => {
       if (request.idempotencyKey !== undefined) {
         const firstUse = await claimIdempotencyKey(tx, request.idempotencyKey, request.quantity);
-        if (firstUse) return { response: answerToRetry(firstUse, request), placedNow: false };
+        if (firstUse) return { response: answerToRetry(firstUse, request), placedNow: false, outbox: [] };
       }
       // Thrown inside the transaction, so the key just claimed is rolled back with it.
       if (!admission) throw full();
 
       const ids = Array.from({ length: request.quantity }, () => randomUUID());
       const orders = await insertQueuedOrders(tx, ids);
-      await enqueueOutbox(tx, OUTBOX_TABLE, orders.map(orderPlacedEvent));
+      const outbox = await enqueueOutbox(tx, OUTBOX_TABLE, orders.map(orderPlacedEvent));
 
       const placed: PlaceOrdersResponse = { orders };
       if (request.idempotencyKey !== undefined) await storeIdempotentResponse(tx, request.idempotencyKey, placed);
-      return { response: placed, placedNow: true };
+      return { response: placed, placedNow: true, outbox };
     });
 
     if (placedNow) {
       admission?.placed();
-      deps.publishNow();
+      deps.publishNow(outbox);
     }
     return response;
   } finally {

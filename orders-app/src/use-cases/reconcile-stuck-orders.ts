@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { inTransaction } from '@free-lunch/service-kit';
-import { enqueueOutbox } from '@free-lunch/streams';
+import { enqueueOutbox, type OutboxRows, type PublishCommitted } from '@free-lunch/streams';
 import { nudgeStuckOrders } from '../data/orders.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
 import { orderPlacedEvent } from '../domain/order-placed.js';
@@ -16,22 +16,23 @@ const NUDGE_BATCH = 1_000;
  * Each order is nudged at most once per call. Returns how many orders were nudged.
  */
 export async function reconcileStuckOrders(
-  deps: { pool: pg.Pool; publishNow: () => void },
+  deps: { pool: pg.Pool; publishNow: PublishCommitted },
   { stuckForMs }: { stuckForMs: number },
 ): Promise<number> {
   let nudged = 0;
   let notSince: Date | null = null;
+  const outbox: OutboxRows[] = [];
   for (;;) {
     const round = await inTransaction(deps.pool, async (tx) => {
       const stuck = await nudgeStuckOrders(tx, { stuckForMs, limit: NUDGE_BATCH, notSince });
-      await enqueueOutbox(tx, OUTBOX_TABLE, stuck.orders.map(orderPlacedEvent));
+      outbox.push(await enqueueOutbox(tx, OUTBOX_TABLE, stuck.orders.map(orderPlacedEvent)));
       return stuck;
     });
     nudged += round.orders.length;
     notSince ??= round.at;
     if (round.orders.length < NUDGE_BATCH) break;
   }
-  if (nudged > 0) deps.publishNow();
+  if (nudged > 0) deps.publishNow(outbox.flat());
   return nudged;
 }
 
@@ -42,6 +43,6 @@ export async function reconcileStuckOrders(
  * repeated `order.placed` from their own tables (same ticket and recipe, a dispatch sent again,
  * never a second one), so orders that were fine lose nothing but a few messages. Returns how many.
  */
-export async function reDriveUnfinishedOrders(deps: { pool: pg.Pool; publishNow: () => void }): Promise<number> {
+export async function reDriveUnfinishedOrders(deps: { pool: pg.Pool; publishNow: PublishCommitted }): Promise<number> {
   return reconcileStuckOrders(deps, { stuckForMs: 0 });
 }

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import { Loop } from '@free-lunch/service-kit';
+import type { PublishCommitted } from '@free-lunch/streams';
 import type { OrdersConfig } from '../config.js';
 import { reconcileStuckOrders, reDriveUnfinishedOrders } from '../use-cases/reconcile-stuck-orders.js';
 
@@ -9,7 +10,7 @@ import { reconcileStuckOrders, reDriveUnfinishedOrders } from '../use-cases/reco
  * stuck for RECONCILE_AFTER_MS: Redis may have lost their messages anywhere along the pipeline.
  */
 export function reconciler(
-  deps: { pool: pg.Pool; publishNow: () => void; log: FastifyBaseLogger },
+  deps: { pool: pg.Pool; publishNow: PublishCommitted; log: FastifyBaseLogger },
   config: Pick<OrdersConfig, 'RECONCILE_INTERVAL_MS' | 'RECONCILE_AFTER_MS'>,
 ): Loop {
   return new Loop({
@@ -26,7 +27,7 @@ export function reconciler(
  * start): every unfinished order re-announced at once, not after RECONCILE_AFTER_MS. Throws if
  * PostgreSQL cannot take it; the consumer then tries again before it makes the group anew.
  */
-export function reDriveOnRedisLoss(deps: { pool: pg.Pool; publishNow: () => void; log: FastifyBaseLogger }): () => Promise<void> {
+export function reDriveOnRedisLoss(deps: { pool: pg.Pool; publishNow: PublishCommitted; log: FastifyBaseLogger }): () => Promise<void> {
   return async () => {
     const orders = await reDriveUnfinishedOrders(deps);
     if (orders > 0) {

@@ -39,6 +39,6 @@ export {
   type RedriveOptions,
 } from './dead-letter-admin.js';
 /** The transactional outbox: the table's DDL and the one-statement enqueue. */
-export { enqueueOutbox, OUTBOX_TABLE_SQL } from './outbox.js';
+export { enqueueOutbox, OUTBOX_TABLE_SQL, type OutboxRow, type OutboxRows, type PublishCommitted } from './outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export type { StreamsLogger } from './logger.js';

@@ -27,9 +27,13 @@ export const MAX_MESSAGES_PER_ROW = 100;
  * relay still publishes one stream entry per message. Messages for different streams are grouped by
  * stream, so their relative order across streams is not kept (no consumer relies on it: each stream
  * is read on its own). `table` is the outbox's name, optionally schema-qualified, e.g. `kitchen.outbox`.
+ *
+ * Returns the rows inserted: once the transaction has committed, hand them to the table's
+ * {@link OutboxRelay.publishCommitted} and they are published at once, without a transaction of
+ * the relay's own. Rows never handed over (a crash after the commit) are the relay's poll's.
  */
-export async function enqueueOutbox(client: pg.ClientBase, table: string, entries: OutgoingMessage[]): Promise<void> {
-  if (entries.length === 0) return;
+export async function enqueueOutbox(client: pg.ClientBase, table: string, entries: OutgoingMessage[]): Promise<OutboxRows> {
+  if (entries.length === 0) return [];
   const byStream = new Map<string, unknown[]>();
   for (const { stream, message } of entries) {
     const validated = validateMessage(stream, message);
@@ -47,13 +51,41 @@ export async function enqueueOutbox(client: pg.ClientBase, table: string, entrie
   // escape every message into an array literal, which costs more than the insert itself.
   // WITH ORDINALITY + ORDER BY: ids follow the order of first appearance, the order of publication.
   // Named, so each connection plans it once: every transaction that changes anything runs it.
-  await client.query({
+  const { rows: inserted } = await client.query<{ id: string }>({
     name: `outbox-enqueue:${table}`,
     text: `INSERT INTO ${quoteTable(table)} (stream, message)
            SELECT e.row->>'s', e.row->'m' FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(row, position)
-           ORDER BY e.position`,
+           ORDER BY e.position
+           RETURNING id`,
     values: [JSON.stringify(rows)],
   });
+  // Ids were drawn in the order the rows were given; RETURNING lists them in no promised order.
+  const ids = inserted.map((row) => row.id).sort(byOutboxId);
+  return rows.map((row, index) => {
+    const id = ids[index];
+    if (id === undefined) throw new Error(`the outbox insert returned ${ids.length} ids for ${rows.length} rows`);
+    return { id, stream: row.s, message: row.m };
+  });
+}
+
+/** An outbox row as the relay publishes it. */
+export interface OutboxRow {
+  /** The row's id (bigserial), as PostgreSQL prints it. */
+  id: string;
+  stream: string;
+  /** One message, or (as enqueueOutbox writes them) an array of messages for the same stream. */
+  message: unknown;
+}
+
+/** Rows one or more {@link enqueueOutbox} calls inserted, for {@link OutboxRelay.publishCommitted}. */
+export type OutboxRows = readonly OutboxRow[];
+
+/** Hands rows committed just now to the outbox relay (`OutboxRelay.publishCommitted`). */
+export type PublishCommitted = (rows: OutboxRows) => void;
+
+/** Outbox ids are bigserial, read as decimal strings: the shorter is the smaller. */
+export function byOutboxId(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /** A table name, optionally schema-qualified, safe to splice into SQL. */

@@ -13,6 +13,7 @@ import {
   StreamPublisher,
   streamKey,
   type OutboxRelayOptions,
+  type OutboxRows,
   type OutgoingMessage,
 } from '../src/index.js';
 import { isolatedPrefix, logger, orderCooking, orderPlaced, readDeadLetters, readMessages, redisClient } from './helpers.js';
@@ -52,12 +53,13 @@ describe('transactional outbox', () => {
   }
 
   /** Enqueues in a transaction of its own and commits, as a use case would. */
-  async function commitOutbox(entries: OutgoingMessage[]): Promise<void> {
+  async function commitOutbox(entries: OutgoingMessage[]): Promise<OutboxRows> {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      await enqueueOutbox(client, table, entries);
+      const rows = await enqueueOutbox(client, table, entries);
       await client.query('COMMIT');
+      return rows;
     } finally {
       client.release();
     }
@@ -132,6 +134,62 @@ describe('transactional outbox', () => {
     await eventually('three entries on the stream', async () => expect(await redis.xlen(placedKey())).toBe(3), { timeoutMs: 5_000 });
     expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(entries.map((entry) => entry.message));
     await eventually('the relay to empty the outbox', async () => expect(await rowsLeft()).toBe(0));
+  });
+
+  it('when committed rows are handed over, then they are published at once, in order, and deleted without the relay reading the table', async () => {
+    const outboxRelay = relay({ pollIntervalMs: 60_000 });
+    outboxRelay.start();
+    await eventually('the first pass at start to end', async () => expect(await rowCount()).toBe(0));
+    const entries = [...placedEntries(250), { stream: streamNames.orderStatusChanged, message: orderCooking() } as OutgoingMessage];
+    const first = await commitOutbox(entries.slice(0, 120));
+    const second = await commitOutbox(entries.slice(120));
+
+    outboxRelay.publishCommitted(first);
+    outboxRelay.publishCommitted(second);
+
+    await eventually('250 entries on the stream', async () => expect(await redis.xlen(placedKey())).toBe(250), { timeoutMs: 5_000 });
+    expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(entries.slice(0, 250).map((entry) => entry.message));
+    expect(await redis.xlen(streamKey(keys.prefix, streamNames.orderStatusChanged))).toBe(1);
+    await eventually('the published rows to be deleted', async () => expect(await rowCount()).toBe(0), { timeoutMs: 5_000 });
+  });
+
+  it('when Redis is unreachable as committed rows are handed over, then they stay in the table and the relay publishes them once Redis is back', async () => {
+    const proxy = await RedisProxy.start();
+    const unreliable = proxy.client({ maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    unreliable.on('error', () => undefined); // the outage is the point of this test
+    cleanups.push(async () => {
+      unreliable.disconnect();
+      await proxy.unplug();
+    });
+    const outboxRelay = relay({ publisher: new StreamPublisher(unreliable, { prefix: keys.prefix }), pollIntervalMs: 100 });
+    await proxy.unplug();
+    const entries = placedEntries(3);
+    outboxRelay.publishCommitted(await commitOutbox(entries));
+    await expect(outboxRelay.flush()).rejects.toThrow();
+    expect(await rowsLeft()).toBe(3);
+
+    outboxRelay.start();
+    await proxy.plugIn();
+
+    await eventually('the relay to empty the outbox once Redis is back', async () => expect(await rowsLeft()).toBe(0), { timeoutMs: 15_000 });
+    expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(entries.map((entry) => entry.message));
+  });
+
+  it('when one relay publishes its rows directly while another polls the table, then each row is published once', async () => {
+    const writer = relay({ pollIntervalMs: 60_000 });
+    const poller = relay({ pollIntervalMs: 20 });
+    writer.start();
+    poller.start();
+    const entries = placedEntries(600);
+
+    for (let start = 0; start < entries.length; start += 10) {
+      writer.publishCommitted(await commitOutbox(entries.slice(start, start + 10)));
+      await sleep(5);
+    }
+
+    await eventually('the published rows to be deleted', async () => expect(await rowCount()).toBe(0), { timeoutMs: 10_000 });
+    const orderIds = (await readMessages(redis, placedKey())).map((entry) => entry.message.orderId);
+    expect(orderIds).toEqual(entries.map((entry) => (entry.message as { orderId: string }).orderId));
   });
 
   it('when rows nobody announced are committed (another replica, a crash), then the running relay publishes them at its next poll', async () => {
