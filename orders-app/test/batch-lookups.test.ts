@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOOKUP_BATCH, rowsReadByBatchLookups } from '@free-lunch/service-kit/testing';
-import { advanceOrders, insertQueuedOrders, loadOrderProgress } from '../src/data/orders.js';
+import { insertQueuedOrders, loadOrderProgress, recordProgress } from '../src/data/orders.js';
 import { startOrdersUnderTest, type OrdersUnderTest } from './support/orders-app.js';
 
 let orders: OrdersUnderTest;
@@ -25,7 +25,7 @@ describe('batches of orders looked up by id', () => {
       },
       lookups: {
         loadProgress: async (client, batch) => expect((await loadOrderProgress(client, batch)).size).toBe(batch.length),
-        advance: (client, batch) => advanceOrders(client, awaitingIngredients(batch)),
+        advance: (client, batch) => recordProgress(client, { timeline: [], advances: awaitingIngredients(batch) }),
       },
       afterwards: async (client, batch) =>
         expect((await loadOrderProgress(client, batch)).get(batch[0]!)).toMatchObject({ status: 'awaiting_ingredients' }),

@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamNames, type Order, type PlaceOrdersResponse } from '@free-lunch/contracts';
-import { inTransaction } from '@free-lunch/service-kit';
 import { eventually } from '@free-lunch/service-kit/testing';
 import { streamBacklog } from '@free-lunch/streams';
-import { advanceOrders } from '../src/data/orders.js';
+import { recordProgress } from '../src/data/orders.js';
 import { applyStatusChanges } from '../src/use-cases/apply-status-changes.js';
 import { postOrders, startOrdersUnderTest, statusEvent, type OrdersUnderTest } from './support/orders-app.js';
 
@@ -119,7 +118,7 @@ describe('status events from the kitchen', () => {
     const { updatedAt } = await getOrder(id);
 
     // What a replica that read the order while it was still queued would write: cooking, no recipe.
-    await inTransaction(orders.app.pg, (tx) => advanceOrders(tx, [{ orderId: id, status: 'cooking', recipe: null }]));
+    await recordProgress(orders.app.pg, { timeline: [], advances: [{ orderId: id, status: 'cooking', recipe: null }] });
 
     expect(await getOrder(id)).toMatchObject({ status: 'delivered', recipe: 'burger', updatedAt });
   });

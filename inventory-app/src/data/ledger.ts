@@ -1,22 +1,5 @@
 import type pg from 'pg';
-import type { Ingredient, IngredientQuantity } from '@free-lunch/contracts';
-
-/** One ledger row per ingredient of each dispatched order: units out, tied to the order. */
-export async function recordDispatches(
-  client: pg.ClientBase,
-  dispatches: ReadonlyArray<{ orderId: string; needs: readonly IngredientQuantity[] }>,
-  at: Date,
-): Promise<void> {
-  const rows = dispatches.flatMap(({ orderId, needs }) => needs.map((need) => ({ orderId, ...need })));
-  if (rows.length === 0) return;
-  await client.query({
-    name: 'inventory.record-dispatches',
-    text: `INSERT INTO stock_ledger (ingredient, delta, reason, order_id, at)
-     SELECT d.ingredient, -d.quantity, 'dispatch', d.order_id, $4
-       FROM unnest($1::uuid[], $2::text[], $3::int[]) AS d (order_id, ingredient, quantity)`,
-    values: [rows.map((r) => r.orderId), rows.map((r) => r.ingredient), rows.map((r) => r.quantity), at],
-  });
-}
+import type { Ingredient } from '@free-lunch/contracts';
 
 /** Per ingredient, the sums the audit compares; every figure comes from one snapshot. */
 export interface AuditTotals {

@@ -109,23 +109,59 @@ export async function loadPendingRequests(
 }
 
 /**
- * Marks requests as served at `at` and takes what they needed off the pending totals. Only pending
- * ones are marked, so a request is never dispatched twice; returns how many were marked, and the
- * caller must roll back unless that is all of them (the totals assume every one was).
+ * Hands requests their ingredients, in ONE statement (one round trip, inside the caller's
+ * transaction, which holds the stock lock): marks them served at `at`, writes a ledger row per
+ * ingredient of each, changes the stock by `stockDelta` (what they take, plus anything the same
+ * transaction bought), and takes what they needed off the pending totals. Only pending requests are
+ * marked, so none is dispatched twice; returns how many were marked, and the caller must roll back
+ * unless that is all of them (the ledger and the totals assume every one was).
  */
-export async function markDispatched(
+export async function dispatchRequests(
   client: pg.ClientBase,
-  requests: ReadonlyArray<{ orderId: string; needs: readonly IngredientQuantity[] }>,
-  at: Date,
+  {
+    requests,
+    at,
+    stockDelta,
+  }: {
+    requests: ReadonlyArray<{ orderId: string; needs: readonly IngredientQuantity[] }>;
+    at: Date;
+    stockDelta: ReadonlyMap<Ingredient, number>;
+  },
 ): Promise<number> {
   if (requests.length === 0) return 0;
-  const { rowCount } = await client.query(
-    `UPDATE requests SET status = 'dispatched', dispatched_at = $2
-      WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NULL`,
-    [requests.map((request) => request.orderId), at],
+  const ledger = requests.flatMap(({ orderId, needs }) => needs.map((need) => ({ orderId, ...need })));
+  const stock = [...stockDelta].filter(([, delta]) => delta !== 0);
+  const needs = sortedChanges(totalNeeds(requests), -1);
+  const { rows } = await client.query<{ marked: number }>(
+    `WITH marked AS (
+       UPDATE requests SET status = 'dispatched', dispatched_at = $2
+        WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NULL
+       RETURNING 1
+     ), ledger AS (
+       INSERT INTO stock_ledger (ingredient, delta, reason, order_id, at)
+       SELECT d.ingredient, -d.quantity, 'dispatch', d.order_id, $2
+         FROM unnest($3::uuid[], $4::text[], $5::int[]) AS d (order_id, ingredient, quantity)
+     ), stock_change AS (
+       UPDATE stock AS s SET on_hand = s.on_hand + d.delta
+         FROM unnest($6::text[], $7::int[]) AS d (ingredient, delta)
+        WHERE s.ingredient = d.ingredient
+     ), ${LOCK_NEEDS_CTE('$8')}, needs AS (
+       ${UPDATE_NEEDS_SQL('$8', '$9')}
+     )
+     SELECT count(*)::int AS marked FROM marked`,
+    [
+      requests.map((request) => request.orderId),
+      at,
+      ledger.map((row) => row.orderId),
+      ledger.map((row) => row.ingredient),
+      ledger.map((row) => row.quantity),
+      stock.map(([ingredient]) => ingredient),
+      stock.map(([, delta]) => delta),
+      needs.map(([ingredient]) => ingredient),
+      needs.map(([, delta]) => delta),
+    ],
   );
-  await adjustPendingNeeds(client, totalNeeds(requests), -1);
-  return rowCount ?? 0;
+  return rows[0]?.marked ?? 0;
 }
 
 /**
@@ -151,26 +187,36 @@ function totalNeeds(requests: ReadonlyArray<{ needs: readonly IngredientQuantity
 }
 
 /**
- * Adds (`sign` +1) or removes (−1) units from the pending totals. The rows are locked first, in
- * ingredient order, so consumers and allocators of every replica updating them at once queue up
- * instead of deadlocking; an allocator holds the stock lock before this one, and nobody takes them
- * the other way round.
+ * The pending totals' rows to change, locked in ingredient order (`$ingredients`, a text[]), so
+ * consumers and allocators of every replica changing them at once queue up instead of deadlocking;
+ * an allocator holds the stock lock before these, and nobody takes them the other way round. The
+ * update joins what this locked: it only ever changes a row already locked, and however PostgreSQL
+ * plans it, the rows are locked in the sort's order.
  */
+const LOCK_NEEDS_CTE = (ingredients: string) =>
+  `locked_needs AS (SELECT ingredient FROM pending_needs WHERE ingredient = ANY(${ingredients}::text[]) ORDER BY ingredient FOR UPDATE)`;
+const UPDATE_NEEDS_SQL = (ingredients: string, deltas: string) =>
+  `UPDATE pending_needs AS p SET units = p.units + d.delta
+     FROM unnest(${ingredients}::text[], ${deltas}::int[]) AS d (ingredient, delta)
+     JOIN locked_needs AS l USING (ingredient)
+    WHERE p.ingredient = d.ingredient`;
+
+/** Changes per ingredient, signed, in ingredient order, leaving out zeros. */
+function sortedChanges(units: ReadonlyMap<Ingredient, number>, sign: 1 | -1): Array<[Ingredient, number]> {
+  return [...units]
+    .filter(([, n]) => n !== 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([ingredient, n]) => [ingredient, sign * n]);
+}
+
+/** Adds (`sign` +1) or removes (−1) units from the pending totals, in one statement. */
 async function adjustPendingNeeds(client: pg.ClientBase, units: ReadonlyMap<Ingredient, number>, sign: 1 | -1): Promise<void> {
-  const changes = [...units].filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const changes = sortedChanges(units, sign);
   if (changes.length === 0) return;
-  const ingredients = changes.map(([ingredient]) => ingredient);
-  await client.query({
-    name: 'inventory.lock-pending-needs',
-    text: 'SELECT 1 FROM pending_needs WHERE ingredient = ANY($1::text[]) ORDER BY ingredient FOR UPDATE',
-    values: [ingredients],
-  });
   await client.query({
     name: 'inventory.adjust-pending-needs',
-    text: `UPDATE pending_needs AS p SET units = p.units + d.delta
-       FROM unnest($1::text[], $2::int[]) AS d (ingredient, delta)
-      WHERE p.ingredient = d.ingredient`,
-    values: [ingredients, changes.map(([, n]) => sign * n)],
+    text: `WITH ${LOCK_NEEDS_CTE('$1')} ${UPDATE_NEEDS_SQL('$1', '$2')}`,
+    values: [changes.map(([ingredient]) => ingredient), changes.map(([, n]) => n)],
   });
 }
 

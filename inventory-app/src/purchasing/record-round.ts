@@ -5,7 +5,7 @@ import { inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox, type OutboxRows } from '@free-lunch/streams';
 import { pruneJournal, takeOthersSales, takeOwnSales, type JournaledSale } from '../data/market-journal.js';
 import { claimRounds, pruneRounds, recordPurchases, type PurchaseAttempt } from '../data/purchases.js';
-import { adjustStock, lockStock } from '../data/stock.js';
+import { lockStock } from '../data/stock.js';
 import { dispatchWhatFits } from '../use-cases/allocate.js';
 import { OUTBOX_TABLE, purchasesRecorded, stockChanged } from '../use-cases/outbox-messages.js';
 import type { RoundCall } from './market-journal.js';
@@ -80,7 +80,6 @@ export async function recordRounds(
     // Listed in the order the market answered, so the history reads as it happened.
     const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
     const purchases = await recordPurchases(client, inOrderAnswered);
-    await adjustStock(client, bought);
     const events = [purchasesRecorded(purchases)];
     if (bought.size === 0) {
       const outbox = await enqueueOutbox(client, OUTBOX_TABLE, events);
@@ -88,9 +87,9 @@ export async function recordRounds(
     }
     const stockAfter = new Map([...stock].map(([ingredient, units]) => [ingredient, units + (bought.get(ingredient) ?? 0)]));
     events.push(stockChanged('purchase', stockAfter, new Date()));
-    const purchaseEvents = await enqueueOutbox(client, OUTBOX_TABLE, events);
-    const dispatch = await dispatchWhatFits(client, stockAfter);
-    return { attempts, bought, dispatched: dispatch.unitsOut, queueCutShort: dispatch.cutShort, outbox: [...purchaseEvents, ...dispatch.outbox] };
+    // The stock row gets what was bought in the dispatch's own statement, with what leaves.
+    const dispatch = await dispatchWhatFits(client, stockAfter, { units: bought, events });
+    return { attempts, bought, dispatched: dispatch.unitsOut, queueCutShort: dispatch.cutShort, outbox: dispatch.outbox };
   });
 }
 

@@ -2,9 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { Ingredient } from '@free-lunch/contracts';
 import { inTransaction, Loop } from '@free-lunch/service-kit';
-import { enqueueOutbox, type OutboxRows, type PublishCommitted } from '@free-lunch/streams';
-import { recordDispatches } from '../data/ledger.js';
-import { loadPendingRequests, markDispatched, type QueuedRequest } from '../data/requests.js';
+import { enqueueOutbox, type OutboxRows, type OutgoingMessage, type PublishCommitted } from '@free-lunch/streams';
+import { dispatchRequests, loadPendingRequests, type QueuedRequest } from '../data/requests.js';
 import { adjustStock, lockStock, readStockLevels } from '../data/stock.js';
 import { makesAnyDish, planDispatches } from '../domain/dispatch-plan.js';
 import type { InventoryMetrics } from '../metrics.js';
@@ -91,27 +90,46 @@ export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<
   return { dispatched: result.dispatched, waiting: result.waiting, outbox: result.outbox };
 }
 
+/** What a purchase recording adds to the dispatch that follows it in the same transaction. */
+export interface BoughtMeanwhile {
+  /** Units the transaction bought, not yet added to the stock row: added with the dispatch's change. */
+  units: ReadonlyMap<Ingredient, number>;
+  /** Events of the transaction, enqueued ahead of the dispatch's. */
+  events: OutgoingMessage[];
+}
+
 /**
  * Inside the caller's transaction, which holds the stock lock and passes the stock as it stands:
- * take the oldest waiting requests, decide which can be served, then take the units out, write
- * them in the ledger, mark those requests dispatched, and enqueue `ingredients.dispatched` per
- * order plus one stock snapshot. A purchase round calls it too, right after adding what it bought,
- * so new stock reaches the waiting dishes without a second transaction.
+ * take the oldest waiting requests, decide which can be served, then in one statement take the
+ * units out, write them in the ledger and mark those requests dispatched, and enqueue
+ * `ingredients.dispatched` per order plus one stock snapshot. A purchase round calls it too, with
+ * what it bought (`bought`: the stock passed includes it, the stock row not yet), so new stock
+ * reaches the waiting dishes without a second transaction, and the stock row and the outbox are
+ * written once for both.
  */
-export async function dispatchWhatFits(client: pg.ClientBase, stock: ReadonlyMap<Ingredient, number>): Promise<Allocation> {
+export async function dispatchWhatFits(
+  client: pg.ClientBase,
+  stock: ReadonlyMap<Ingredient, number>,
+  bought: BoughtMeanwhile = { units: new Map(), events: [] },
+): Promise<Allocation> {
   const plan = await planFromQueue(client, stock);
   const { cutShort } = plan;
-  if (plan.dispatches.length === 0) return { dispatched: 0, waiting: plan.waiting, unitsOut: plan.unitsOut, cutShort, outbox: [] };
+  if (plan.dispatches.length === 0) {
+    await adjustStock(client, bought.units);
+    const outbox = await enqueueOutbox(client, OUTBOX_TABLE, bought.events);
+    return { dispatched: 0, waiting: plan.waiting, unitsOut: plan.unitsOut, cutShort, outbox };
+  }
 
   const dispatchedAt = new Date();
-  await adjustStock(client, negated(plan.unitsOut));
-  await recordDispatches(client, plan.dispatches, dispatchedAt);
-  const marked = await markDispatched(client, plan.dispatches, dispatchedAt);
+  const stockDelta = new Map(bought.units);
+  for (const [ingredient, units] of plan.unitsOut) stockDelta.set(ingredient, (stockDelta.get(ingredient) ?? 0) - units);
+  const marked = await dispatchRequests(client, { requests: plan.dispatches, at: dispatchedAt, stockDelta });
   if (marked !== plan.dispatches.length) {
     // Cannot happen while everyone locks the stock first; if it does, hand nothing out twice.
     throw new Error(`expected to dispatch ${plan.dispatches.length} requests, ${marked} were still pending`);
   }
   const outbox = await enqueueOutbox(client, OUTBOX_TABLE, [
+    ...bought.events,
     ...plan.dispatches.map((request) => ingredientsDispatched({ ...request, dispatchedAt })),
     stockChanged('dispatch', plan.stockAfter, dispatchedAt),
   ]);
@@ -135,10 +153,6 @@ async function planFromQueue(db: pg.Pool | pg.ClientBase, stock: ReadonlyMap<Ing
     if (plan.exhausted || page.length < limit || cutShort) return { ...plan, cutShort };
     limit = Math.min(QUEUE_PAGE_MAX, limit * 2);
   }
-}
-
-function negated(units: ReadonlyMap<Ingredient, number>): Map<Ingredient, number> {
-  return new Map([...units].map(([ingredient, n]) => [ingredient, -n]));
 }
 
 /**

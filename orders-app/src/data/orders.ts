@@ -143,16 +143,15 @@ export async function countUndeliveredOrders(db: pg.Pool): Promise<number> {
 // ids must find it by primary key (see batch-lookups.test.ts), so they are planned on every call
 // (unnamed), with the batch in hand: a named statement's plan is cached on its first calls, which
 // on a new database come while the table is small and a scan is cheapest, and would go on scanning
-// it for every batch as it grows. The timeline insert is named: each connection has it parsed and
-// planned once.
+// it for every batch as it grows.
 
 /**
- * Where each of the given orders stands. Read without locking: {@link advanceOrders} re-checks at
+ * Where each of the given orders stands. Read without locking: {@link recordProgress} re-checks at
  * write time that it only ever moves an order forward, so a replica applying an overlapping batch
  * at the same moment cannot move one back, and nothing pays for a row lock per order.
  */
 export async function loadOrderProgress(
-  db: pg.ClientBase,
+  db: pg.Pool | pg.ClientBase,
   ids: string[],
 ): Promise<Map<string, OrderProgress>> {
   const result = await db.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>(
@@ -162,39 +161,44 @@ export async function loadOrderProgress(
   return new Map(result.rows.map((row) => [row.id, { status: row.status, recipe: row.recipe }]));
 }
 
-/** Adds timeline lines; a line already there (a redelivered event) is left as it was. */
-export async function recordTimeline(tx: pg.ClientBase, lines: TimelineLine[]): Promise<void> {
-  if (lines.length === 0) return;
-  await tx.query({
-    name: 'orders.record-timeline',
-    text: `INSERT INTO order_timeline (order_id, status, at)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
-     ON CONFLICT (order_id, status) DO NOTHING`,
-    values: [lines.map((line) => line.orderId), lines.map((line) => line.status), lines.map((line) => line.at)],
-  });
-}
-
 /** A status's place in the lifecycle, in SQL: its position in {@link orderStatuses}. */
 const STATUS_RANK = (column: string) =>
   `array_position(ARRAY[${orderStatuses.map((status) => `'${status}'`).join(', ')}]::text[], ${column})`;
 
 /**
- * Writes the new status and recipe of orders that moved on; their progress time becomes now. The
- * guard is evaluated on the row as it is when written (PostgreSQL re-reads a row another
- * transaction changed meanwhile), so a status only moves forward and a known recipe stays.
+ * In ONE statement (so one round trip, and atomic without a transaction around it): adds the
+ * timeline lines, a line already there (a redelivered event) left as it was, and writes the new
+ * status and recipe of orders that moved on, whose progress time becomes now. The guard is evaluated
+ * on the row as it is when written (PostgreSQL re-reads a row another transaction changed
+ * meanwhile), so a status only moves forward and a known recipe stays.
  */
-export async function advanceOrders(tx: pg.ClientBase, advances: OrderAdvance[]): Promise<void> {
-  if (advances.length === 0) return;
-  await tx.query(
-    `UPDATE orders o
+export async function recordProgress(
+  db: pg.Pool | pg.ClientBase,
+  { timeline, advances }: { timeline: readonly TimelineLine[]; advances: readonly OrderAdvance[] },
+): Promise<void> {
+  if (timeline.length === 0 && advances.length === 0) return;
+  await db.query(
+    `WITH timeline AS (
+       INSERT INTO order_timeline (order_id, status, at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
+       ON CONFLICT (order_id, status) DO NOTHING
+     )
+     UPDATE orders o
      SET status = CASE WHEN ${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} THEN a.status ELSE o.status END,
          recipe = coalesce(o.recipe, a.recipe),
          updated_at = now(),
          nudges = 0
-     FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(id, status, recipe)
+     FROM unnest($4::uuid[], $5::text[], $6::text[]) AS a(id, status, recipe)
      WHERE o.id = a.id
        AND (${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} OR (o.recipe IS NULL AND a.recipe IS NOT NULL))`,
-    [advances.map((a) => a.orderId), advances.map((a) => a.status), advances.map((a) => a.recipe)],
+    [
+      timeline.map((line) => line.orderId),
+      timeline.map((line) => line.status),
+      timeline.map((line) => line.at),
+      advances.map((a) => a.orderId),
+      advances.map((a) => a.status),
+      advances.map((a) => a.recipe),
+    ],
   );
 }
 

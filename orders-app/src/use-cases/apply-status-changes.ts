@@ -1,29 +1,27 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { OrderStatusChangedV1 } from '@free-lunch/contracts';
-import { inTransaction } from '@free-lunch/service-kit';
-import { advanceOrders, loadOrderProgress, recordTimeline } from '../data/orders.js';
+import { loadOrderProgress, recordProgress } from '../data/orders.js';
 import { planStatusChanges, type StatusChangePlan } from '../domain/status-changes.js';
 
 /**
- * The kitchen reports progress. A whole batch of reports is applied in one transaction: read where
- * the orders stand, decide (forward-only, idempotent by order id and status), record every step on
- * the timeline and move the orders on (the write re-checks forward-only, so no row is locked to
- * decide). Applying the same batch twice changes nothing the second time.
+ * The kitchen reports progress. A whole batch of reports costs two statements and no transaction
+ * around them: read where the orders stand, decide (forward-only, idempotent by order id and
+ * status), then record every step on the timeline and move the orders on in one statement (the
+ * write re-checks forward-only, so no row is locked to decide). Applying the same batch twice
+ * changes nothing the second time.
  */
 export async function applyStatusChanges(
   deps: { pool: pg.Pool; log: FastifyBaseLogger },
   events: readonly OrderStatusChangedV1[],
 ): Promise<StatusChangePlan> {
-  const plan = await inTransaction(deps.pool, async (tx) => {
-    const orderIds = [...new Set(events.map((event) => event.orderId))];
-    const current = await loadOrderProgress(tx, orderIds);
-    const decided = planStatusChanges(current, events);
-    // Written in order-id order: replicas applying overlapping batches take the row locks in the
-    // same order, so they queue instead of deadlocking.
-    await recordTimeline(tx, [...decided.timeline].sort((a, b) => byOrderId(a, b) || compare(a.status, b.status)));
-    await advanceOrders(tx, [...decided.advances].sort(byOrderId));
-    return decided;
+  const orderIds = [...new Set(events.map((event) => event.orderId))];
+  const plan = planStatusChanges(await loadOrderProgress(deps.pool, orderIds), events);
+  // Written in order-id order: replicas applying overlapping batches take the row locks in the
+  // same order, so they queue instead of deadlocking.
+  await recordProgress(deps.pool, {
+    timeline: [...plan.timeline].sort((a, b) => byOrderId(a, b) || compare(a.status, b.status)),
+    advances: [...plan.advances].sort(byOrderId),
   });
 
   // Retrying cannot make an unknown order appear (orders are committed before their event is
