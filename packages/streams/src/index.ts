@@ -15,7 +15,7 @@ export { deadLetterKey, streamKey } from './keys.js';
 export { decodeMessage, encodeMessage, isDecodable, MESSAGE_FIELD } from './codec.js';
 export { MalformedMessageError } from './malformed-message-error.js';
 export { StreamPublisher, type OutgoingMessage, type StreamPublisherOptions } from './stream-publisher.js';
-export { StreamConsumer, type ConsumedMessage, type StreamConsumerOptions } from './stream-consumer.js';
+export { LINGER_FULL_BATCH, StreamConsumer, type ConsumedMessage, type StreamConsumerOptions } from './stream-consumer.js';
 export { StreamTail, type StreamTailOptions, type TailEntry } from './stream-tail.js';
 export type { StreamMetrics } from './stream-metrics.js';
 export { streamBacklog, type StreamBacklog } from './stream-backlog.js';

@@ -21,6 +21,9 @@ export interface ConsumedMessage<S extends StreamName> {
   deliveries: number;
 }
 
+/** A batch of this many messages is followed by the whole `lingerMs`, a smaller one by its share. */
+export const LINGER_FULL_BATCH = 100;
+
 export interface StreamConsumerOptions<S extends StreamName> {
   /** Used for acks and claims; the consumer duplicates it for its blocking reads and closes the duplicate on stop. */
   redis: Redis;
@@ -39,10 +42,12 @@ export interface StreamConsumerOptions<S extends StreamName> {
   /** How long one read waits for new messages; default 1000 ms. */
   blockMs?: number;
   /**
-   * After a batch that did not fill `batchSize`, wait this long before reading again, so messages
-   * trickling in are handled together: one transaction for what arrives in that time rather than
-   * one per producer commit. Adds at most this much latency; the first message after a quiet spell
-   * is read at once. Default 0 (read again at once).
+   * After a batch that did not fill `batchSize`, wait up to this long before reading again, so
+   * messages trickling in are handled together: one transaction for what arrives in that time
+   * rather than one per producer commit. The wait is in proportion to the batch just handled, the
+   * whole of it from {@link LINGER_FULL_BATCH} messages on: a busy stream gathers large batches,
+   * while a quiet one, whose few messages gain little from company, keeps its latency. The first
+   * message after a quiet spell is read at once. Default 0 (read again at once).
    */
   lingerMs?: number;
   /**
@@ -256,7 +261,7 @@ export class StreamConsumer<S extends StreamName> {
         const outcome = await this.step();
         outages = 0;
         if (this.lingerMs > 0 && outcome.handled > 0 && outcome.handled < this.batchSize) {
-          await sleep(this.lingerMs, this.stopping.signal);
+          await sleep((this.lingerMs * Math.min(outcome.handled, LINGER_FULL_BATCH)) / LINGER_FULL_BATCH, this.stopping.signal);
         }
         // A batch where everything failed is usually the database being down: slow down rather
         // than burn through the backlog's deliveries.

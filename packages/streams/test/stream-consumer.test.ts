@@ -6,6 +6,7 @@ import { streamNames } from '@free-lunch/contracts';
 import { RedisProxy } from '@free-lunch/service-kit/testing';
 import {
   deadLetterKey,
+  LINGER_FULL_BATCH,
   StreamConsumer,
   StreamPublisher,
   streamKey,
@@ -108,7 +109,7 @@ describe('StreamConsumer', () => {
     return messages.map((message) => message.orderId);
   }
 
-  it('when messages trickle in while a consumer lingers, then those that arrived meanwhile are handled as one batch', async () => {
+  it('when messages trickle in while a consumer lingers after a full batch, then those that arrived meanwhile are handled as one batch', async () => {
     const batches: string[][] = [];
     await startConsumer(
       async (messages) => {
@@ -116,15 +117,33 @@ describe('StreamConsumer', () => {
       },
       { lingerMs: 500 },
     );
-    const first = orderPlaced();
-    await publisher.publish(stream, first);
+    const first = await publishOrders(LINGER_FULL_BATCH);
     await vi.waitFor(() => expect(batches).toHaveLength(1));
     // Published one by one, well inside the linger that follows the first (partial) batch.
     const trickle = [orderPlaced(), orderPlaced(), orderPlaced()];
     for (const message of trickle) await publisher.publish(stream, message);
 
-    await vi.waitFor(() => expect(batches.flat()).toHaveLength(4), { timeout: 5_000 });
-    expect(batches).toEqual([[first.orderId], trickle.map((m) => m.orderId)]);
+    await vi.waitFor(() => expect(batches.flat()).toHaveLength(LINGER_FULL_BATCH + 3), { timeout: 5_000 });
+    expect(batches).toEqual([first, trickle.map((m) => m.orderId)]);
+  });
+
+  it('when a batch is small, then the consumer lingers only its share and the next message is not held back', async () => {
+    const handledAt = new Map<string, number>();
+    await startConsumer(
+      async (messages) => {
+        for (const { message } of messages) handledAt.set(message.orderId, Date.now());
+      },
+      { lingerMs: 5_000 },
+    );
+    const [first] = await publishOrders(1);
+    await vi.waitFor(() => expect(handledAt.has(first!)).toBe(true));
+
+    const publishedAt = Date.now();
+    const [second] = await publishOrders(1);
+
+    // A batch of one is followed by a hundredth of the linger (50 ms), not all 5 s of it.
+    await vi.waitFor(() => expect(handledAt.has(second!)).toBe(true), { timeout: 2_000 });
+    expect(handledAt.get(second!)! - publishedAt).toBeLessThan(1_000);
   });
 
   it('when a batch of messages is published while the consumer waits, then it wakes once and handles them as one batch', async () => {
