@@ -52,6 +52,18 @@ describe('transactional outbox', () => {
     return outboxRelay;
   }
 
+  /** A publisher whose Redis connection goes through a proxy the test can unplug and plug in again. */
+  async function publisherBehindProxy(): Promise<{ proxy: RedisProxy; publisher: StreamPublisher }> {
+    const proxy = await RedisProxy.start();
+    const unreliable = proxy.client({ maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    unreliable.on('error', () => undefined); // the outage is the point of the tests that use it
+    cleanups.push(async () => {
+      unreliable.disconnect();
+      await proxy.unplug();
+    });
+    return { proxy, publisher: new StreamPublisher(unreliable, { prefix: keys.prefix }) };
+  }
+
   /** Enqueues in a transaction of its own and commits, as a use case would. */
   async function commitOutbox(entries: OutgoingMessage[]): Promise<OutboxRows> {
     const client = await pool.connect();
@@ -154,14 +166,8 @@ describe('transactional outbox', () => {
   });
 
   it('when Redis is unreachable as committed rows are handed over, then they stay in the table and the relay publishes them once Redis is back', async () => {
-    const proxy = await RedisProxy.start();
-    const unreliable = proxy.client({ maxRetriesPerRequest: 1, retryStrategy: () => 50 });
-    unreliable.on('error', () => undefined); // the outage is the point of this test
-    cleanups.push(async () => {
-      unreliable.disconnect();
-      await proxy.unplug();
-    });
-    const outboxRelay = relay({ publisher: new StreamPublisher(unreliable, { prefix: keys.prefix }), pollIntervalMs: 100 });
+    const { proxy, publisher: unreliable } = await publisherBehindProxy();
+    const outboxRelay = relay({ publisher: unreliable, pollIntervalMs: 100 });
     await proxy.unplug();
     const entries = placedEntries(3);
     outboxRelay.publishCommitted(await commitOutbox(entries));
@@ -205,14 +211,8 @@ describe('transactional outbox', () => {
   });
 
   it('when Redis is unreachable, then the relay keeps the rows and publishes them once Redis is back', async () => {
-    const proxy = await RedisProxy.start();
-    const unreliable = proxy.client({ maxRetriesPerRequest: 1, retryStrategy: () => 50 });
-    unreliable.on('error', () => undefined); // the outage is the point of this test
-    cleanups.push(async () => {
-      unreliable.disconnect();
-      await proxy.unplug();
-    });
-    const outboxRelay = relay({ publisher: new StreamPublisher(unreliable, { prefix: keys.prefix }) });
+    const { proxy, publisher: unreliable } = await publisherBehindProxy();
+    const outboxRelay = relay({ publisher: unreliable });
     await proxy.unplug();
     const entries = placedEntries(3);
     await commitOutbox(entries);
