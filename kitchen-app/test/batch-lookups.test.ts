@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOOKUP_BATCH, rowsReadByBatchLookups } from '@free-lunch/service-kit/testing';
-import { cookAndDeliverAtOnce, loadTickets, openTickets, startCooking } from '../src/data/tickets.js';
+import { cookTickets, loadTickets, openTickets } from '../src/data/tickets.js';
 import { startKitchenUnderTest, type KitchenUnderTest } from './support/kitchen-app.js';
 
 let kitchen: KitchenUnderTest;
@@ -22,18 +22,19 @@ describe('batches of tickets looked up by order', () => {
       },
       async warmUp(client, batch) {
         await loadTickets(client, batch);
-        await startCooking(client, batch.slice(0, 35), 1_000);
-        await cookAndDeliverAtOnce(client, batch.slice(35));
+        await cookTickets(client, batch.slice(0, 35), { at: new Date(), cookTimeMs: 1_000 }, []);
+        await cookTickets(client, batch.slice(35), { at: new Date(), cookTimeMs: 0 }, []);
       },
       lookups: {
         load: async (client, batch) => expect(await loadTickets(client, batch)).toHaveLength(batch.length),
         startCooking: async (client, batch) => {
           // Undone at once, so the same tickets can be cooked and delivered in one go next.
           await client.query('SAVEPOINT cooking');
-          expect(await startCooking(client, batch, 1_000)).toHaveLength(batch.length);
+          expect((await cookTickets(client, batch, { at: new Date(), cookTimeMs: 1_000 }, [])).moved.size).toBe(batch.length);
           await client.query('ROLLBACK TO SAVEPOINT cooking');
         },
-        cookAndDeliver: async (client, batch) => expect(await cookAndDeliverAtOnce(client, batch)).toHaveLength(batch.length),
+        cookAndDeliver: async (client, batch) =>
+          expect((await cookTickets(client, batch, { at: new Date(), cookTimeMs: 0 }, [])).moved.size).toBe(batch.length),
       },
     });
 

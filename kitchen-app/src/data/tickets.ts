@@ -1,12 +1,20 @@
 import type pg from 'pg';
 import type { IngredientQuantity, RecipeName } from '@free-lunch/contracts';
+import {
+  OUTBOX_ROWS_COLUMN,
+  outboxInsertClause,
+  outboxMessagesParam,
+  outboxRowsOf,
+  type KeyedMessage,
+  type OutboxRows,
+} from '@free-lunch/streams';
 import type {
-  CookingTicket,
   DeliveredTicket,
   Ticket,
   TicketStatus,
   TicketWithIngredients,
 } from '../domain/ticket.js';
+import { OUTBOX_TABLE } from './schema.js';
 
 // Every statement here works on a whole batch at once (arrays through unnest / ANY), so a batch of
 // 500 messages costs one or two round trips, not 500. Status literals mirror `ticketTransitions` in
@@ -132,51 +140,53 @@ export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOp
 /**
  * The tickets of these orders as they stand; orders without a ticket are simply absent. Read
  * without a lock: a ticket's recipe never changes, and its status only moves forward through
- * updates that re-check it ({@link startCooking}, {@link cookAndDeliverAtOnce}, {@link deliverReadyTickets}), so a decision made on this
+ * updates that re-check it ({@link cookTickets}, {@link deliverReadyTickets}), so a decision made on this
  * read cannot cook or deliver a dish twice even if another kitchen acts on the same ticket.
  */
-export async function loadTickets(db: pg.ClientBase, orderIds: readonly string[]): Promise<Ticket[]> {
+export async function loadTickets(db: pg.Pool | pg.ClientBase, orderIds: readonly string[]): Promise<Ticket[]> {
   const { rows } = await db.query<TicketRow>(`SELECT ${TICKET_COLUMNS} FROM tickets WHERE order_id = ANY($1::uuid[])`, [
     orderIds,
   ]);
   return rows.map(toTicket);
 }
 
-/**
- * Puts these tickets on the stove: cooking, ready `cookTimeMs` from now (the database's clock, the
- * one the cook loop compares against). Tickets no longer awaiting ingredients are left alone.
- */
-export async function startCooking(
-  tx: pg.ClientBase,
-  orderIds: readonly string[],
-  cookTimeMs: number,
-): Promise<CookingTicket[]> {
-  if (orderIds.length === 0) return [];
-  const { rows } = await tx.query<TicketRow>(
-    `UPDATE tickets
-        SET status = 'cooking', dispatched_at = now(), ready_at = now() + $2::bigint * interval '1 millisecond'
-      WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NULL
-      RETURNING ${TICKET_COLUMNS}`,
-    [orderIds, cookTimeMs],
-  );
-  return rows.map((row) => expectStatus(toTicket(row), 'cooking'));
+export interface CookedTickets {
+  /** The orders whose tickets this call moved (those still awaiting ingredients). */
+  moved: Set<string>;
+  /** The outbox rows it wrote, to publish once committed. */
+  outbox: OutboxRows;
 }
 
 /**
- * With no cooking time at all: puts these tickets on the stove and takes them off again in one
- * update (dispatched, ready and delivered now), instead of writing each ticket twice. Tickets no
- * longer awaiting ingredients are left alone, as in {@link startCooking}.
+ * Puts these tickets on the stove at `at`, ready `cookTimeMs` later; with no cooking time at all,
+ * takes them off again in the same update (dispatched, ready and delivered at `at`) instead of
+ * writing each ticket twice. Only tickets still awaiting ingredients move, and only their
+ * `announcements` (keyed by order id) are written to the outbox: ONE statement, so one round trip
+ * and atomic without a transaction. `at` is the caller's clock, the one its announcements carry;
+ * the cook loop compares `ready_at` with the database's, so clocks set apart by more than a
+ * cooking time would cook early or late, never twice.
  */
-export async function cookAndDeliverAtOnce(tx: pg.ClientBase, orderIds: readonly string[]): Promise<DeliveredTicket[]> {
-  if (orderIds.length === 0) return [];
-  const { rows } = await tx.query<TicketRow>(
-    `UPDATE tickets
-        SET status = 'delivered', dispatched_at = now(), ready_at = now(), delivered_at = now()
-      WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NULL
-      RETURNING ${TICKET_COLUMNS}`,
-    [orderIds],
+export async function cookTickets(
+  db: pg.Pool | pg.ClientBase,
+  orderIds: readonly string[],
+  { at, cookTimeMs }: { at: Date; cookTimeMs: number },
+  announcements: readonly KeyedMessage[],
+): Promise<CookedTickets> {
+  if (orderIds.length === 0) return { moved: new Set(), outbox: [] };
+  const { rows } = await db.query<{ moved: string[] | null; outbox: unknown }>(
+    `WITH moved AS (
+       UPDATE tickets
+          SET status = CASE WHEN $3::bigint = 0 THEN 'delivered' ELSE 'cooking' END,
+              dispatched_at = $2, ready_at = $2::timestamptz + $3::bigint * interval '1 millisecond',
+              delivered_at = CASE WHEN $3::bigint = 0 THEN $2::timestamptz END
+        WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NULL
+        RETURNING order_id
+     ), ${outboxInsertClause(OUTBOX_TABLE, '$4', (key) => `${key}::uuid IN (SELECT order_id FROM moved)`)}
+     SELECT (SELECT array_agg(order_id::text) FROM moved) AS moved, ${OUTBOX_ROWS_COLUMN}`,
+    [orderIds, at, cookTimeMs, outboxMessagesParam(announcements)],
   );
-  return rows.map((row) => expectStatus(toTicket(row), 'delivered'));
+  const [row] = rows;
+  return { moved: new Set(row?.moved ?? []), outbox: outboxRowsOf(row?.outbox) };
 }
 
 /**

@@ -38,7 +38,18 @@ export {
   type MessageSummary,
   type RedriveOptions,
 } from './dead-letter-admin.js';
-/** The transactional outbox: the table's DDL and the one-statement enqueue. */
-export { enqueueOutbox, OUTBOX_TABLE_SQL, type OutboxRow, type OutboxRows, type PublishCommitted } from './outbox.js';
+/** The transactional outbox: the table's DDL, the one-statement enqueue, and the clause that puts it in a statement of the caller's. */
+export {
+  enqueueOutbox,
+  OUTBOX_ROWS_COLUMN,
+  OUTBOX_TABLE_SQL,
+  outboxInsertClause,
+  outboxMessagesParam,
+  outboxRowsOf,
+  type KeyedMessage,
+  type OutboxRow,
+  type OutboxRows,
+  type PublishCommitted,
+} from './outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export type { StreamsLogger } from './logger.js';

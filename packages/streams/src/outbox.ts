@@ -92,3 +92,49 @@ export function byOutboxId(a: string, b: string): number {
 export function quoteTable(table: string): string {
   return table.split('.').map((part) => pg.escapeIdentifier(part)).join('.');
 }
+
+/** A message a statement announces, under the key of the row whose change it announces. */
+export type KeyedMessage = OutgoingMessage & {
+  /** Compared, as text, by the statement's `keep` condition (an order id, say). */
+  key: string;
+};
+
+/**
+ * The outbox insert as a clause of a larger statement: for a change that fits in one statement,
+ * the statement changes its rows and enqueues their announcements in one round trip, atomic
+ * without a transaction of its own (a statement is one). Returns a data-modifying CTE named
+ * `outbox_rows` (put it after the CTEs it refers to) that inserts those of the messages in
+ * parameter `param` (written by {@link outboxMessagesParam}) whose key passes `keep`, an SQL
+ * condition on the key's text (`keep(k)` is given the expression of the key), so a message is
+ * written only if the change it announces was made. Rows are made as {@link enqueueOutbox} makes
+ * them: one per stream per {@link MAX_MESSAGES_PER_ROW} messages, ids in the messages' order. Select
+ * {@link OUTBOX_ROWS_COLUMN} in the statement, and read it with {@link outboxRowsOf}.
+ */
+export function outboxInsertClause(table: string, param: string, keep: (key: string) => string): string {
+  return `outbox_rows AS (
+    INSERT INTO ${quoteTable(table)} (stream, message)
+    SELECT kept.stream, jsonb_agg(kept.message ORDER BY kept.position)
+      FROM (SELECT e.entry->>'s' AS stream, e.entry->'m' AS message, e.position,
+                   (row_number() OVER (PARTITION BY e.entry->>'s' ORDER BY e.position) - 1) / ${MAX_MESSAGES_PER_ROW} AS chunk
+              FROM jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS e(entry, position)
+             WHERE ${keep(`(e.entry->>'k')`)}) AS kept
+     GROUP BY kept.stream, kept.chunk
+     ORDER BY min(kept.position)
+    RETURNING id, stream, message
+  )`;
+}
+
+/** The column, named `outbox`, that lists what {@link outboxInsertClause} wrote; read it with {@link outboxRowsOf}. */
+export const OUTBOX_ROWS_COLUMN = `(SELECT coalesce(json_agg(json_build_object('id', o.id::text, 'stream', o.stream, 'message', o.message) ORDER BY o.id), '[]'::json)
+     FROM outbox_rows AS o) AS outbox`;
+
+/** Validates every message (one invalid → throws, nothing runs) and writes the parameter of {@link outboxInsertClause}. */
+export function outboxMessagesParam(messages: readonly KeyedMessage[]): string {
+  return JSON.stringify(messages.map(({ key, stream, message }) => ({ k: key, s: stream, m: validateMessage(stream, message) })));
+}
+
+/** The rows {@link OUTBOX_ROWS_COLUMN} lists, in id order, for {@link OutboxRelay.publishCommitted}. */
+export function outboxRowsOf(column: unknown): OutboxRows {
+  if (!Array.isArray(column)) throw new Error('the statement did not select the outbox column');
+  return column as OutboxRow[];
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
@@ -8,11 +9,16 @@ import {
   deadLetterKey,
   enqueueOutbox,
   MalformedMessageError,
+  OUTBOX_ROWS_COLUMN,
   OUTBOX_TABLE_SQL,
+  outboxInsertClause,
+  outboxMessagesParam,
   OutboxRelay,
+  outboxRowsOf,
   StreamPublisher,
   streamKey,
   type OutboxRelayOptions,
+  type KeyedMessage,
   type OutboxRows,
   type OutgoingMessage,
 } from '../src/index.js';
@@ -239,6 +245,72 @@ describe('transactional outbox', () => {
     expect(await relay().flush()).toBe(500);
     expect(await redis.xlen(placedKey())).toBe(300);
     expect(await redis.xlen(streamKey(keys.prefix, streamNames.orderStatusChanged))).toBe(200);
+  });
+
+  describe('in a statement of its own', () => {
+    /** A table of orders to move on, and one statement that moves those still waiting and announces only those. */
+    async function moveWaiting(orderIds: string[], messages: KeyedMessage[]): Promise<{ moved: string[]; outbox: OutboxRows }> {
+      const { rows } = await pool.query<{ moved: string[] | null; outbox: unknown }>(
+        `WITH moved AS (
+           UPDATE kitchen.waiting SET moved = true WHERE id = ANY($1::uuid[]) AND NOT moved RETURNING id
+         ), ${outboxInsertClause(table, '$2', (key) => `${key}::uuid IN (SELECT id FROM moved)`)}
+         SELECT (SELECT array_agg(id::text) FROM moved) AS moved, ${OUTBOX_ROWS_COLUMN}`,
+        [orderIds, outboxMessagesParam(messages)],
+      );
+      return { moved: rows[0]!.moved ?? [], outbox: outboxRowsOf(rows[0]!.outbox) };
+    }
+
+    const idsOf = (count: number) => Array.from({ length: count }, () => randomUUID());
+    const placedKeyed = (ids: string[]): KeyedMessage[] =>
+      ids.map((id) => ({ stream: streamNames.orderPlaced, message: orderPlaced(id), key: id }));
+
+    beforeEach(async () => {
+      await pool.query('CREATE TABLE kitchen.waiting (id uuid PRIMARY KEY, moved boolean NOT NULL DEFAULT false)');
+    });
+
+    it('when a statement changes some rows, then only their messages are written, one row per stream and hundred, and the relay publishes them in order', async () => {
+      const ids = idsOf(250);
+      const entries = placedKeyed(ids);
+      await pool.query('INSERT INTO kitchen.waiting (id, moved) SELECT id, n % 5 = 0 FROM unnest($1::uuid[]) WITH ORDINALITY AS w(id, n)', [ids]);
+      const stillWaiting = entries.filter((_, index) => (index + 1) % 5 !== 0);
+      const cooking: KeyedMessage = { stream: streamNames.orderStatusChanged, message: orderCooking(ids[0]), key: ids[0]! };
+
+      const { moved, outbox } = await moveWaiting(ids, [...entries, cooking]);
+
+      expect(moved).toHaveLength(200);
+      expect(outbox.map((row) => row.stream)).toEqual([
+        streamNames.orderPlaced,
+        streamNames.orderPlaced,
+        streamNames.orderStatusChanged,
+      ]);
+      expect(await rowCount()).toBe(3);
+      const outboxRelay = relay({ pollIntervalMs: 60_000 });
+      outboxRelay.publishCommitted(outbox);
+      await eventually('200 entries on the stream', async () => expect(await redis.xlen(placedKey())).toBe(200), { timeoutMs: 5_000 });
+      expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(stillWaiting.map((entry) => entry.message));
+      expect(await redis.xlen(streamKey(keys.prefix, streamNames.orderStatusChanged))).toBe(1);
+      await eventually('the published rows to be deleted', async () => expect(await rowCount()).toBe(0), { timeoutMs: 5_000 });
+    });
+
+    it('when the statement changes nothing, then it writes no outbox row', async () => {
+      const ids = idsOf(3);
+      await pool.query('INSERT INTO kitchen.waiting (id, moved) SELECT id, true FROM unnest($1::uuid[]) AS id', [ids]);
+
+      expect(await moveWaiting(ids, placedKeyed(ids))).toEqual({ moved: [], outbox: [] });
+      expect(await rowCount()).toBe(0);
+    });
+
+    it('when one message is invalid, then nothing is written and nothing changes', async () => {
+      const ids = idsOf(2);
+      await pool.query('INSERT INTO kitchen.waiting (id) SELECT unnest($1::uuid[])', [ids]);
+      const [valid, invalid] = placedKeyed(ids) as [KeyedMessage, KeyedMessage];
+      const wrongVersion = { ...invalid, message: { ...invalid.message, version: 99 } } as unknown as KeyedMessage;
+
+      await expect(moveWaiting(ids, [valid, wrongVersion])).rejects.toBeInstanceOf(MalformedMessageError);
+      const { rows } = await pool.query<{ moved: number }>('SELECT count(*) FILTER (WHERE moved)::int AS moved FROM kitchen.waiting');
+      expect(rows[0]!.moved).toBe(0);
+      expect(await rowCount()).toBe(0);
+    });
   });
 
   it('when rows hold one message each, as earlier versions wrote them, then they are published just the same', async () => {
