@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOOKUP_BATCH, rowsReadByBatchLookups } from '@free-lunch/service-kit/testing';
-import { insertQueuedOrders, loadOrderProgress, recordProgress } from '../src/data/orders.js';
+import { loadOrderProgress, placeQueuedOrders, recordProgress } from '../src/data/orders.js';
 import { startOrdersUnderTest, type OrdersUnderTest } from './support/orders-app.js';
 
 let orders: OrdersUnderTest;
@@ -20,7 +20,7 @@ describe('batches of orders looked up by id', () => {
       table: 'orders',
       async insert(client, count) {
         const ids = Array.from({ length: count }, () => randomUUID());
-        await insertQueuedOrders(client, ids);
+        await placeQueuedOrders(client, { ids, at: new Date() }, []);
         return ids;
       },
       lookups: {

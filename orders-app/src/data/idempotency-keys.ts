@@ -8,37 +8,12 @@ export interface FirstUse {
 }
 
 /**
- * Takes `key` for this request, or returns how it was first used. The INSERT comes first in the
- * transaction: a concurrent request with the same key blocks on the uncommitted row until this one
- * commits (then it reads the stored answer) or rolls back (then it takes the key itself).
+ * How `key` was first used, or null if it was not (the key itself is claimed by the statement that
+ * places the orders, see `placeQueuedOrders`).
  */
-export async function claimIdempotencyKey(
-  tx: pg.ClientBase,
-  key: string,
-  quantity: number,
-): Promise<FirstUse | null> {
-  const claimed = await tx.query(
-    `INSERT INTO idempotency_keys (key, quantity) VALUES ($1, $2)
-     ON CONFLICT (key) DO NOTHING
-     RETURNING key`,
-    [key, quantity],
-  );
-  if (claimed.rowCount === 1) return null;
-  // READ COMMITTED: this statement sees the row the other transaction has just committed.
-  const stored = await tx.query<FirstUse>(
-    'SELECT quantity, response FROM idempotency_keys WHERE key = $1',
-    [key],
-  );
-  return stored.rows[0]!;
-}
-
-/** Stores the answer given to the request that claimed `key`, in that request's transaction. */
-export async function storeIdempotentResponse(
-  tx: pg.ClientBase,
-  key: string,
-  response: PlaceOrdersResponse,
-): Promise<void> {
-  await tx.query('UPDATE idempotency_keys SET response = $2 WHERE key = $1', [key, JSON.stringify(response)]);
+export async function findFirstUse(db: pg.Pool | pg.ClientBase, key: string): Promise<FirstUse | null> {
+  const { rows } = await db.query<FirstUse>('SELECT quantity, response FROM idempotency_keys WHERE key = $1', [key]);
+  return rows[0] ?? null;
 }
 
 /**

@@ -5,10 +5,20 @@ import {
   type OrderCounts,
   type OrderStatus,
   type OrderSummaryItem,
+  type PlaceOrdersResponse,
   type RecipeName,
 } from '@free-lunch/contracts';
+import {
+  OUTBOX_ROWS_COLUMN,
+  outboxInsertClause,
+  outboxMessagesParam,
+  outboxRowsOf,
+  type KeyedMessage,
+  type OutboxRows,
+} from '@free-lunch/streams';
 import type { OrderCursor } from '../domain/order-cursor.js';
 import type { OrderAdvance, OrderProgress, TimelineLine } from '../domain/status-changes.js';
+import { OUTBOX_TABLE } from './schema.js';
 
 interface OrderRow {
   id: string;
@@ -31,26 +41,59 @@ function toSummary(row: OrderRow): OrderSummaryItem {
 /** The creation time to the microsecond, in a form `::timestamptz` reads back exactly. */
 const EXACT_CREATED_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
+/** New orders to store, as {@link placeQueuedOrders} stores them. */
+export interface Placement {
+  ids: readonly string[];
+  /** Their creation time: they were placed together. */
+  at: Date;
+  /**
+   * The request's Idempotency-Key, claimed by the same statement together with the answer it
+   * gets: the orders are stored only if the key was not taken.
+   */
+  idempotency?: { key: string; quantity: number; response: PlaceOrdersResponse };
+}
+
 /**
- * Inserts new `queued` orders and the first line of each timeline, in one statement whatever the
- * number of orders. They share one creation time: they were placed together.
+ * Stores new `queued` orders created `at`, the first line of each timeline and their
+ * `announcements` (keyed by order id), and claims the Idempotency-Key with its answer, in ONE
+ * statement whatever the number of orders: one round trip, atomic without a transaction. Returns
+ * `placed: false`, having stored nothing, when the key was taken already; a request using the same
+ * key at this very moment waits for this statement and then finds the key taken.
  */
-export async function insertQueuedOrders(tx: pg.ClientBase, ids: string[]): Promise<OrderSummaryItem[]> {
-  const inserted = await tx.query<OrderRow>({
-    name: 'orders.insert-queued',
-    text: `WITH placed AS (
+export async function placeQueuedOrders(
+  db: pg.Pool | pg.ClientBase,
+  { ids, at, idempotency }: Placement,
+  announcements: readonly KeyedMessage[],
+): Promise<{ placed: boolean; outbox: OutboxRows }> {
+  const { rows } = await db.query<{ placed: boolean; outbox: unknown }>({
+    name: 'orders.place-queued',
+    text: `WITH claimed AS (
+       INSERT INTO idempotency_keys (key, quantity, response)
+       SELECT $3::text, $4::int, $5::jsonb WHERE $3::text IS NOT NULL
+       ON CONFLICT (key) DO NOTHING
+       RETURNING key
+     ), admitted AS (
+       SELECT $3::text IS NULL OR EXISTS (SELECT FROM claimed) AS placed
+     ), placed AS (
        INSERT INTO orders (id, status, created_at, updated_at)
-       SELECT id, 'queued', now(), now() FROM unnest($1::uuid[]) AS id
-       RETURNING id, status, recipe, created_at, updated_at
+       SELECT id, 'queued', $2, $2 FROM unnest($1::uuid[]) AS id WHERE (SELECT placed FROM admitted)
+       RETURNING id, status, created_at
      ), first_step AS (
        INSERT INTO order_timeline (order_id, status, at)
        SELECT id, status, created_at FROM placed
-     )
-     SELECT * FROM placed`,
-    values: [ids],
+     ), ${outboxInsertClause(OUTBOX_TABLE, '$6', (key) => `${key}::uuid IN (SELECT id FROM placed)`)}
+     SELECT (SELECT placed FROM admitted) AS placed, ${OUTBOX_ROWS_COLUMN}`,
+    values: [
+      ids,
+      at,
+      idempotency?.key ?? null,
+      idempotency?.quantity ?? null,
+      idempotency ? JSON.stringify(idempotency.response) : null,
+      outboxMessagesParam(announcements),
+    ],
   });
-  const byId = new Map(inserted.rows.map((row) => [row.id, toSummary(row)]));
-  return ids.map((id) => byId.get(id)!);
+  const [row] = rows;
+  return { placed: row?.placed === true, outbox: outboxRowsOf(row?.outbox) };
 }
 
 /**

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { PlaceOrdersResponse } from '@free-lunch/contracts';
-import { AppError, inTransaction } from '@free-lunch/service-kit';
-import { enqueueOutbox, type PublishCommitted } from '@free-lunch/streams';
-import { claimIdempotencyKey, storeIdempotentResponse } from '../data/idempotency-keys.js';
-import { insertQueuedOrders } from '../data/orders.js';
-import { OUTBOX_TABLE } from '../data/schema.js';
+import type { OrderSummaryItem, PlaceOrdersResponse } from '@free-lunch/contracts';
+import { AppError } from '@free-lunch/service-kit';
+import type { PublishCommitted } from '@free-lunch/streams';
+import { findFirstUse, type FirstUse } from '../data/idempotency-keys.js';
+import { placeQueuedOrders } from '../data/orders.js';
 import type { BacklogCap } from '../domain/backlog-cap.js';
 import { orderPlacedEvent } from '../domain/order-placed.js';
 
@@ -39,9 +38,10 @@ export class BacklogFull extends AppError {
 }
 
 /**
- * The manager asks for `quantity` free lunches. The orders, their first timeline step and the
- * `order.placed` events are written in one transaction, so an order is in PostgreSQL before the
- * answer and its event cannot be lost even if Redis is down: the relay publishes it later.
+ * The manager asks for `quantity` free lunches. The orders, their first timeline step, the
+ * `order.placed` events and the Idempotency-Key with its answer are written by one statement, so
+ * an order is in PostgreSQL before the answer and its event cannot be lost even if Redis is down:
+ * the relay publishes it later.
  *
  * When the backlog is full nothing is stored, the Idempotency-Key included; a retry of a request
  * that was already answered still gets its first answer, since it places nothing.
@@ -54,31 +54,37 @@ export async function placeOrders(deps: PlaceOrdersDeps, request: PlaceOrdersReq
       max: deps.backlog.max,
       quantity: request.quantity,
     });
-  // Without a key there is no first answer to look for: refused before taking a connection.
-  if (!admission && request.idempotencyKey === undefined) throw full();
-
+  const { idempotencyKey: key } = request;
   try {
-    const { response, placedNow, outbox } = await inTransaction(deps.pool, async (tx) => {
-      if (request.idempotencyKey !== undefined) {
-        const firstUse = await claimIdempotencyKey(tx, request.idempotencyKey, request.quantity);
-        if (firstUse) return { response: answerToRetry(firstUse, request), placedNow: false, outbox: [] };
-      }
-      // Thrown inside the transaction, so the key just claimed is rolled back with it.
-      if (!admission) throw full();
-
-      const ids = Array.from({ length: request.quantity }, () => randomUUID());
-      const orders = await insertQueuedOrders(tx, ids);
-      const outbox = await enqueueOutbox(tx, OUTBOX_TABLE, orders.map(orderPlacedEvent));
-
-      const placed: PlaceOrdersResponse = { orders };
-      if (request.idempotencyKey !== undefined) await storeIdempotentResponse(tx, request.idempotencyKey, placed);
-      return { response: placed, placedNow: true, outbox };
-    });
-
-    if (placedNow) {
-      admission?.placed();
-      deps.publishNow(outbox);
+    if (!admission) {
+      // Without a key there is no first answer to look for: refused before taking a connection.
+      const firstUse = key === undefined ? null : await findFirstUse(deps.pool, key);
+      if (firstUse) return answerToRetry(firstUse, request);
+      throw full();
     }
+
+    const at = new Date();
+    const orders: OrderSummaryItem[] = Array.from({ length: request.quantity }, () => ({
+      id: randomUUID(),
+      status: 'queued',
+      recipe: null,
+      createdAt: at.toISOString(),
+      updatedAt: at.toISOString(),
+    }));
+    const response: PlaceOrdersResponse = { orders };
+    const { placed, outbox } = await placeQueuedOrders(
+      deps.pool,
+      {
+        ids: orders.map((order) => order.id),
+        at,
+        idempotency: key === undefined ? undefined : { key, quantity: request.quantity, response },
+      },
+      orders.map((order) => ({ ...orderPlacedEvent(order), key: order.id })),
+    );
+    if (!placed) return answerToRetry(await firstUseOf(deps.pool, key!), request);
+
+    admission.placed();
+    deps.publishNow(outbox);
     return response;
   } finally {
     // Placed orders were counted above; anything else gives its room back.
@@ -86,8 +92,15 @@ export async function placeOrders(deps: PlaceOrdersDeps, request: PlaceOrdersReq
   }
 }
 
+/** The first use of a key the placement has just found taken: keys are forgotten only after a day. */
+async function firstUseOf(pool: pg.Pool, key: string): Promise<FirstUse> {
+  const firstUse = await findFirstUse(pool, key);
+  if (!firstUse) throw new Error(`Idempotency-Key ${key} was taken a moment ago and is gone now`);
+  return firstUse;
+}
+
 function answerToRetry(
-  firstUse: { quantity: number; response: PlaceOrdersResponse },
+  firstUse: FirstUse,
   request: PlaceOrdersRequest,
 ): PlaceOrdersResponse {
   // A reused key with another quantity is a client bug; answering the old orders would hide it.
