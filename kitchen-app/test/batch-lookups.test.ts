@@ -17,7 +17,7 @@ describe('batches of tickets looked up by order', () => {
       table: 'tickets',
       async insert(client, count) {
         const ids = Array.from({ length: count }, () => randomUUID());
-        await openTickets(client, ids.map((orderId) => ({ orderId, recipe: 'salad' })));
+        await openTickets(client, ids.map((orderId) => ({ orderId, recipe: 'salad' })), new Date(), []);
         return ids;
       },
       async warmUp(client, batch) {

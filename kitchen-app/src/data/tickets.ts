@@ -92,49 +92,64 @@ export interface TicketOpening {
 }
 
 export interface OpenedTickets {
-  /** Tickets this call created, awaiting ingredients. */
-  opened: TicketWithIngredients[];
-  /** Tickets that already existed (a redelivery or a reconciler nudge), as they are now. */
+  /** The orders whose tickets this call opened, awaiting ingredients. */
+  opened: Set<string>;
+  /** Tickets that already existed (a redelivery or a reconciler nudge), as they were. */
   existing: TicketWithIngredients[];
+  /** The outbox rows it wrote, to publish once committed. */
+  outbox: OutboxRows;
 }
 
 /**
- * Opens a ticket for every order that has none, and returns those plus the tickets that already
- * existed, each with its recipe's ingredients from the recipe book. One statement.
+ * Opens a ticket, requested `at`, for every order that has none, with the `announcements` (keyed
+ * by order id) of those it opened, and returns the tickets that already existed, each with its
+ * recipe's ingredients from the recipe book: ONE statement, so one round trip and atomic without a
+ * transaction.
  *
  * The "existing" half reads the snapshot taken before the insert, so a ticket is never reported
  * twice. An order whose ticket another kitchen is opening at this very moment is in neither half:
- * the insert waits for that transaction and skips the row, and it is that kitchen which announces it.
+ * the insert waits for that statement and skips the row, and it is that kitchen which announces it.
  */
-export async function openTickets(tx: pg.ClientBase, openings: readonly TicketOpening[]): Promise<OpenedTickets> {
+export async function openTickets(
+  db: pg.Pool | pg.ClientBase,
+  openings: readonly TicketOpening[],
+  at: Date,
+  announcements: readonly KeyedMessage[],
+): Promise<OpenedTickets> {
   // Sorted, so two kitchens inserting overlapping batches take row locks in the same order and
   // cannot deadlock.
   const sorted = [...openings].sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
-  const { rows } = await tx.query<TicketRow & { opened: boolean; ingredients: IngredientQuantity[] }>(
+  // One row per ticket that existed, each also carrying the opened ids and the outbox rows; one
+  // row with no ticket when none existed.
+  const { rows } = await db.query<
+    { opened: string[] | null; outbox: unknown } & { [K in keyof TicketRow]: TicketRow[K] | null } & {
+      ingredients: IngredientQuantity[] | null;
+    }
+  >(
     `WITH placed AS (
        SELECT order_id, recipe FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS p (order_id, recipe, n)
        ORDER BY n
-     ),
-     opened AS (
+     ), opened AS (
        INSERT INTO tickets (order_id, recipe, status, requested_at)
-       SELECT order_id, recipe, 'awaiting_ingredients', now() FROM placed
+       SELECT order_id, recipe, 'awaiting_ingredients', $3 FROM placed
        ON CONFLICT (order_id) DO NOTHING
-       RETURNING ${TICKET_COLUMNS}
+       RETURNING order_id
+     ), ${outboxInsertClause(OUTBOX_TABLE, '$4', (key) => `${key}::uuid IN (SELECT order_id FROM opened)`)},
+     existing AS (
+       SELECT ${ticketColumnsOf('tickets')}, recipes.ingredients
+         FROM tickets JOIN recipes ON recipes.name = tickets.recipe
+        WHERE tickets.order_id = ANY($1::uuid[])
      )
-     SELECT true AS opened, ${ticketColumnsOf('opened')}, recipes.ingredients
-       FROM opened JOIN recipes ON recipes.name = opened.recipe
-     UNION ALL
-     SELECT false AS opened, ${ticketColumnsOf('tickets')}, recipes.ingredients
-       FROM tickets JOIN recipes ON recipes.name = tickets.recipe
-      WHERE tickets.order_id = ANY($1::uuid[])`,
-    [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe)],
+     SELECT written.opened, written.outbox, existing.*
+       FROM (SELECT (SELECT array_agg(order_id::text) FROM opened) AS opened, ${OUTBOX_ROWS_COLUMN}) AS written
+       LEFT JOIN existing ON true`,
+    [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe), at, outboxMessagesParam(announcements)],
   );
-  const result: OpenedTickets = { opened: [], existing: [] };
-  for (const row of rows) {
-    const ticket: TicketWithIngredients = { ...toTicket(row), ingredients: row.ingredients };
-    (row.opened ? result.opened : result.existing).push(ticket);
-  }
-  return result;
+  const [first] = rows;
+  const existing = rows.flatMap(({ ingredients, ...row }) =>
+    row.order_id === null || ingredients === null ? [] : [{ ...toTicket(row as TicketRow), ingredients }],
+  );
+  return { opened: new Set(first?.opened ?? []), existing, outbox: outboxRowsOf(first?.outbox) };
 }
 
 /**

@@ -21,8 +21,9 @@ export const MAX_MESSAGES_PER_ROW = 100;
 
 /**
  * Validates every message (one invalid → nothing is inserted) and inserts them inside the caller's
- * transaction, so they are published only if it commits: one row per stream (per
- * {@link MAX_MESSAGES_PER_ROW} messages), holding that stream's messages in the order given. A
+ * transaction, so they are published only if it commits (given a pool, in one statement of their
+ * own): one row per stream (per {@link MAX_MESSAGES_PER_ROW} messages), holding that stream's
+ * messages in the order given. A
  * transaction announcing 500 orders writes, locks and deletes ten rows instead of a thousand; the
  * relay still publishes one stream entry per message. Messages for different streams are grouped by
  * stream, so their relative order across streams is not kept (no consumer relies on it: each stream
@@ -32,7 +33,11 @@ export const MAX_MESSAGES_PER_ROW = 100;
  * {@link OutboxRelay.publishCommitted} and they are published at once, without a transaction of
  * the relay's own. Rows never handed over (a crash after the commit) are the relay's poll's.
  */
-export async function enqueueOutbox(client: pg.ClientBase, table: string, entries: OutgoingMessage[]): Promise<OutboxRows> {
+export async function enqueueOutbox(
+  client: pg.Pool | pg.ClientBase,
+  table: string,
+  entries: OutgoingMessage[],
+): Promise<OutboxRows> {
   if (entries.length === 0) return [];
   const byStream = new Map<string, unknown[]>();
   for (const { stream, message } of entries) {
