@@ -135,6 +135,32 @@ describe('the journal writer', { timeout: 90_000 }, () => {
     }
   });
 
+  it('when a sale is handed over, then its write waits a moment for others, unless writeNow says none are coming', async () => {
+    const db = await bareDatabase();
+    let writesStarted = 0;
+    const counting = {
+      query: (config: pg.QueryConfig) => {
+        writesStarted += 1;
+        return db.query(config);
+      },
+    } as unknown as pg.Pool;
+    const journal = new MarketJournal(counting, warehouse.app.log);
+    const call = (quantitySold: number): RoundCall => ({ ingredient: 'rice', outcome: 'sold', quantitySold, error: null, at: new Date() });
+
+    const lingering = journal.write(call(1));
+    expect(writesStarted).toBe(0);
+    await lingering;
+    expect(writesStarted).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve)); // the first write's end is handled
+
+    const last = journal.write(call(2));
+    journal.writeNow();
+    expect(writesStarted).toBe(2);
+    await last;
+    const { rows } = await db.query<{ units: number; sales: number }>('SELECT sum(quantity_sold)::int AS units, count(*)::int AS sales FROM market_journal');
+    expect(rows[0]).toEqual({ units: 3, sales: 2 });
+  });
+
   it('when a write fails on a broken connection, then flush writes the sale again and it is journaled once', async () => {
     const db = await bareDatabase();
     let breakNext = true;

@@ -76,6 +76,14 @@ export class MarketJournal {
   }
 
   /**
+   * Starts writing the sales waiting for their linger now: the caller knows no more are coming
+   * soon (a round's last answer is in), so waiting for them only delays the round's end.
+   */
+  writeNow(): void {
+    if (this.#lingering) this.#writeNext();
+  }
+
+  /**
    * Waits until every sale handed to `write` before this call is in the journal (or refused by it,
    * and so left to be recorded from memory), trying again those whose write failed; sales handed
    * over meanwhile are not waited for. Rejects with the database's error if that cannot be done.

@@ -13,7 +13,7 @@ export interface MarketRoundDeps {
   concurrency: number;
   backoff: BackoffSettings;
   /** Where each sale is written as it arrives. */
-  journal: Pick<MarketJournal, 'write'>;
+  journal: Pick<MarketJournal, 'write' | 'writeNow'>;
 }
 
 /**
@@ -119,7 +119,10 @@ async function callMarket(
       calls.answered(ingredient, call.quantitySold);
       answered();
       anAnswer = new Promise<void>((resolve) => (answered = resolve));
-      if (call.quantitySold > 0) await deps.journal.write(call);
+      const written = call.quantitySold > 0 ? deps.journal.write(call) : undefined;
+      // The round's last answer: no sale is coming to share the write with.
+      if (inFlight === 0 && calls.queued === 0) deps.journal.writeNow();
+      if (written) await written;
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, calls.queued) }, worker));
