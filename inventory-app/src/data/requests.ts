@@ -27,40 +27,58 @@ export interface DispatchedRequest {
 // statistics are gathered (autovacuum's next ANALYZE) it guesses is tiny, for each batch of a burst.
 
 /**
- * Stores requests not seen before and adds what they need to the pending totals; returns the order
- * ids that were new. Duplicates are ignored (and add nothing).
+ * Stores requests not seen before, adds what they need to the pending totals and, if there were
+ * any, announces them on {@link NEW_REQUESTS_CHANNEL} when it commits: ONE statement, so one round
+ * trip and atomic without a transaction. Returns the order ids that were new. Duplicates are
+ * ignored (and add nothing).
  */
-export async function insertRequests(client: pg.ClientBase, requests: readonly IngredientRequest[]): Promise<string[]> {
+export async function insertRequests(db: pg.Pool | pg.ClientBase, requests: readonly IngredientRequest[]): Promise<string[]> {
   if (requests.length === 0) return [];
-  const { rows } = await client.query<{ order_id: string }>({
+  // Every ingredient the batch names, whether or not its request turns out new: the rows are locked
+  // in this order before any is changed (LOCK_NEEDS_CTE).
+  const ingredients = [...new Set(requests.flatMap((request) => request.needs.map((need) => need.ingredient)))].sort();
+  const { rows } = await db.query<{ added: string[] | null }>({
     name: 'inventory.insert-requests',
     // One JSON document for the batch: a jsonb[] parameter has the driver escape every element.
-    // Inserted in the order given, which is the order they join the queue in.
-    text: `INSERT INTO requests (order_id, recipe, ingredients, requested_at)
-     SELECT r.order_id, r.recipe, r.ingredients, r.requested_at
-       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (request, position),
-            jsonb_to_record(e.request) AS r (order_id uuid, recipe text, ingredients jsonb, requested_at timestamptz)
-      ORDER BY e.position
-     ON CONFLICT (order_id) DO NOTHING
-     RETURNING order_id`,
+    // Inserted in the order given, which is the order they join the queue in. The notification is
+    // selected, since a plain SELECT in a WITH runs only if something reads it.
+    text: `WITH added AS (
+       INSERT INTO requests (order_id, recipe, ingredients, requested_at)
+       SELECT r.order_id, r.recipe, r.ingredients, r.requested_at
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (request, position),
+              jsonb_to_record(e.request) AS r (order_id uuid, recipe text, ingredients jsonb, requested_at timestamptz)
+        ORDER BY e.position
+       ON CONFLICT (order_id) DO NOTHING
+       RETURNING order_id, ingredients
+     ), added_needs AS (
+       SELECT n.ingredient, sum(n.quantity)::int AS delta
+         FROM added, jsonb_to_recordset(added.ingredients) AS n (ingredient text, quantity int)
+        GROUP BY n.ingredient
+     ), ${LOCK_NEEDS_CTE('$2')}, needs AS (
+       UPDATE pending_needs AS p SET units = p.units + d.delta
+         FROM added_needs AS d JOIN locked_needs AS l USING (ingredient)
+        WHERE p.ingredient = d.ingredient
+     ), announced AS (
+       SELECT pg_notify('${NEW_REQUESTS_CHANNEL}', '') WHERE EXISTS (SELECT FROM added)
+     )
+     SELECT (SELECT array_agg(order_id::text) FROM added) AS added, (SELECT count(*) FROM announced) AS announced`,
     values: [
       JSON.stringify(
         requests.map((r) => ({ order_id: r.orderId, recipe: r.recipe, ingredients: r.needs, requested_at: r.requestedAt })),
       ),
+      ingredients,
     ],
   });
-  const added = new Set(rows.map((row) => row.order_id));
-  await adjustPendingNeeds(client, totalNeeds(requests.filter((request) => added.has(request.orderId))), +1);
-  return [...added];
+  return rows[0]?.added ?? [];
 }
 
 /** Of the given orders, those whose ingredients have already left the warehouse. */
 export async function findDispatchedRequests(
-  client: pg.ClientBase,
+  db: pg.Pool | pg.ClientBase,
   orderIds: readonly string[],
 ): Promise<DispatchedRequest[]> {
   if (orderIds.length === 0) return [];
-  const { rows } = await client.query<{
+  const { rows } = await db.query<{
     order_id: string;
     recipe: RecipeName;
     ingredients: IngredientQuantity[];
@@ -209,17 +227,6 @@ function sortedChanges(units: ReadonlyMap<Ingredient, number>, sign: 1 | -1): Ar
     .map(([ingredient, n]) => [ingredient, sign * n]);
 }
 
-/** Adds (`sign` +1) or removes (−1) units from the pending totals, in one statement. */
-async function adjustPendingNeeds(client: pg.ClientBase, units: ReadonlyMap<Ingredient, number>, sign: 1 | -1): Promise<void> {
-  const changes = sortedChanges(units, sign);
-  if (changes.length === 0) return;
-  await client.query({
-    name: 'inventory.adjust-pending-needs',
-    text: `WITH ${LOCK_NEEDS_CTE('$1')} ${UPDATE_NEEDS_SQL('$1', '$2')}`,
-    values: [changes.map(([ingredient]) => ingredient), changes.map(([, n]) => n)],
-  });
-}
-
 /** How many requests are waiting, for the metrics gauge. */
 export async function countPendingRequests(db: pg.Pool): Promise<number> {
   const { rows } = await db.query<{ count: string }>(`SELECT count(*) FROM requests WHERE status = 'pending'`);
@@ -227,13 +234,8 @@ export async function countPendingRequests(db: pg.Pool): Promise<number> {
 }
 
 /**
- * PostgreSQL channel on which new requests are announced at commit. The active purchaser listens
+ * PostgreSQL channel on which new requests are announced at commit ({@link insertRequests}). The active purchaser listens
  * on it, whichever replica it runs in: its replica allocates for them, and buys what they make
  * short, without polling.
  */
 export const NEW_REQUESTS_CHANNEL = 'inventory_new_requests';
-
-/** Announces new requests when the surrounding transaction commits (never if it rolls back). */
-export async function announceNewRequests(client: pg.ClientBase): Promise<void> {
-  await client.query(`NOTIFY ${NEW_REQUESTS_CHANNEL}`);
-}

@@ -1,13 +1,7 @@
 import type pg from 'pg';
 import type { IngredientsRequestedV1 } from '@free-lunch/contracts';
-import { inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox, type PublishCommitted } from '@free-lunch/streams';
-import {
-  announceNewRequests,
-  findDispatchedRequests,
-  insertRequests,
-  type IngredientRequest,
-} from '../data/requests.js';
+import { findDispatchedRequests, insertRequests, type IngredientRequest } from '../data/requests.js';
 import { combineNeeds } from '../domain/dispatch-plan.js';
 import { ingredientsDispatched, OUTBOX_TABLE } from './outbox-messages.js';
 
@@ -18,30 +12,27 @@ export interface ReceiveRequestsDeps {
 }
 
 /**
- * Takes a batch of ingredient requests from the kitchen, idempotently by order id, in ONE
- * transaction. A request seen for the first time joins the queue. A request seen before and still
- * waiting changes nothing. A request whose ingredients already left gets its `ingredients.dispatched`
- * sent again: the kitchen asks again only when it never heard (a lost message, Redis losing its
- * data), and this is how that repairs itself.
+ * Takes a batch of ingredient requests from the kitchen, idempotently by order id. A request seen
+ * for the first time joins the queue: one statement stores the new ones, adds what they need to the
+ * pending totals and announces them. A request seen before and still waiting changes nothing. A
+ * request whose ingredients already left gets its `ingredients.dispatched` sent again: the kitchen
+ * asks again only when it never heard (a lost message, Redis losing its data), and this is how that
+ * repairs itself.
  *
- * New requests are announced when the transaction commits; the replica that buys at the market
+ * New requests are announced when the statement commits; the replica that buys at the market
  * hears it and allocates for them (see `Purchaser`), whichever replica received them. While no
  * replica buys (at start-up, during a takeover), the allocators' sweep serves them.
  */
 export async function receiveRequests(deps: ReceiveRequestsDeps, messages: readonly IngredientsRequestedV1[]): Promise<void> {
   const requests = onePerOrder(messages).map(toRequest);
+  const added = new Set(await insertRequests(deps.pool, requests));
+  const seenBefore = requests.filter((request) => !added.has(request.orderId)).map((r) => r.orderId);
+  if (seenBefore.length === 0) return;
 
-  const { resent, outbox } = await inTransaction(deps.pool, async (client) => {
-    const added = await insertRequests(client, requests);
-    const addedIds = new Set(added);
-    const seenBefore = requests.filter((request) => !addedIds.has(request.orderId)).map((r) => r.orderId);
-    const alreadyDispatched = await findDispatchedRequests(client, seenBefore);
-    const rows = await enqueueOutbox(client, OUTBOX_TABLE, alreadyDispatched.map(ingredientsDispatched));
-    if (added.length > 0) await announceNewRequests(client);
-    return { resent: alreadyDispatched.length, outbox: rows };
-  });
-
-  if (resent > 0) deps.publishNow(outbox);
+  // Only repeats what is true already, so it needs no transaction with anything.
+  const alreadyDispatched = await findDispatchedRequests(deps.pool, seenBefore);
+  if (alreadyDispatched.length === 0) return;
+  deps.publishNow(await enqueueOutbox(deps.pool, OUTBOX_TABLE, alreadyDispatched.map(ingredientsDispatched)));
 }
 
 /** A batch may carry the same order twice (a redelivery next to a nudge); the first one counts. */
