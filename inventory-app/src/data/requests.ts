@@ -18,10 +18,10 @@ export interface DispatchedRequest {
 }
 
 // The statements the queue runs for every batch are named: each connection has PostgreSQL parse and
-// plan them once, not on every call. Not those that take a batch of order ids, which must find it by
-// primary key (see batch-lookups.test.ts): they are planned on every call, since a plan cached on
-// the first calls of a new database, while the table is small, scans it, and goes on scanning it as
-// the queue grows. Marking a batch dispatched says "still pending" as `dispatched_at IS NULL`, which
+// plan them once, not on every call. Those that take a batch of order ids must find it by primary
+// key: batch-lookups.test.ts holds the plan PostgreSQL caches for them (at a statement's sixth call,
+// on a new database while the table holds a few rows) to the index, as the table grows to
+// thousands. Marking a batch dispatched says "still pending" as `dispatched_at IS NULL`, which
 // the CHECK constraint makes the same as `status = 'pending'` (keep the two in step if a status is
 // ever added): with the status, the planner reads the partial index of the whole queue, which before
 // statistics are gathered (autovacuum's next ANALYZE) it guesses is tiny, for each batch of a burst.
@@ -150,8 +150,9 @@ export async function dispatchRequests(
   const ledger = requests.flatMap(({ orderId, needs }) => needs.map((need) => ({ orderId, ...need })));
   const stock = [...stockDelta].filter(([, delta]) => delta !== 0);
   const needs = sortedChanges(totalNeeds(requests), -1);
-  const { rows } = await client.query<{ marked: number }>(
-    `WITH marked AS (
+  const { rows } = await client.query<{ marked: number }>({
+    name: 'inventory.dispatch',
+    text: `WITH marked AS (
        UPDATE requests SET status = 'dispatched', dispatched_at = $2
         WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NULL
        RETURNING 1
@@ -167,7 +168,7 @@ export async function dispatchRequests(
        ${UPDATE_NEEDS_SQL('$8', '$9')}
      )
      SELECT count(*)::int AS marked FROM marked`,
-    [
+    values: [
       requests.map((request) => request.orderId),
       at,
       ledger.map((row) => row.orderId),
@@ -178,7 +179,7 @@ export async function dispatchRequests(
       needs.map(([ingredient]) => ingredient),
       needs.map(([, delta]) => delta),
     ],
-  );
+  });
   return rows[0]?.marked ?? 0;
 }
 

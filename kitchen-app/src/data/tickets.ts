@@ -21,11 +21,11 @@ import { OUTBOX_TABLE } from './schema.js';
 // the domain; where a statement scans by status they stay literals, so the planner matches the
 // partial indexes.
 //
-// The statements that take a batch of order ids must find it by primary key instead (see
-// batch-lookups.test.ts), so:
-// - they are planned on every call (unnamed). A named statement's cached plan is made on its first
-//   calls, which on a new database come while the table holds a few hundred tickets, when a scan
-//   is the cheapest way; it then scans the table for every batch as it grows;
+// The statements that take a batch of order ids must find it by primary key instead, so:
+// - they are named, so each connection plans them once, and batch-lookups.test.ts holds the plan
+//   PostgreSQL caches to the index: it settles on it at a statement's sixth call, which on a new
+//   database comes while the table holds a few tickets; the test makes it so, then grows the table
+//   to thousands and fails if a batch reads more than its own rows;
 // - they say "still awaiting ingredients" as `dispatched_at IS NULL`, which the CHECK constraint
 //   makes the same as `status = 'awaiting_ingredients'` (keep the two in step if a status is ever
 //   added). With the status, the planner reads the partial index of every waiting ticket, which
@@ -125,8 +125,9 @@ export async function openTickets(
     { opened: string[] | null; outbox: unknown } & { [K in keyof TicketRow]: TicketRow[K] | null } & {
       ingredients: IngredientQuantity[] | null;
     }
-  >(
-    `WITH placed AS (
+  >({
+    name: 'kitchen.open',
+    text: `WITH placed AS (
        SELECT order_id, recipe FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS p (order_id, recipe, n)
        ORDER BY n
      ), opened AS (
@@ -143,8 +144,8 @@ export async function openTickets(
      SELECT written.opened, written.outbox, existing.*
        FROM (SELECT (SELECT array_agg(order_id::text) FROM opened) AS opened, ${OUTBOX_ROWS_COLUMN}) AS written
        LEFT JOIN existing ON true`,
-    [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe), at, outboxMessagesParam(announcements)],
-  );
+    values: [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe), at, outboxMessagesParam(announcements)],
+  });
   const [first] = rows;
   const existing = rows.flatMap(({ ingredients, ...row }) =>
     row.order_id === null || ingredients === null ? [] : [{ ...toTicket(row as TicketRow), ingredients }],
@@ -159,9 +160,11 @@ export async function openTickets(
  * read cannot cook or deliver a dish twice even if another kitchen acts on the same ticket.
  */
 export async function loadTickets(db: pg.Pool | pg.ClientBase, orderIds: readonly string[]): Promise<Ticket[]> {
-  const { rows } = await db.query<TicketRow>(`SELECT ${TICKET_COLUMNS} FROM tickets WHERE order_id = ANY($1::uuid[])`, [
-    orderIds,
-  ]);
+  const { rows } = await db.query<TicketRow>({
+    name: 'kitchen.load-tickets',
+    text: `SELECT ${TICKET_COLUMNS} FROM tickets WHERE order_id = ANY($1::uuid[])`,
+    values: [orderIds],
+  });
   return rows.map(toTicket);
 }
 
@@ -188,8 +191,9 @@ export async function cookTickets(
   announcements: readonly KeyedMessage[],
 ): Promise<CookedTickets> {
   if (orderIds.length === 0) return { moved: new Set(), outbox: [] };
-  const { rows } = await db.query<{ moved: string[] | null; outbox: unknown }>(
-    `WITH moved AS (
+  const { rows } = await db.query<{ moved: string[] | null; outbox: unknown }>({
+    name: 'kitchen.cook',
+    text: `WITH moved AS (
        UPDATE tickets
           SET status = CASE WHEN $3::bigint = 0 THEN 'delivered' ELSE 'cooking' END,
               dispatched_at = $2, ready_at = $2::timestamptz + $3::bigint * interval '1 millisecond',
@@ -198,8 +202,8 @@ export async function cookTickets(
         RETURNING order_id
      ), ${outboxInsertClause(OUTBOX_TABLE, '$4', (key) => `${key}::uuid IN (SELECT order_id FROM moved)`)}
      SELECT (SELECT array_agg(order_id::text) FROM moved) AS moved, ${OUTBOX_ROWS_COLUMN}`,
-    [orderIds, at, cookTimeMs, outboxMessagesParam(announcements)],
-  );
+    values: [orderIds, at, cookTimeMs, outboxMessagesParam(announcements)],
+  });
   const [row] = rows;
   return { moved: new Set(row?.moved ?? []), outbox: outboxRowsOf(row?.outbox) };
 }

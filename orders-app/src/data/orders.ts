@@ -182,11 +182,10 @@ export async function countUndeliveredOrders(db: pg.Pool): Promise<number> {
   return Number(result.rows[0]!.count);
 }
 
-// The statements below run for every batch of status events. Those that look orders up by a batch of
-// ids must find it by primary key (see batch-lookups.test.ts), so they are planned on every call
-// (unnamed), with the batch in hand: a named statement's plan is cached on its first calls, which
-// on a new database come while the table is small and a scan is cheapest, and would go on scanning
-// it for every batch as it grows.
+// The statements below run for every batch of status events, so they are named: each connection
+// plans them once. They look orders up by a batch of ids and must find it by primary key:
+// batch-lookups.test.ts holds the plan PostgreSQL caches (at a statement's sixth call, on a new
+// database while the table holds a few orders) to the index as the table grows to thousands.
 
 /**
  * Where each of the given orders stands. Read without locking: {@link recordProgress} re-checks at
@@ -197,10 +196,11 @@ export async function loadOrderProgress(
   db: pg.Pool | pg.ClientBase,
   ids: string[],
 ): Promise<Map<string, OrderProgress>> {
-  const result = await db.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>(
-    'SELECT id, status, recipe FROM orders WHERE id = ANY($1::uuid[])',
-    [ids],
-  );
+  const result = await db.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>({
+    name: 'orders.load-progress',
+    text: 'SELECT id, status, recipe FROM orders WHERE id = ANY($1::uuid[])',
+    values: [ids],
+  });
   return new Map(result.rows.map((row) => [row.id, { status: row.status, recipe: row.recipe }]));
 }
 
@@ -220,8 +220,9 @@ export async function recordProgress(
   { timeline, advances }: { timeline: readonly TimelineLine[]; advances: readonly OrderAdvance[] },
 ): Promise<void> {
   if (timeline.length === 0 && advances.length === 0) return;
-  await db.query(
-    `WITH timeline AS (
+  await db.query({
+    name: 'orders.record-progress',
+    text: `WITH timeline AS (
        INSERT INTO order_timeline (order_id, status, at)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
        ON CONFLICT (order_id, status) DO NOTHING
@@ -234,7 +235,7 @@ export async function recordProgress(
      FROM unnest($4::uuid[], $5::text[], $6::text[]) AS a(id, status, recipe)
      WHERE o.id = a.id
        AND (${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} OR (o.recipe IS NULL AND a.recipe IS NOT NULL))`,
-    [
+    values: [
       timeline.map((line) => line.orderId),
       timeline.map((line) => line.status),
       timeline.map((line) => line.at),
@@ -242,7 +243,7 @@ export async function recordProgress(
       advances.map((a) => a.status),
       advances.map((a) => a.recipe),
     ],
-  );
+  });
 }
 
 /** An order the reconciler re-announces. */

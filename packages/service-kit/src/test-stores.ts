@@ -133,9 +133,10 @@ export interface BatchLookupOptions<Row> {
   /** Inserts `count` fresh rows (inside the test's transaction) and answers them. */
   insert: (client: pg.PoolClient, count: number) => Promise<Row[]>;
   /**
-   * What the service does with a batch, first on batches of a table of a few hundred rows, as in
-   * the first seconds on a new database (a plan PostgreSQL caches then would scan the table, and go
-   * on scanning it as it grows), then measured on one batch of a table of thousands.
+   * What the service does with a batch, first on single rows of a table of a few rows, then on
+   * batches of a table of a few hundred, as in the first seconds on a new database (a plan
+   * PostgreSQL caches then would scan the table, and go on scanning it as it grows), then measured
+   * on one batch of a table of thousands.
    */
   lookups: Record<string, (client: pg.PoolClient, batch: Row[]) => Promise<unknown>>;
   /** How the first rows are worked on; by default each of `lookups` in turn. */
@@ -161,6 +162,10 @@ export async function rowsReadByBatchLookups<Row>(options: BatchLookupOptions<Ro
       (async (client: pg.PoolClient, batch: Row[]) => {
         for (const lookup of Object.values(options.lookups)) await lookup(client, batch);
       });
+    // PostgreSQL settles on a named statement's plan at its sixth run: first on a table of a few
+    // rows, as on a new database, then of a few hundred.
+    const tiny = await options.insert(client, 8);
+    for (let call = 0; call < 8; call++) await warmUp(client, tiny.slice(call, call + 1));
     const first = await options.insert(client, 600);
     for (let call = 0; call < 8; call++) await warmUp(client, first.slice(call * 70, call * 70 + 70));
 
