@@ -28,7 +28,7 @@ describe('batches of requests looked up by order', () => {
       },
       lookups: {
         dispatch: async (client, batch) =>
-          expect(await dispatchRequests(client, { requests: batch, at: new Date(), stockDelta: new Map() })).toBe(batch.length),
+          expect((await dispatchRequests(client, { requests: batch, at: new Date(), stockDelta: new Map() })).marked).toBe(batch.length),
         findDispatched: async (client, batch) =>
           expect(await findDispatchedRequests(client, batch.map((request) => request.orderId))).toHaveLength(batch.length),
       },

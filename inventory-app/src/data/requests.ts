@@ -1,5 +1,14 @@
 import type pg from 'pg';
 import type { Ingredient, IngredientQuantity, RecipeName } from '@free-lunch/contracts';
+import {
+  OUTBOX_ROWS_COLUMN,
+  outboxInsertClause,
+  outboxMessagesParam,
+  outboxRowsOf,
+  type KeyedMessage,
+  type OutboxRows,
+} from '@free-lunch/streams';
+import { OUTBOX_TABLE } from '../use-cases/outbox-messages.js';
 
 /** A ticket's request for ingredients as the warehouse keeps it. */
 export interface IngredientRequest {
@@ -130,9 +139,10 @@ export async function loadPendingRequests(
  * Hands requests their ingredients, in ONE statement (one round trip, inside the caller's
  * transaction, which holds the stock lock): marks them served at `at`, writes a ledger row per
  * ingredient of each, changes the stock by `stockDelta` (what they take, plus anything the same
- * transaction bought), and takes what they needed off the pending totals. Only pending requests are
- * marked, so none is dispatched twice; returns how many were marked, and the caller must roll back
- * unless that is all of them (the ledger and the totals assume every one was).
+ * transaction bought), takes what they needed off the pending totals, and writes `announcements`
+ * to the outbox. Only pending requests are marked, so none is dispatched twice; returns how many
+ * were marked, and the caller must roll back unless that is all of them (the ledger, the totals and
+ * the announcements assume every one was).
  */
 export async function dispatchRequests(
   client: pg.ClientBase,
@@ -145,12 +155,13 @@ export async function dispatchRequests(
     at: Date;
     stockDelta: ReadonlyMap<Ingredient, number>;
   },
-): Promise<number> {
-  if (requests.length === 0) return 0;
+  announcements: readonly KeyedMessage[] = [],
+): Promise<{ marked: number; outbox: OutboxRows }> {
+  if (requests.length === 0) return { marked: 0, outbox: [] };
   const ledger = requests.flatMap(({ orderId, needs }) => needs.map((need) => ({ orderId, ...need })));
   const stock = [...stockDelta].filter(([, delta]) => delta !== 0);
   const needs = sortedChanges(totalNeeds(requests), -1);
-  const { rows } = await client.query<{ marked: number }>({
+  const { rows } = await client.query<{ marked: number; outbox: unknown }>({
     name: 'inventory.dispatch',
     text: `WITH marked AS (
        UPDATE requests SET status = 'dispatched', dispatched_at = $2
@@ -166,8 +177,8 @@ export async function dispatchRequests(
         WHERE s.ingredient = d.ingredient
      ), ${LOCK_NEEDS_CTE('$8')}, needs AS (
        ${UPDATE_NEEDS_SQL('$8', '$9')}
-     )
-     SELECT count(*)::int AS marked FROM marked`,
+     ), ${outboxInsertClause(OUTBOX_TABLE, '$10', () => 'true')}
+     SELECT (SELECT count(*)::int FROM marked) AS marked, ${OUTBOX_ROWS_COLUMN}`,
     values: [
       requests.map((request) => request.orderId),
       at,
@@ -178,9 +189,10 @@ export async function dispatchRequests(
       stock.map(([, delta]) => delta),
       needs.map(([ingredient]) => ingredient),
       needs.map(([, delta]) => delta),
+      outboxMessagesParam(announcements),
     ],
   });
-  return rows[0]?.marked ?? 0;
+  return { marked: rows[0]?.marked ?? 0, outbox: outboxRowsOf(rows[0]?.outbox) };
 }
 
 /**

@@ -102,7 +102,7 @@ export interface BoughtMeanwhile {
  * Inside the caller's transaction, which holds the stock lock and passes the stock as it stands:
  * take the oldest waiting requests, decide which can be served, then in one statement take the
  * units out, write them in the ledger and mark those requests dispatched, and enqueue
- * `ingredients.dispatched` per order plus one stock snapshot. A purchase round calls it too, with
+ * `ingredients.dispatched` per order plus one stock snapshot (the same statement). A purchase round calls it too, with
  * what it bought (`bought`: the stock passed includes it, the stock row not yet), so new stock
  * reaches the waiting dishes without a second transaction, and the stock row and the outbox are
  * written once for both.
@@ -123,16 +123,16 @@ export async function dispatchWhatFits(
   const dispatchedAt = new Date();
   const stockDelta = new Map(bought.units);
   for (const [ingredient, units] of plan.unitsOut) stockDelta.set(ingredient, (stockDelta.get(ingredient) ?? 0) - units);
-  const marked = await dispatchRequests(client, { requests: plan.dispatches, at: dispatchedAt, stockDelta });
+  const announcements = [
+    ...bought.events,
+    ...plan.dispatches.map((request) => ingredientsDispatched({ ...request, dispatchedAt })),
+    stockChanged('dispatch', plan.stockAfter, dispatchedAt),
+  ].map((message) => ({ ...message, key: '' }));
+  const { marked, outbox } = await dispatchRequests(client, { requests: plan.dispatches, at: dispatchedAt, stockDelta }, announcements);
   if (marked !== plan.dispatches.length) {
     // Cannot happen while everyone locks the stock first; if it does, hand nothing out twice.
     throw new Error(`expected to dispatch ${plan.dispatches.length} requests, ${marked} were still pending`);
   }
-  const outbox = await enqueueOutbox(client, OUTBOX_TABLE, [
-    ...bought.events,
-    ...plan.dispatches.map((request) => ingredientsDispatched({ ...request, dispatchedAt })),
-    stockChanged('dispatch', plan.stockAfter, dispatchedAt),
-  ]);
   return { dispatched: plan.dispatches.length, waiting: plan.waiting, unitsOut: plan.unitsOut, cutShort, outbox };
 }
 
