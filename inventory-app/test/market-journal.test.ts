@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Ingredient } from '@free-lunch/contracts';
-import { journalSales, takeOthersSales, type JournaledSale } from '../src/data/market-journal.js';
+import { journalSales, type JournaledSale } from '../src/data/market-journal.js';
+import { recordPurchaseRounds } from '../src/data/purchases.js';
 import { MarketJournal, type RoundCall } from '../src/purchasing/market-journal.js';
 import { recordRounds } from '../src/purchasing/record-round.js';
 import { auditStock } from '../src/use-cases/audit.js';
@@ -93,7 +94,9 @@ describe('replaying the market journal', { timeout: 90_000 }, () => {
     const journaled = sales(10);
     await journalSales(db, randomUUID(), journaled);
 
-    const killed = await openTransaction(db, (client) => takeOthersSales(client, randomUUID()));
+    const killed = await openTransaction(db, (client) =>
+      recordPurchaseRounds(client, { purchaser: randomUUID(), replayOthers: true, rounds: [] }),
+    );
     expect(await killed.result).toHaveLength(journaled.length);
     await killed.die();
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, PostgresProxy, testEnv } from '@free-lunch/service-kit/testing';
-import { claimRounds, pruneRounds } from '../src/data/purchases.js';
+import { pruneRounds, recordPurchaseRounds } from '../src/data/purchases.js';
 import { auditOf, dispatchesOf, ingredientsRequest, type InventoryUnderTest, requestIngredients, startInventoryUnderTest } from './support/inventory-app.js';
 
 let warehouse: InventoryUnderTest;
@@ -16,8 +16,9 @@ afterEach(async () => {
 
 /**
  * Has PostgreSQL answer recording attempt n (1, 2, …) with what `verdict` says for it: a PL/pgSQL
- * statement that may RAISE, with the attempt's number in `attempt`. A sequence, not a table,
- * counts them: a failed transaction rolls back, nextval does not.
+ * statement that may RAISE, with the attempt's number in `attempt`. An attempt is a statement that
+ * records at least one purchase (a replay that finds nothing to replay is not one). A sequence, not
+ * a table, counts them: a failed transaction rolls back, nextval does not.
  */
 async function judgeRecordings(verdict: string): Promise<void> {
   // As the schema's owner: the warehouse's own role may not create triggers, and what the owner
@@ -25,12 +26,15 @@ async function judgeRecordings(verdict: string): Promise<void> {
   await warehouse.asSchemaOwner(`
     CREATE SEQUENCE recording_attempts;
     CREATE FUNCTION judge_recording() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE attempt bigint := nextval('recording_attempts');
+    DECLARE attempt bigint;
     BEGIN
+      IF NOT EXISTS (SELECT FROM recorded) THEN RETURN NULL; END IF;
+      attempt := nextval('recording_attempts');
       ${verdict}
       RETURN NULL;
     END $$;
-    CREATE TRIGGER judge_recording BEFORE INSERT ON purchases FOR EACH STATEMENT EXECUTE FUNCTION judge_recording();
+    CREATE TRIGGER judge_recording AFTER INSERT ON purchases REFERENCING NEW TABLE AS recorded
+      FOR EACH STATEMENT EXECUTE FUNCTION judge_recording();
   `);
 }
 
@@ -101,8 +105,9 @@ describe('a purchase round whose recording fails', () => {
     proxy = through;
     warehouse = await startInventoryUnderTest({ market: { zeroRate: 0 }, databaseUrl: (url) => through.url(url) });
     const db = warehouse.app.pg;
-    // A recording transaction claims its rounds' ids: the first one to do so loses its COMMIT's answer.
-    through.loseCommitAnswerOf('inventory.claim-rounds');
+    // The first recording transaction that sends a round's calls (in the purchases statement's
+    // parameters, a JSON document of calls each naming its round) loses its COMMIT's answer.
+    through.loseCommitAnswerOf('{"round":"');
 
     await orderPizzas(6);
 
@@ -169,9 +174,16 @@ describe('the ids of recorded purchase rounds', () => {
     try {
       const [old, recent] = [randomUUID(), randomUUID()];
       const client = await db.connect();
+      const zero = { ingredient: 'tomato' as const, outcome: 'none' as const, quantitySold: 0, error: null, at: new Date() };
+      const record = () =>
+        recordPurchaseRounds(client, {
+          purchaser: randomUUID(),
+          replayOthers: false,
+          rounds: [old, recent].map((roundId) => ({ roundId, calls: [zero] })),
+        });
       try {
-        expect([...(await claimRounds(client, [old, recent]))].sort()).toEqual([old, recent].sort());
-        expect([...(await claimRounds(client, [old, recent]))]).toEqual([]);
+        expect(await record()).toHaveLength(2);
+        expect(await record()).toEqual([]);
       } finally {
         client.release();
       }

@@ -31,53 +31,6 @@ export async function journalSales(db: pg.Pool | pg.ClientBase, purchaser: strin
   });
 }
 
-interface SaleRow {
-  seq: string;
-  ingredient: Ingredient;
-  quantity_sold: number;
-  at: Date;
-}
-
-const toSale = (row: SaleRow): JournaledSale => ({
-  seq: Number(row.seq),
-  ingredient: row.ingredient,
-  quantitySold: row.quantity_sold,
-  at: row.at,
-});
-
-/**
- * Takes `purchaser`'s own sales `seqs` out of the journal, inside the transaction that records them,
- * and returns those that were there: a sale another purchaser has replayed already is not returned.
- */
-export async function takeOwnSales(client: pg.ClientBase, purchaser: string, seqs: readonly number[]): Promise<JournaledSale[]> {
-  if (seqs.length === 0) return [];
-  const { rows } = await client.query<SaleRow>({
-    name: 'inventory.take-own-sales',
-    text: `DELETE FROM market_journal
-      WHERE purchaser = $1 AND seq = ANY($2::int8[]) AND taken_at IS NULL
-      RETURNING seq, ingredient, quantity_sold, at`,
-    values: [purchaser, seqs],
-  });
-  return rows.map(toSale);
-}
-
-/**
- * Takes every sale of the other purchasers that no one has recorded, inside the transaction that
- * records them (a replay): the rows stay, marked taken, so that a write of one retried by a
- * purchaser still alive adds nothing. Two replays, or a replay and the sale's own purchaser, racing
- * for a row: the second waits for the first's commit, then finds the row taken (or gone) and skips it.
- */
-export async function takeOthersSales(client: pg.ClientBase, purchaser: string): Promise<JournaledSale[]> {
-  const { rows } = await client.query<SaleRow>({
-    name: 'inventory.take-others-sales',
-    text: `UPDATE market_journal SET taken_at = now()
-      WHERE taken_at IS NULL AND purchaser <> $1
-      RETURNING seq, ingredient, quantity_sold, at`,
-    values: [purchaser],
-  });
-  return rows.map(toSale);
-}
-
 /** Forgets replayed sales taken before `before` (a retried write of one comes within minutes). Returns how many. */
 export async function pruneJournal(db: pg.Pool | pg.ClientBase, before: Date): Promise<number> {
   const { rowCount } = await db.query('DELETE FROM market_journal WHERE taken_at < $1', [before]);

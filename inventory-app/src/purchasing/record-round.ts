@@ -1,10 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import type { Ingredient } from '@free-lunch/contracts';
+import type { Ingredient, PurchaseRecord } from '@free-lunch/contracts';
 import { inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox, type OutboxRows } from '@free-lunch/streams';
-import { pruneJournal, takeOthersSales, takeOwnSales, type JournaledSale } from '../data/market-journal.js';
-import { claimRounds, pruneRounds, recordPurchases, type PurchaseAttempt } from '../data/purchases.js';
+import { pruneJournal } from '../data/market-journal.js';
+import { pruneRounds, recordPurchaseRounds, type PurchaseAttempt } from '../data/purchases.js';
 import { lockStock } from '../data/stock.js';
 import { dispatchWhatFits } from '../use-cases/allocate.js';
 import { OUTBOX_TABLE, purchasesRecorded, stockChanged } from '../use-cases/outbox-messages.js';
@@ -55,7 +55,8 @@ export function callsOfRounds(rounds: readonly RoundToRecord[]): number {
  * their ledger rows, one `purchases.recorded` with every attempt and a stock snapshot, then whatever
  * the waiting requests can now be handed: the stock lock is taken once, and bought units leave for
  * the kitchen at once instead of waiting for an allocation of their own. Rounds recorded before (see
- * {@link claimRounds}) are skipped, so a retry after a lost COMMIT answer records nothing twice.
+ * {@link recordPurchaseRounds}) are skipped, so a retry after a lost COMMIT answer records nothing
+ * twice. Five round trips: the lock, the purchases, the queue, the dispatch, the commit.
  *
  * The rounds' sales come out of the market journal in the same transaction (and, with
  * `replayOthers`, the sales of purchasers that died before recording theirs): a journaled sale is in
@@ -69,17 +70,14 @@ export async function recordRounds(
 ): Promise<RecordedRounds> {
   return inTransaction(pool, async (client) => {
     const stock = await lockStock(client);
-    const unseen = await claimRounds(client, rounds.map((round) => round.id));
-    const calls = rounds.filter((round) => unseen.has(round.id)).flatMap((round) => round.attempts);
-    const journaled = calls.flatMap((call) => (call.journalSeq === undefined ? [] : [call.journalSeq]));
-    const sales = await takeOwnSales(client, journal.purchaser, journaled);
-    if (journal.replayOthers) sales.push(...(await takeOthersSales(client, journal.purchaser)));
-    const attempts: PurchaseAttempt[] = [...calls.filter((call) => call.journalSeq === undefined), ...sales.map(toAttempt)];
+    const purchases = await recordPurchaseRounds(client, {
+      purchaser: journal.purchaser,
+      replayOthers: journal.replayOthers,
+      rounds: rounds.map((round) => ({ roundId: round.id, calls: round.attempts })),
+    });
+    const attempts = purchases.map(toAttempt);
     const bought = unitsSold(attempts);
     if (attempts.length === 0) return { attempts, bought, dispatched: new Map<Ingredient, number>(), queueCutShort: false, outbox: [] };
-    // Listed in the order the market answered, so the history reads as it happened.
-    const inOrderAnswered = [...attempts].sort((a, b) => a.at.getTime() - b.at.getTime());
-    const purchases = await recordPurchases(client, inOrderAnswered);
     const events = [purchasesRecorded(purchases)];
     if (bought.size === 0) {
       const outbox = await enqueueOutbox(client, OUTBOX_TABLE, events);
@@ -93,12 +91,12 @@ export async function recordRounds(
   });
 }
 
-const toAttempt = ({ ingredient, quantitySold, at }: JournaledSale): PurchaseAttempt => ({
+const toAttempt = ({ ingredient, outcome, quantitySold, error, at }: PurchaseRecord): PurchaseAttempt => ({
   ingredient,
-  outcome: 'sold',
+  outcome,
   quantitySold,
-  error: null,
-  at,
+  error,
+  at: new Date(at),
 });
 
 /**
