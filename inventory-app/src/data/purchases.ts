@@ -65,7 +65,9 @@ export async function recordPurchaseRounds(
   );
   const { rows } = await client.query<PurchaseRow>({
     name: 'inventory.record-purchase-rounds',
-    // One JSON document for the calls: arrays of nullable columns would each need escaping.
+    // One JSON document for the calls: arrays of nullable columns would each need escaping. The
+    // journal's rows are found by their key with the seqs as one array: joined with the calls, the
+    // planner (expecting a hundred calls from a JSON document) compares every pair in a burst.
     text: `WITH claimed AS (
        INSERT INTO purchase_rounds (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING RETURNING id
      ), calls AS (
@@ -75,7 +77,7 @@ export async function recordPurchaseRounds(
         WHERE c.round IN (SELECT id FROM claimed)
      ), own_sales AS (
        DELETE FROM market_journal
-        WHERE purchaser = $3 AND taken_at IS NULL AND seq IN (SELECT seq FROM calls WHERE seq IS NOT NULL)
+        WHERE purchaser = $3 AND taken_at IS NULL AND seq = ANY(ARRAY(SELECT seq FROM calls WHERE seq IS NOT NULL))
        RETURNING seq, ingredient, quantity_sold, at
      ), others_sales AS (
        UPDATE market_journal SET taken_at = now()

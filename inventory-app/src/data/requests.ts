@@ -3,8 +3,7 @@ import type { Ingredient, IngredientQuantity, RecipeName } from '@free-lunch/con
 import {
   OUTBOX_ROWS_COLUMN,
   outboxInsertClause,
-  outboxMessagesParam,
-  outboxRowsOf,
+  prepareOutbox,
   type KeyedMessage,
   type OutboxRows,
 } from '@free-lunch/streams';
@@ -161,6 +160,7 @@ export async function dispatchRequests(
   const ledger = requests.flatMap(({ orderId, needs }) => needs.map((need) => ({ orderId, ...need })));
   const stock = [...stockDelta].filter(([, delta]) => delta !== 0);
   const needs = sortedChanges(totalNeeds(requests), -1);
+  const outbox = prepareOutbox(announcements);
   const { rows } = await client.query<{ marked: number; outbox: unknown }>({
     name: 'inventory.dispatch',
     text: `WITH marked AS (
@@ -189,10 +189,10 @@ export async function dispatchRequests(
       stock.map(([, delta]) => delta),
       needs.map(([ingredient]) => ingredient),
       needs.map(([, delta]) => delta),
-      outboxMessagesParam(announcements),
+      outbox.param,
     ],
   });
-  return { marked: rows[0]?.marked ?? 0, outbox: outboxRowsOf(rows[0]?.outbox) };
+  return { marked: rows[0]?.marked ?? 0, outbox: outbox.written(rows[0]?.outbox, () => true) };
 }
 
 /**

@@ -3,8 +3,7 @@ import type { IngredientQuantity, RecipeName } from '@free-lunch/contracts';
 import {
   OUTBOX_ROWS_COLUMN,
   outboxInsertClause,
-  outboxMessagesParam,
-  outboxRowsOf,
+  prepareOutbox,
   type KeyedMessage,
   type OutboxRows,
 } from '@free-lunch/streams';
@@ -119,6 +118,7 @@ export async function openTickets(
   // Sorted, so two kitchens inserting overlapping batches take row locks in the same order and
   // cannot deadlock.
   const sorted = [...openings].sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+  const outbox = prepareOutbox(announcements);
   // One row per ticket that existed, each also carrying the opened ids and the outbox rows; one
   // row with no ticket when none existed.
   const { rows } = await db.query<
@@ -144,13 +144,14 @@ export async function openTickets(
      SELECT written.opened, written.outbox, existing.*
        FROM (SELECT (SELECT array_agg(order_id::text) FROM opened) AS opened, ${OUTBOX_ROWS_COLUMN}) AS written
        LEFT JOIN existing ON true`,
-    values: [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe), at, outboxMessagesParam(announcements)],
+    values: [sorted.map((o) => o.orderId), sorted.map((o) => o.recipe), at, outbox.param],
   });
   const [first] = rows;
   const existing = rows.flatMap(({ ingredients, ...row }) =>
     row.order_id === null || ingredients === null ? [] : [{ ...toTicket(row as TicketRow), ingredients }],
   );
-  return { opened: new Set(first?.opened ?? []), existing, outbox: outboxRowsOf(first?.outbox) };
+  const opened = new Set(first?.opened ?? []);
+  return { opened, existing, outbox: outbox.written(first?.outbox, (key) => opened.has(key.toLowerCase())) };
 }
 
 /**
@@ -191,6 +192,7 @@ export async function cookTickets(
   announcements: readonly KeyedMessage[],
 ): Promise<CookedTickets> {
   if (orderIds.length === 0) return { moved: new Set(), outbox: [] };
+  const outbox = prepareOutbox(announcements);
   const { rows } = await db.query<{ moved: string[] | null; outbox: unknown }>({
     name: 'kitchen.cook',
     text: `WITH moved AS (
@@ -202,10 +204,11 @@ export async function cookTickets(
         RETURNING order_id
      ), ${outboxInsertClause(OUTBOX_TABLE, '$4', (key) => `${key}::uuid IN (SELECT order_id FROM moved)`)}
      SELECT (SELECT array_agg(order_id::text) FROM moved) AS moved, ${OUTBOX_ROWS_COLUMN}`,
-    values: [orderIds, at, cookTimeMs, outboxMessagesParam(announcements)],
+    values: [orderIds, at, cookTimeMs, outbox.param],
   });
   const [row] = rows;
-  return { moved: new Set(row?.moved ?? []), outbox: outboxRowsOf(row?.outbox) };
+  const moved = new Set(row?.moved ?? []);
+  return { moved, outbox: outbox.written(row?.outbox, (key) => moved.has(key.toLowerCase())) };
 }
 
 /**

@@ -11,8 +11,7 @@ import {
 import {
   OUTBOX_ROWS_COLUMN,
   outboxInsertClause,
-  outboxMessagesParam,
-  outboxRowsOf,
+  prepareOutbox,
   type KeyedMessage,
   type OutboxRows,
 } from '@free-lunch/streams';
@@ -65,6 +64,7 @@ export async function placeQueuedOrders(
   { ids, at, idempotency }: Placement,
   announcements: readonly KeyedMessage[],
 ): Promise<{ placed: boolean; outbox: OutboxRows }> {
+  const outbox = prepareOutbox(announcements);
   const { rows } = await db.query<{ placed: boolean; outbox: unknown }>({
     name: 'orders.place-queued',
     text: `WITH claimed AS (
@@ -89,11 +89,12 @@ export async function placeQueuedOrders(
       idempotency?.key ?? null,
       idempotency?.quantity ?? null,
       idempotency ? JSON.stringify(idempotency.response) : null,
-      outboxMessagesParam(announcements),
+      outbox.param,
     ],
   });
   const [row] = rows;
-  return { placed: row?.placed === true, outbox: outboxRowsOf(row?.outbox) };
+  const placed = row?.placed === true;
+  return { placed, outbox: outbox.written(row?.outbox, () => placed) };
 }
 
 /**

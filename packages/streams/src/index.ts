@@ -44,11 +44,11 @@ export {
   OUTBOX_ROWS_COLUMN,
   OUTBOX_TABLE_SQL,
   outboxInsertClause,
-  outboxMessagesParam,
-  outboxRowsOf,
+  prepareOutbox,
   type KeyedMessage,
   type OutboxRow,
   type OutboxRows,
+  type PreparedOutbox,
   type PublishCommitted,
 } from './outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';

@@ -39,19 +39,7 @@ export async function enqueueOutbox(
   entries: OutgoingMessage[],
 ): Promise<OutboxRows> {
   if (entries.length === 0) return [];
-  const byStream = new Map<string, unknown[]>();
-  for (const { stream, message } of entries) {
-    const validated = validateMessage(stream, message);
-    const messages = byStream.get(stream);
-    if (messages) messages.push(validated);
-    else byStream.set(stream, [validated]);
-  }
-  const rows: Array<{ s: string; m: unknown[] }> = [];
-  for (const [stream, messages] of byStream) {
-    for (let start = 0; start < messages.length; start += MAX_MESSAGES_PER_ROW) {
-      rows.push({ s: stream, m: messages.slice(start, start + MAX_MESSAGES_PER_ROW) });
-    }
-  }
+  const rows = rowsByStream(entries.map((entry) => ({ ...entry, key: '' })));
   // One JSON document for the whole batch: a text[] or jsonb[] parameter would have the driver
   // escape every message into an array literal, which costs more than the insert itself.
   // WITH ORDINALITY + ORDER BY: ids follow the order of first appearance, the order of publication.
@@ -62,15 +50,43 @@ export async function enqueueOutbox(
            SELECT e.row->>'s', e.row->'m' FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(row, position)
            ORDER BY e.position
            RETURNING id`,
-    values: [JSON.stringify(rows)],
+    values: [JSON.stringify(rows.map(({ s, m }) => ({ s, m })))],
   });
-  // Ids were drawn in the order the rows were given; RETURNING lists them in no promised order.
-  const ids = inserted.map((row) => row.id).sort(byOutboxId);
-  return rows.map((row, index) => {
-    const id = ids[index];
-    if (id === undefined) throw new Error(`the outbox insert returned ${ids.length} ids for ${rows.length} rows`);
-    return { id, stream: row.s, message: row.m };
-  });
+  return withIds(rows, inserted.map((row) => row.id));
+}
+
+/** Outbox rows as written: a stream, its messages in order, and the key of each. */
+interface RowToWrite {
+  s: string;
+  m: unknown[];
+  k: string[];
+}
+
+/** Validates every message, then groups them by stream, {@link MAX_MESSAGES_PER_ROW} to a row, in order of first appearance. */
+function rowsByStream(entries: readonly KeyedMessage[]): RowToWrite[] {
+  const byStream = new Map<string, { m: unknown[]; k: string[] }>();
+  for (const { stream, message, key } of entries) {
+    const validated = validateMessage(stream, message);
+    const messages = byStream.get(stream);
+    if (messages) {
+      messages.m.push(validated);
+      messages.k.push(key);
+    } else byStream.set(stream, { m: [validated], k: [key] });
+  }
+  const rows: RowToWrite[] = [];
+  for (const [stream, { m, k }] of byStream) {
+    for (let start = 0; start < m.length; start += MAX_MESSAGES_PER_ROW) {
+      rows.push({ s: stream, m: m.slice(start, start + MAX_MESSAGES_PER_ROW), k: k.slice(start, start + MAX_MESSAGES_PER_ROW) });
+    }
+  }
+  return rows;
+}
+
+/** Pairs rows with the ids an insert drew for them, in the order given (RETURNING lists them in no promised order). */
+function withIds(rows: readonly RowToWrite[], returned: readonly string[]): OutboxRows {
+  const ids = [...returned].sort(byOutboxId);
+  if (ids.length !== rows.length) throw new Error(`the outbox insert returned ${ids.length} ids for ${rows.length} rows`);
+  return rows.map((row, index) => ({ id: ids[index]!, stream: row.s, message: row.m }));
 }
 
 /** An outbox row as the relay publishes it. */
@@ -108,38 +124,60 @@ export type KeyedMessage = OutgoingMessage & {
  * The outbox insert as a clause of a larger statement: for a change that fits in one statement,
  * the statement changes its rows and enqueues their announcements in one round trip, atomic
  * without a transaction of its own (a statement is one). Returns a data-modifying CTE named
- * `outbox_rows` (put it after the CTEs it refers to) that inserts those of the messages in
- * parameter `param` (written by {@link outboxMessagesParam}) whose key passes `keep`, an SQL
- * condition on the key's text (`keep(k)` is given the expression of the key), so a message is
- * written only if the change it announces was made. Rows are made as {@link enqueueOutbox} makes
- * them: one per stream per {@link MAX_MESSAGES_PER_ROW} messages, ids in the messages' order. Select
- * {@link OUTBOX_ROWS_COLUMN} in the statement, and read it with {@link outboxRowsOf}.
+ * `outbox_rows` (put it after the CTEs it refers to) that inserts the messages of parameter `param`
+ * ({@link PreparedOutbox.param}) whose key passes `keep`, an SQL condition on the key's text
+ * (`keep(k)` is given the expression of the key), so a message is written only if the change it
+ * announces was made. Rows are made as {@link enqueueOutbox} makes them, one per stream per
+ * {@link MAX_MESSAGES_PER_ROW} messages; a row whose messages all pass goes in whole, and only a row
+ * where some do not is taken apart, so the usual statement pays per row, not per message. Select
+ * {@link OUTBOX_ROWS_COLUMN} in the statement, and read it with {@link PreparedOutbox.written}.
  */
 export function outboxInsertClause(table: string, param: string, keep: (key: string) => string): string {
   return `outbox_rows AS (
     INSERT INTO ${quoteTable(table)} (stream, message)
-    SELECT kept.stream, jsonb_agg(kept.message ORDER BY kept.position)
-      FROM (SELECT e.entry->>'s' AS stream, e.entry->'m' AS message, e.position,
-                   (row_number() OVER (PARTITION BY e.entry->>'s' ORDER BY e.position) - 1) / ${MAX_MESSAGES_PER_ROW} AS chunk
-              FROM jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS e(entry, position)
-             WHERE ${keep(`(e.entry->>'k')`)}) AS kept
-     GROUP BY kept.stream, kept.chunk
-     ORDER BY min(kept.position)
-    RETURNING id, stream, message
+    SELECT r.row->>'s',
+           CASE WHEN r.kept = jsonb_array_length(r.row->'k') THEN r.row->'m'
+                ELSE (SELECT jsonb_agg(m.message ORDER BY m.i)
+                        FROM jsonb_array_elements(r.row->'m') WITH ORDINALITY AS m(message, i)
+                       WHERE ${keep(`(r.row->'k'->>(m.i::int - 1))`)}) END
+      FROM (SELECT e.row, e.position,
+                   (SELECT count(*) FROM jsonb_array_elements_text(e.row->'k') AS k(key) WHERE ${keep('k.key')}) AS kept
+              FROM jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS e(row, position)) AS r
+     WHERE r.kept > 0
+     ORDER BY r.position
+    RETURNING id
   )`;
 }
 
-/** The column, named `outbox`, that lists what {@link outboxInsertClause} wrote; read it with {@link outboxRowsOf}. */
-export const OUTBOX_ROWS_COLUMN = `(SELECT coalesce(json_agg(json_build_object('id', o.id::text, 'stream', o.stream, 'message', o.message) ORDER BY o.id), '[]'::json)
-     FROM outbox_rows AS o) AS outbox`;
+/** The column, named `outbox`, of the ids {@link outboxInsertClause} drew; read it with {@link PreparedOutbox.written}. */
+export const OUTBOX_ROWS_COLUMN = `(SELECT coalesce(array_agg(o.id::text), '{}') FROM outbox_rows AS o) AS outbox`;
 
-/** Validates every message (one invalid → throws, nothing runs) and writes the parameter of {@link outboxInsertClause}. */
-export function outboxMessagesParam(messages: readonly KeyedMessage[]): string {
-  return JSON.stringify(messages.map(({ key, stream, message }) => ({ k: key, s: stream, m: validateMessage(stream, message) })));
+/** Messages ready for {@link outboxInsertClause}. */
+export interface PreparedOutbox {
+  /** The clause's parameter: the messages, validated and grouped into rows. */
+  readonly param: string;
+  /**
+   * The rows the statement wrote, for {@link OutboxRelay.publishCommitted}, given its
+   * {@link OUTBOX_ROWS_COLUMN} and which keys its `keep` passed (the same condition, in JavaScript).
+   */
+  written(column: unknown, kept: (key: string) => boolean): OutboxRows;
 }
 
-/** The rows {@link OUTBOX_ROWS_COLUMN} lists, in id order, for {@link OutboxRelay.publishCommitted}. */
-export function outboxRowsOf(column: unknown): OutboxRows {
-  if (!Array.isArray(column)) throw new Error('the statement did not select the outbox column');
-  return column as OutboxRow[];
+/** Validates every message (one invalid → throws, nothing runs) and groups them as {@link outboxInsertClause} writes them. */
+export function prepareOutbox(messages: readonly KeyedMessage[]): PreparedOutbox {
+  const rows = rowsByStream(messages);
+  return {
+    param: JSON.stringify(rows),
+    written(column, kept) {
+      if (!Array.isArray(column)) throw new Error('the statement did not select the outbox column');
+      const keptRows = rows.flatMap((row) => {
+        const keys = row.k.filter(kept);
+        if (keys.length === row.k.length) return [row];
+        if (keys.length === 0) return [];
+        const m = row.m.filter((_, index) => kept(row.k[index]!));
+        return [{ ...row, m, k: keys }];
+      });
+      return withIds(keptRows, column as string[]);
+    },
+  };
 }

@@ -12,9 +12,8 @@ import {
   OUTBOX_ROWS_COLUMN,
   OUTBOX_TABLE_SQL,
   outboxInsertClause,
-  outboxMessagesParam,
   OutboxRelay,
-  outboxRowsOf,
+  prepareOutbox,
   StreamPublisher,
   streamKey,
   type OutboxRelayOptions,
@@ -250,14 +249,16 @@ describe('transactional outbox', () => {
   describe('in a statement of its own', () => {
     /** A table of orders to move on, and one statement that moves those still waiting and announces only those. */
     async function moveWaiting(orderIds: string[], messages: KeyedMessage[]): Promise<{ moved: string[]; outbox: OutboxRows }> {
+      const outbox = prepareOutbox(messages);
       const { rows } = await pool.query<{ moved: string[] | null; outbox: unknown }>(
         `WITH moved AS (
            UPDATE kitchen.waiting SET moved = true WHERE id = ANY($1::uuid[]) AND NOT moved RETURNING id
          ), ${outboxInsertClause(table, '$2', (key) => `${key}::uuid IN (SELECT id FROM moved)`)}
          SELECT (SELECT array_agg(id::text) FROM moved) AS moved, ${OUTBOX_ROWS_COLUMN}`,
-        [orderIds, outboxMessagesParam(messages)],
+        [orderIds, outbox.param],
       );
-      return { moved: rows[0]!.moved ?? [], outbox: outboxRowsOf(rows[0]!.outbox) };
+      const moved = rows[0]!.moved ?? [];
+      return { moved, outbox: outbox.written(rows[0]!.outbox, (key) => moved.includes(key)) };
     }
 
     const idsOf = (count: number) => Array.from({ length: count }, () => randomUUID());
@@ -268,7 +269,7 @@ describe('transactional outbox', () => {
       await pool.query('CREATE TABLE kitchen.waiting (id uuid PRIMARY KEY, moved boolean NOT NULL DEFAULT false)');
     });
 
-    it('when a statement changes some rows, then only their messages are written, one row per stream and hundred, and the relay publishes them in order', async () => {
+    it('when a statement changes some rows, then only their messages are written, in rows of up to a hundred per stream, and the relay publishes them in order', async () => {
       const ids = idsOf(250);
       const entries = placedKeyed(ids);
       await pool.query('INSERT INTO kitchen.waiting (id, moved) SELECT id, n % 5 = 0 FROM unnest($1::uuid[]) WITH ORDINALITY AS w(id, n)', [ids]);
@@ -278,18 +279,30 @@ describe('transactional outbox', () => {
       const { moved, outbox } = await moveWaiting(ids, [...entries, cooking]);
 
       expect(moved).toHaveLength(200);
-      expect(outbox.map((row) => row.stream)).toEqual([
-        streamNames.orderPlaced,
-        streamNames.orderPlaced,
-        streamNames.orderStatusChanged,
+      expect(outbox.map((row) => [row.stream, (row.message as unknown[]).length])).toEqual([
+        [streamNames.orderPlaced, 80],
+        [streamNames.orderPlaced, 80],
+        [streamNames.orderPlaced, 40],
+        [streamNames.orderStatusChanged, 1],
       ]);
-      expect(await rowCount()).toBe(3);
+      expect(await rowCount()).toBe(4);
       const outboxRelay = relay({ pollIntervalMs: 60_000 });
       outboxRelay.publishCommitted(outbox);
       await eventually('200 entries on the stream', async () => expect(await redis.xlen(placedKey())).toBe(200), { timeoutMs: 5_000 });
       expect((await readMessages(redis, placedKey())).map((entry) => entry.message)).toEqual(stillWaiting.map((entry) => entry.message));
       expect(await redis.xlen(streamKey(keys.prefix, streamNames.orderStatusChanged))).toBe(1);
       await eventually('the published rows to be deleted', async () => expect(await rowCount()).toBe(0), { timeoutMs: 5_000 });
+    });
+
+    it('when the statement changes every row, then each outbox row holds a hundred messages, as the statement handed them over', async () => {
+      const ids = idsOf(150);
+      await pool.query('INSERT INTO kitchen.waiting (id) SELECT unnest($1::uuid[])', [ids]);
+
+      const { outbox } = await moveWaiting(ids, placedKeyed(ids));
+
+      expect(outbox.map((row) => (row.message as unknown[]).length)).toEqual([100, 50]);
+      const { rows } = await pool.query<{ message: unknown[] }>(`SELECT message FROM ${table} ORDER BY id`);
+      expect(rows.map((row) => row.message)).toEqual(outbox.map((row) => row.message));
     });
 
     it('when the statement changes nothing, then it writes no outbox row', async () => {
