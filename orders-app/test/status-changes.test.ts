@@ -123,6 +123,15 @@ describe('status events from the kitchen', () => {
     expect(await getOrder(id)).toMatchObject({ status: 'delivered', recipe: 'burger', updatedAt });
   });
 
+  it('when an order further on learns its recipe from an earlier step, then it keeps its status and takes the recipe', async () => {
+    const id = await placeOne();
+    await recordProgress(orders.app.pg, { timeline: [], advances: [{ orderId: id, status: 'cooking', recipe: null }] });
+
+    await kitchenReports(statusEvent(id, 'awaiting_ingredients', secondsFromNow(1)));
+
+    await eventually('the recipe to be known', async () => expect(await getOrder(id)).toMatchObject({ status: 'cooking', recipe: 'burger' }));
+  });
+
   it('when two replicas apply overlapping batches listed in opposite orders at once, then neither deadlocks', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {

@@ -16,7 +16,7 @@ import {
   type OutboxRows,
 } from '@free-lunch/streams';
 import type { OrderCursor } from '../domain/order-cursor.js';
-import type { OrderAdvance, OrderProgress, TimelineLine } from '../domain/status-changes.js';
+import type { OrderAdvance, TimelineLine } from '../domain/status-changes.js';
 import { OUTBOX_TABLE } from './schema.js';
 
 interface OrderRow {
@@ -183,27 +183,10 @@ export async function countUndeliveredOrders(db: pg.Pool): Promise<number> {
   return Number(result.rows[0]!.count);
 }
 
-// The statements below run for every batch of status events, so they are named: each connection
-// plans them once. They look orders up by a batch of ids and must find it by primary key:
+// The statement below runs for every batch of status events, so it is named: each connection plans
+// it once. It looks orders up by a batch of ids and must find them by primary key:
 // batch-lookups.test.ts holds the plan PostgreSQL caches (at a statement's sixth call, on a new
 // database while the table holds a few orders) to the index as the table grows to thousands.
-
-/**
- * Where each of the given orders stands. Read without locking: {@link recordProgress} re-checks at
- * write time that it only ever moves an order forward, so a replica applying an overlapping batch
- * at the same moment cannot move one back, and nothing pays for a row lock per order.
- */
-export async function loadOrderProgress(
-  db: pg.Pool | pg.ClientBase,
-  ids: string[],
-): Promise<Map<string, OrderProgress>> {
-  const result = await db.query<{ id: string; status: OrderStatus; recipe: RecipeName | null }>({
-    name: 'orders.load-progress',
-    text: 'SELECT id, status, recipe FROM orders WHERE id = ANY($1::uuid[])',
-    values: [ids],
-  });
-  return new Map(result.rows.map((row) => [row.id, { status: row.status, recipe: row.recipe }]));
-}
 
 /** A status's place in the lifecycle, in SQL: its position in {@link orderStatuses}. */
 const STATUS_RANK = (column: string) =>
@@ -211,31 +194,38 @@ const STATUS_RANK = (column: string) =>
 
 /**
  * In ONE statement (so one round trip, and atomic without a transaction around it): adds the
- * timeline lines, a line already there (a redelivered event) left as it was, and writes the new
- * status and recipe of orders that moved on, whose progress time becomes now. The guard is evaluated
- * on the row as it is when written (PostgreSQL re-reads a row another transaction changed
- * meanwhile), so a status only moves forward and a known recipe stays.
+ * timeline lines of orders this service placed, a line already there (a redelivered event) left as
+ * it was, and writes the new status and recipe of orders the advances move forward or teach their
+ * recipe, whose progress time becomes now. The guard is evaluated on the row as it is when written
+ * (PostgreSQL re-reads a row another transaction changed meanwhile), so a status only moves forward
+ * and a known recipe stays. Returns the orders named that this service never placed.
  */
 export async function recordProgress(
   db: pg.Pool | pg.ClientBase,
   { timeline, advances }: { timeline: readonly TimelineLine[]; advances: readonly OrderAdvance[] },
-): Promise<void> {
-  if (timeline.length === 0 && advances.length === 0) return;
-  await db.query({
+): Promise<{ unknownOrderIds: string[] }> {
+  if (timeline.length === 0 && advances.length === 0) return { unknownOrderIds: [] };
+  const named = [...new Set([...timeline.map((line) => line.orderId), ...advances.map((a) => a.orderId)])];
+  const { rows } = await db.query<{ unknown: string[] | null }>({
     name: 'orders.record-progress',
-    text: `WITH timeline AS (
+    text: `WITH known AS (
+       SELECT id FROM orders WHERE id = ANY($7::uuid[])
+     ), timeline AS (
        INSERT INTO order_timeline (order_id, status, at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
+       SELECT t.order_id, t.status, t.at FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS t (order_id, status, at)
+        WHERE t.order_id IN (SELECT id FROM known)
        ON CONFLICT (order_id, status) DO NOTHING
+     ), advanced AS (
+       UPDATE orders o
+       SET status = CASE WHEN ${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} THEN a.status ELSE o.status END,
+           recipe = coalesce(o.recipe, a.recipe),
+           updated_at = now(),
+           nudges = 0
+       FROM unnest($4::uuid[], $5::text[], $6::text[]) AS a(id, status, recipe)
+       WHERE o.id = a.id
+         AND (${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} OR (o.recipe IS NULL AND a.recipe IS NOT NULL))
      )
-     UPDATE orders o
-     SET status = CASE WHEN ${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} THEN a.status ELSE o.status END,
-         recipe = coalesce(o.recipe, a.recipe),
-         updated_at = now(),
-         nudges = 0
-     FROM unnest($4::uuid[], $5::text[], $6::text[]) AS a(id, status, recipe)
-     WHERE o.id = a.id
-       AND (${STATUS_RANK('a.status')} > ${STATUS_RANK('o.status')} OR (o.recipe IS NULL AND a.recipe IS NOT NULL))`,
+     SELECT array_agg(n.id::text) AS unknown FROM unnest($7::uuid[]) AS n (id) WHERE n.id NOT IN (SELECT id FROM known)`,
     values: [
       timeline.map((line) => line.orderId),
       timeline.map((line) => line.status),
@@ -243,8 +233,10 @@ export async function recordProgress(
       advances.map((a) => a.orderId),
       advances.map((a) => a.status),
       advances.map((a) => a.recipe),
+      named,
     ],
   });
+  return { unknownOrderIds: rows[0]?.unknown ?? [] };
 }
 
 /** An order the reconciler re-announces. */

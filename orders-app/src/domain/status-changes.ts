@@ -1,11 +1,5 @@
 import { isForwardStatus, type OrderStatus, type OrderStatusChangedV1, type RecipeName } from '@free-lunch/contracts';
 
-/** What the orders service knows about an order before a batch of status events is applied. */
-export interface OrderProgress {
-  status: OrderStatus;
-  recipe: RecipeName | null;
-}
-
 /** One line of an order's timeline: the order reached `status` at `at`. */
 export interface TimelineLine {
   orderId: string;
@@ -13,7 +7,7 @@ export interface TimelineLine {
   at: string;
 }
 
-/** The new state of an order that moved forward or whose recipe became known. */
+/** The furthest an order got in a batch of events, and its recipe if one of them named it. */
 export interface OrderAdvance {
   orderId: string;
   status: OrderStatus;
@@ -21,51 +15,34 @@ export interface OrderAdvance {
 }
 
 export interface StatusChangePlan {
-  /** Every status each known order reached, once per (order, status); duplicates are harmless. */
+  /** Every status each order reached, once per (order, status); duplicates are harmless. */
   timeline: TimelineLine[];
-  /** Orders whose row changes: a higher status, or a recipe learnt. */
+  /** Per order, the highest status of the batch and the first recipe it names. */
   advances: OrderAdvance[];
-  /** Events about orders this service never placed; nothing to apply them to. */
-  unknownOrderIds: string[];
 }
 
 /**
- * Decides what a batch of kitchen status events changes, given the orders as they are now.
+ * Sums up what a batch of kitchen status events says, order by order.
  *
- * Delivery is at least once and not in order, so the decision is keyed by order id and only ever
- * moves a status forward: a late `cooking` after `delivered` still goes on the timeline (it did
- * happen) but leaves the order delivered, and the same event twice has the effect of once.
+ * Delivery is at least once and not in order, so every status an order reached goes on its
+ * timeline once, and the order is to move to the highest status of the batch, never lower: a late
+ * `cooking` after `delivered` still goes on the timeline (it did happen). The write applies an
+ * advance only where it moves the order forward or teaches it its recipe (`recordProgress`), so the
+ * same batch twice has the effect of once, and a batch applied after the order moved on changes
+ * nothing about it.
  */
-export function planStatusChanges(
-  current: ReadonlyMap<string, OrderProgress>,
-  events: readonly OrderStatusChangedV1[],
-): StatusChangePlan {
+export function planStatusChanges(events: readonly OrderStatusChangedV1[]): StatusChangePlan {
   const timeline = new Map<string, TimelineLine>();
-  const next = new Map<string, OrderProgress>();
-  const unknown = new Set<string>();
-
+  const furthest = new Map<string, OrderAdvance>();
   for (const event of events) {
-    const before = next.get(event.orderId) ?? current.get(event.orderId);
-    if (before === undefined) {
-      unknown.add(event.orderId);
-      continue;
-    }
     const line = `${event.orderId}/${event.status}`;
-    if (!timeline.has(line)) {
-      timeline.set(line, { orderId: event.orderId, status: event.status, at: event.at });
-    }
-    next.set(event.orderId, {
-      status: isForwardStatus(before.status, event.status) ? event.status : before.status,
-      recipe: before.recipe ?? event.recipe,
+    if (!timeline.has(line)) timeline.set(line, { orderId: event.orderId, status: event.status, at: event.at });
+    const before = furthest.get(event.orderId);
+    furthest.set(event.orderId, {
+      orderId: event.orderId,
+      status: before && !isForwardStatus(before.status, event.status) ? before.status : event.status,
+      recipe: before?.recipe ?? event.recipe,
     });
   }
-
-  const advances: OrderAdvance[] = [];
-  for (const [orderId, after] of next) {
-    const before = current.get(orderId)!;
-    if (after.status !== before.status || after.recipe !== before.recipe) {
-      advances.push({ orderId, status: after.status, recipe: after.recipe });
-    }
-  }
-  return { timeline: [...timeline.values()], advances, unknownOrderIds: [...unknown] };
+  return { timeline: [...timeline.values()], advances: [...furthest.values()] };
 }
