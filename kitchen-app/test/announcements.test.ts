@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { recipeBook, streamContracts, streamNames } from '@free-lunch/contracts';
 import {
-  cookingStartedMessages,
+  cookedMessages,
   dishDeliveredMessages,
   openingMessages,
   reDriveMessages,
@@ -66,8 +66,12 @@ describe('ticket announcements', () => {
   });
 
   it('when cooking starts or a dish is delivered, then exactly that status is announced', () => {
-    expect(summary(cookingStartedMessages(cooking))).toEqual([
+    expect(summary(cookedMessages(cooking, dispatchedAt, false))).toEqual([
       { stream: streamNames.orderStatusChanged, status: 'cooking', recipe: 'salad', at: dispatchedAt.toISOString() },
+    ]);
+    expect(summary(cookedMessages(cooking, dispatchedAt, true))).toEqual([
+      { stream: streamNames.orderStatusChanged, status: 'cooking', recipe: 'salad', at: dispatchedAt.toISOString() },
+      { stream: streamNames.orderStatusChanged, status: 'delivered', recipe: 'salad', at: dispatchedAt.toISOString() },
     ]);
     expect(summary(dishDeliveredMessages(delivered))).toEqual([
       { stream: streamNames.orderStatusChanged, status: 'delivered', recipe: 'salad', at: deliveredAt.toISOString() },
@@ -79,7 +83,7 @@ describe('ticket announcements', () => {
       ...reDriveMessages(awaiting),
       ...reDriveMessages(cooking),
       ...reDriveMessages(delivered),
-      ...cookingStartedMessages(cooking),
+      ...cookedMessages(cooking, dispatchedAt, true),
       ...dishDeliveredMessages(delivered),
     ];
     for (const { stream, message } of all) expect(streamContracts[stream].safeParse(message).success).toBe(true);

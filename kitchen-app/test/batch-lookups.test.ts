@@ -5,6 +5,7 @@ import { cookTickets, loadTickets, openTickets } from '../src/data/tickets.js';
 import { startKitchenUnderTest, type KitchenUnderTest } from './support/kitchen-app.js';
 
 let kitchen: KitchenUnderTest;
+const salads = (orderIds: readonly string[]) => orderIds.map((orderId) => ({ orderId, recipe: 'salad' as const }));
 afterEach(async () => {
   await kitchen?.close();
 });
@@ -22,19 +23,19 @@ describe('batches of tickets looked up by order', () => {
       },
       async warmUp(client, batch) {
         await loadTickets(client, batch);
-        await cookTickets(client, batch.slice(0, 35), { at: new Date(), cookTimeMs: 1_000 }, []);
-        await cookTickets(client, batch.slice(35), { at: new Date(), cookTimeMs: 0 }, []);
+        await cookTickets(client, salads(batch.slice(0, 35)), { at: new Date(), cookTimeMs: 1_000 }, []);
+        await cookTickets(client, salads(batch.slice(35)), { at: new Date(), cookTimeMs: 0 }, []);
       },
       lookups: {
         load: async (client, batch) => expect(await loadTickets(client, batch)).toHaveLength(batch.length),
         startCooking: async (client, batch) => {
           // Undone at once, so the same tickets can be cooked and delivered in one go next.
           await client.query('SAVEPOINT cooking');
-          expect((await cookTickets(client, batch, { at: new Date(), cookTimeMs: 1_000 }, [])).moved.size).toBe(batch.length);
+          expect((await cookTickets(client, salads(batch), { at: new Date(), cookTimeMs: 1_000 }, [])).moved.size).toBe(batch.length);
           await client.query('ROLLBACK TO SAVEPOINT cooking');
         },
         cookAndDeliver: async (client, batch) =>
-          expect((await cookTickets(client, batch, { at: new Date(), cookTimeMs: 0 }, [])).moved.size).toBe(batch.length),
+          expect((await cookTickets(client, salads(batch), { at: new Date(), cookTimeMs: 0 }, [])).moved.size).toBe(batch.length),
       },
     });
 

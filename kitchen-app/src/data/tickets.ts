@@ -177,34 +177,36 @@ export interface CookedTickets {
 }
 
 /**
- * Puts these tickets on the stove at `at`, ready `cookTimeMs` later; with no cooking time at all,
- * takes them off again in the same update (dispatched, ready and delivered at `at`) instead of
- * writing each ticket twice. Only tickets still awaiting ingredients move, and only their
- * `announcements` (keyed by order id) are written to the outbox: ONE statement, so one round trip
+ * Puts the tickets of these dishes on the stove at `at`, ready `cookTimeMs` later; with no cooking
+ * time at all, takes them off again in the same update (dispatched, ready and delivered at `at`)
+ * instead of writing each ticket twice. Only a ticket still awaiting ingredients, of the recipe the
+ * dish names, moves (what `decideOnDispatch` says to cook), and only the `announcements` (keyed by
+ * order id) of those that moved are written to the outbox: ONE statement, so one round trip
  * and atomic without a transaction. `at` is the caller's clock, the one its announcements carry;
  * the cook loop compares `ready_at` with the database's, so clocks set apart by more than a
  * cooking time would cook early or late, never twice.
  */
 export async function cookTickets(
   db: pg.Pool | pg.ClientBase,
-  orderIds: readonly string[],
+  dishes: ReadonlyArray<{ orderId: string; recipe: RecipeName }>,
   { at, cookTimeMs }: { at: Date; cookTimeMs: number },
   announcements: readonly KeyedMessage[],
 ): Promise<CookedTickets> {
-  if (orderIds.length === 0) return { moved: new Set(), outbox: [] };
+  if (dishes.length === 0) return { moved: new Set(), outbox: [] };
   const outbox = prepareOutbox(announcements);
   const { rows } = await db.query<{ moved: string[] | null; outbox: unknown }>({
     name: 'kitchen.cook',
     text: `WITH moved AS (
-       UPDATE tickets
+       UPDATE tickets AS t
           SET status = CASE WHEN $3::bigint = 0 THEN 'delivered' ELSE 'cooking' END,
               dispatched_at = $2, ready_at = $2::timestamptz + $3::bigint * interval '1 millisecond',
               delivered_at = CASE WHEN $3::bigint = 0 THEN $2::timestamptz END
-        WHERE order_id = ANY($1::uuid[]) AND dispatched_at IS NULL
-        RETURNING order_id
+         FROM unnest($1::uuid[], $5::text[]) AS d (order_id, recipe)
+        WHERE t.order_id = d.order_id AND t.recipe = d.recipe AND t.dispatched_at IS NULL
+        RETURNING t.order_id
      ), ${outboxInsertClause(OUTBOX_TABLE, '$4', (key) => `${key}::uuid IN (SELECT order_id FROM moved)`)}
      SELECT (SELECT array_agg(order_id::text) FROM moved) AS moved, ${OUTBOX_ROWS_COLUMN}`,
-    values: [orderIds, at, cookTimeMs, outbox.param],
+    values: [dishes.map((dish) => dish.orderId), at, cookTimeMs, outbox.param, dishes.map((dish) => dish.recipe)],
   });
   const [row] = rows;
   const moved = new Set(row?.moved ?? []);

@@ -4,14 +4,14 @@ import {
   type OrderStatus,
   type OrderStatusChangedV1,
 } from '@free-lunch/contracts';
-import type { CookingTicket, DeliveredTicket, Ticket, TicketWithIngredients } from './ticket.js';
+import type { DeliveredTicket, Ticket, TicketWithIngredients } from './ticket.js';
 
 /** A message the kitchen writes to its outbox. */
 export type KitchenMessage =
   | { stream: typeof streamNames.ingredientsRequested; message: IngredientsRequestedV1 }
   | { stream: typeof streamNames.orderStatusChanged; message: OrderStatusChangedV1 };
 
-function statusChanged(ticket: Ticket, status: OrderStatus, at: Date): KitchenMessage {
+function statusChanged(ticket: Pick<Ticket, 'orderId' | 'recipe'>, status: OrderStatus, at: Date): KitchenMessage {
   return {
     stream: streamNames.orderStatusChanged,
     message: {
@@ -72,9 +72,13 @@ export function openingMessages(ticket: TicketWithIngredients): KitchenMessage[]
   return reDriveMessages(ticket);
 }
 
-/** Cooking began: also for a dish with no cooking time, delivered in the same breath. */
-export function cookingStartedMessages(ticket: CookingTicket | DeliveredTicket): KitchenMessage[] {
-  return [statusChanged(ticket, 'cooking', ticket.dispatchedAt)];
+/**
+ * A dish went on the stove at `at`: cooking, and with no cooking time also delivered in the same
+ * breath.
+ */
+export function cookedMessages(dish: Pick<Ticket, 'orderId' | 'recipe'>, at: Date, deliveredToo: boolean): KitchenMessage[] {
+  const cooking = statusChanged(dish, 'cooking', at);
+  return deliveredToo ? [cooking, statusChanged(dish, 'delivered', at)] : [cooking];
 }
 
 export function dishDeliveredMessages(ticket: DeliveredTicket): KitchenMessage[] {
