@@ -157,8 +157,7 @@ export async function openTickets(
 /**
  * The tickets of these orders as they stand; orders without a ticket are simply absent. Read
  * without a lock: a ticket's recipe never changes, and its status only moves forward through
- * updates that re-check it ({@link cookTickets}, {@link deliverReadyTickets}), so a decision made on this
- * read cannot cook or deliver a dish twice even if another kitchen acts on the same ticket.
+ * updates that re-check it ({@link cookTickets}, {@link deliverReadyTickets}).
  */
 export async function loadTickets(db: pg.Pool | pg.ClientBase, orderIds: readonly string[]): Promise<Ticket[]> {
   const { rows } = await db.query<TicketRow>({
