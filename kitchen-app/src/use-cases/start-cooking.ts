@@ -23,20 +23,27 @@ export async function startCookingDispatchedTickets(
 ): Promise<void> {
   const at = new Date();
   const cookTimeMs = kitchen.cookTimeMs;
-  const announcements = dispatches.flatMap((dish) =>
+  const dishes = onePerOrder(dispatches);
+  const announcements = dishes.flatMap((dish) =>
     cookedMessages(dish, at, cookTimeMs === 0).map((message) => ({ ...message, key: dish.orderId })),
   );
-  const { moved, outbox } = await cookTickets(kitchen.pool, dispatches, { at, cookTimeMs }, announcements);
+  const { moved, outbox } = await cookTickets(kitchen.pool, dishes, { at, cookTimeMs }, announcements);
   if (moved.size > 0) {
     kitchen.publishNow(outbox);
     if (cookTimeMs > 0) kitchen.cookNow();
     else kitchen.metrics.dishesDelivered(moved.size);
   }
 
-  const notMoved = dispatches.filter((dispatch) => !moved.has(dispatch.orderId.toLowerCase()));
+  const notMoved = dishes.filter((dish) => !moved.has(dish.orderId.toLowerCase()));
   if (notMoved.length === 0) return;
   const tickets = await loadTickets(kitchen.pool, notMoved.map((dispatch) => dispatch.orderId));
   reportIgnored(kitchen, triageDispatches(tickets, notMoved).ignored);
+}
+
+/** A batch may carry the same dispatch twice (a redelivery next to a re-send); the first one counts. */
+function onePerOrder(dispatches: readonly IngredientsDispatchedV1[]): IngredientsDispatchedV1[] {
+  const seen = new Set<string>();
+  return dispatches.filter((dispatch) => !seen.has(dispatch.orderId) && seen.add(dispatch.orderId));
 }
 
 function reportIgnored(kitchen: Kitchen, ignored: readonly IgnoredDispatch[]): void {
