@@ -2,5 +2,5 @@
 export { startInProcessStack, type InProcessStack, type StackEnvironment } from './in-process-stack.js';
 export { FreeLunchClient } from './api-client.js';
 export { waitUntilReady } from './readiness.js';
-export { startServiceProcess, serviceDirectories, type ServiceProcess, type ServiceName } from './service-process.js';
+export { PortTakenError, startServiceProcess, serviceDirectories, type ServiceProcess, type ServiceName } from './service-process.js';
 export { freePort } from './free-port.js';

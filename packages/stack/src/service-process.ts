@@ -37,8 +37,16 @@ export interface ServiceProcess {
 }
 
 /**
+ * The port given to a service was taken by another process before the service could listen on it
+ * (`freePort` only finds one that was free a moment ago): start it again on another.
+ */
+export class PortTakenError extends Error {}
+
+/**
  * Starts one service as a child process with the given environment and resolves once its
- * readiness endpoint answers (for the market simulator, its health endpoint).
+ * readiness endpoint answers (for the market simulator, its health endpoint) and its health
+ * endpoint says it is that service, not another process that took the port first
+ * ({@link PortTakenError}).
  */
 export async function startServiceProcess(
   name: ServiceName,
@@ -83,7 +91,16 @@ export async function startServiceProcess(
     ]);
   } catch (error) {
     await service.kill();
-    throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${output}`, { cause: error });
+    const Failure = output.includes('EADDRINUSE') ? PortTakenError : Error;
+    throw new Failure(`${(error as Error).message}\n--- ${name} output ---\n${output}`, { cause: error });
+  }
+  const expected = serviceDirectories[name].split('/').at(-1);
+  const answering = await fetch(`${url}/health`)
+    .then(async (response) => ((await response.json()) as { service?: string }).service)
+    .catch(() => undefined);
+  if (answering !== expected || child.exitCode !== null) {
+    await service.kill();
+    throw new PortTakenError(`port ${port} is answered by ${answering ?? 'nobody'}, not ${expected}\n--- ${name} output ---\n${output}`);
   }
   return service;
 }

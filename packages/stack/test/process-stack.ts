@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { startMarketSimulator } from '@free-lunch/market-simulator';
 import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
-import { FreeLunchClient, freePort, startServiceProcess, type ServiceName, type ServiceProcess } from '../src/index.js';
+import { FreeLunchClient, freePort, PortTakenError, startServiceProcess, type ServiceName, type ServiceProcess } from '../src/index.js';
 
 export interface ProcessStack {
   /** Starts a service as a process of its own on a free port; it is stopped after the test. */
@@ -58,9 +58,16 @@ export async function processStack(
   return {
     keyPrefix,
     async start(name) {
-      const service = await startServiceProcess(name, await freePort(), { ...env, ...(name === 'market' ? {} : roles[name]) });
-      cleanups.push(() => service.stop());
-      return service;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const service = await startServiceProcess(name, await freePort(), { ...env, ...(name === 'market' ? {} : roles[name]) });
+          cleanups.push(() => service.stop());
+          return service;
+        } catch (error) {
+          // Tests run in parallel, each starting processes on ports found free a moment before.
+          if (!(error instanceof PortTakenError) || attempt === 3) throw error;
+        }
+      }
     },
     client: ({ orders, kitchen, inventory }) =>
       new FreeLunchClient({ orders: orders.url, kitchen: kitchen.url, inventory: inventory.url }, managerToken),
