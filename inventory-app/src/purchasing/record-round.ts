@@ -56,7 +56,7 @@ export function callsOfRounds(rounds: readonly RoundToRecord[]): number {
  * the waiting requests can now be handed: the stock lock is taken once, and bought units leave for
  * the kitchen at once instead of waiting for an allocation of their own. Rounds recorded before (see
  * {@link recordPurchaseRounds}) are skipped, so a retry after a lost COMMIT answer records nothing
- * twice. Five round trips: the lock, the purchases, the queue, the dispatch, the commit.
+ * twice. Six round trips: begin, the lock, the purchases, the queue, the dispatch, the commit.
  *
  * The rounds' sales come out of the market journal in the same transaction (and, with
  * `replayOthers`, the sales of purchasers that died before recording theirs): a journaled sale is in
