@@ -5,9 +5,9 @@ import { OutboxRelay, StreamJanitor, StreamPublisher, type PublishCommitted } fr
 import type { InventoryConfig } from './config.js';
 import { ingredientRequestsConsumer } from './consumers/ingredient-requests.js';
 import { countPendingRequests } from './data/requests.js';
+import { OUTBOX_TABLE } from './data/schema.js';
 import { inventoryMetrics } from './metrics.js';
 import { warehouseRoutes } from './routes/warehouse.js';
-import { OUTBOX_TABLE } from './use-cases/outbox-messages.js';
 import { allocator } from './workers/allocator.js';
 import { purchaser } from './workers/purchaser.js';
 

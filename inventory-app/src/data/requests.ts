@@ -7,7 +7,7 @@ import {
   type KeyedMessage,
   type OutboxRows,
 } from '@free-lunch/streams';
-import { OUTBOX_TABLE } from '../use-cases/outbox-messages.js';
+import { OUTBOX_TABLE } from './schema.js';
 
 /** A ticket's request for ingredients as the warehouse keeps it. */
 export interface IngredientRequest {
@@ -247,8 +247,8 @@ export async function countPendingRequests(db: pg.Pool): Promise<number> {
 }
 
 /**
- * PostgreSQL channel on which new requests are announced at commit ({@link insertRequests}). The active purchaser listens
- * on it, whichever replica it runs in: its replica allocates for them, and buys what they make
- * short, without polling.
+ * PostgreSQL channel on which new requests are announced at commit ({@link insertRequests}). The
+ * active purchaser listens on it, whichever replica it runs in: its replica allocates for them, and
+ * buys what they make short, without polling.
  */
 export const NEW_REQUESTS_CHANNEL = 'inventory_new_requests';

@@ -5,9 +5,10 @@ import { inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox, type OutboxRows } from '@free-lunch/streams';
 import { pruneJournal } from '../data/market-journal.js';
 import { pruneRounds, recordPurchaseRounds, type PurchaseAttempt } from '../data/purchases.js';
+import { OUTBOX_TABLE } from '../data/schema.js';
 import { lockStock } from '../data/stock.js';
 import { dispatchWhatFits } from '../use-cases/allocate.js';
-import { OUTBOX_TABLE, purchasesRecorded, stockChanged } from '../use-cases/outbox-messages.js';
+import { purchasesRecorded, stockChanged } from '../use-cases/outbox-messages.js';
 import type { RoundCall } from './market-journal.js';
 import { unitsSold } from './market-round.js';
 

@@ -4,10 +4,11 @@ import type { Ingredient } from '@free-lunch/contracts';
 import { inTransaction, Loop } from '@free-lunch/service-kit';
 import { enqueueOutbox, type OutboxRows, type OutgoingMessage, type PublishCommitted } from '@free-lunch/streams';
 import { dispatchRequests, loadPendingRequests, type QueuedRequest } from '../data/requests.js';
+import { OUTBOX_TABLE } from '../data/schema.js';
 import { adjustStock, lockStock, readStockLevels } from '../data/stock.js';
 import { makesAnyDish, planDispatches } from '../domain/dispatch-plan.js';
 import type { InventoryMetrics } from '../metrics.js';
-import { ingredientsDispatched, OUTBOX_TABLE, stockChanged } from './outbox-messages.js';
+import { ingredientsDispatched, stockChanged } from './outbox-messages.js';
 
 /**
  * The queue is read a page at a time, and only as far as it could help: with reservation, once what
@@ -101,8 +102,8 @@ export interface BoughtMeanwhile {
 /**
  * Inside the caller's transaction, which holds the stock lock and passes the stock as it stands:
  * take the oldest waiting requests, decide which can be served, then in one statement take the
- * units out, write them in the ledger and mark those requests dispatched, and enqueue
- * `ingredients.dispatched` per order plus one stock snapshot (the same statement). A purchase round calls it too, with
+ * units out, write them in the ledger, mark those requests dispatched and enqueue
+ * `ingredients.dispatched` per order plus one stock snapshot. A purchase round calls it too, with
  * what it bought (`bought`: the stock passed includes it, the stock row not yet), so new stock
  * reaches the waiting dishes without a second transaction, and the stock row and the outbox are
  * written once for both.

@@ -8,9 +8,6 @@ import {
 import type { OutgoingMessage } from '@free-lunch/streams';
 import { toStockLevels } from '../data/stock.js';
 
-/** The warehouse's outbox table (schema-qualified: the relay and enqueueOutbox name it so). */
-export const OUTBOX_TABLE = 'inventory.outbox';
-
 /** Tells the kitchen every ingredient of an order has left the warehouse. */
 export function ingredientsDispatched(dispatch: {
   orderId: string;

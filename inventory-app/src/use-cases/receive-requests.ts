@@ -2,8 +2,9 @@ import type pg from 'pg';
 import type { IngredientsRequestedV1 } from '@free-lunch/contracts';
 import { enqueueOutbox, type PublishCommitted } from '@free-lunch/streams';
 import { findDispatchedRequests, insertRequests, type IngredientRequest } from '../data/requests.js';
+import { OUTBOX_TABLE } from '../data/schema.js';
 import { combineNeeds } from '../domain/dispatch-plan.js';
-import { ingredientsDispatched, OUTBOX_TABLE } from './outbox-messages.js';
+import { ingredientsDispatched } from './outbox-messages.js';
 
 export interface ReceiveRequestsDeps {
   pool: pg.Pool;
