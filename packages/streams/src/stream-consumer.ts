@@ -146,6 +146,11 @@ export class StreamConsumer<S extends StreamName> {
   /** The ids of the batch being handled, touched now and then so a slow batch is not taken as abandoned. */
   private inHand: string[] = [];
   private inHandTouchedAt = 0;
+  /**
+   * Entries handled and not acked yet: their XACK goes out with the next read, in one round trip, or
+   * sooner when something must see the pending list as it is (a reclaim, a stop, a dead letter).
+   */
+  private unacked: string[] = [];
 
   constructor(private readonly options: StreamConsumerOptions<S>) {
     this.redis = options.redis;
@@ -245,6 +250,10 @@ export class StreamConsumer<S extends StreamName> {
       this.abandonRead?.();
     }
     await this.loop;
+    await this.ackHandled().catch((error: unknown) => {
+      // Still pending on this member, whose liveness key goes next: another member takes them over.
+      this.logger.warn({ err: error, count: this.unacked.length }, 'could not ack the last messages handled; another member handles them again');
+    });
     await this.leaveGroupIfNothingPending();
     // Gone from the living: whatever it still holds (a batch given up during an outage) is the
     // others' to take at once.
@@ -304,6 +313,8 @@ export class StreamConsumer<S extends StreamName> {
     }
     const outcome: BatchOutcome = { handled: 0, failed: 0 };
     if (Date.now() >= this.nextClaimAt) {
+      // The pending list must not show what this member has finished.
+      await this.ackHandled();
       add(outcome, await this.reclaim());
       this.nextClaimAt = Date.now() + this.claimIntervalMs;
       if (this.stopped) return outcome;
@@ -344,20 +355,50 @@ export class StreamConsumer<S extends StreamName> {
     // Wake up in time for the next reclaim instead of blocking past it (BLOCK 0 would mean forever).
     const blockMs = Math.max(1, Math.min(this.blockMs, this.nextClaimAt - Date.now()));
     if (this.stopped) return [];
-    const read = abandonable(
-      reader.xreadgroup(
-        'GROUP', this.group, this.consumer,
-        'COUNT', this.batchSize,
-        'BLOCK', blockMs,
-        'STREAMS', this.key, '>',
-      ),
+    // The acks of the last batch go in the same write as the read: one round trip per batch, not two.
+    const acks = this.unacked.splice(0);
+    const pipeline = reader.pipeline();
+    if (acks.length > 0) pipeline.xack(this.key, this.group, ...acks);
+    pipeline.xreadgroup(
+      'GROUP', this.group, this.consumer,
+      'COUNT', this.batchSize,
+      'BLOCK', blockMs,
+      'STREAMS', this.key, '>',
     );
+    const read = abandonable(pipeline.exec());
     this.abandonRead = read.abandon;
+    let replies: Array<[Error | null, unknown]> | null;
     try {
-      const reply = await read.result;
-      return reply?.[0]?.[1] ?? [];
+      replies = await read.result;
+    } catch (error) {
+      // Acking again what was acked is harmless; not acking what was handled would handle it again.
+      this.unacked.unshift(...acks);
+      throw error;
     } finally {
       this.abandonRead = null;
+    }
+    // Abandoned (stopping, or the connection dropped): whether the acks arrived is unknown.
+    if (replies === null) {
+      this.unacked.unshift(...acks);
+      return [];
+    }
+    const [ackError] = acks.length > 0 ? replies[0]! : [null];
+    const [readError, reply] = replies.at(-1)!;
+    if (ackError) this.unacked.unshift(...acks);
+    if (readError) throw readError;
+    if (ackError) throw ackError;
+    return (reply as Array<[string, RawEntry[]]> | null)?.[0]?.[1] ?? [];
+  }
+
+  /** Acks what was handled and not acked yet, now. */
+  private async ackHandled(): Promise<void> {
+    if (this.unacked.length === 0) return;
+    const acks = this.unacked.splice(0);
+    try {
+      await this.redis.xack(this.key, this.group, ...acks);
+    } catch (error) {
+      this.unacked.unshift(...acks);
+      throw error;
     }
   }
 
@@ -591,10 +632,14 @@ export class StreamConsumer<S extends StreamName> {
     );
   }
 
-  /** Acks handled messages and moves casualties to the dead letter, atomically, in one round trip. */
+  /**
+   * Acks handled messages with the next read; moves casualties to the dead letter and acks them (and
+   * whatever else awaits its ack) now, atomically, in one round trip.
+   */
   private async settle(handledIds: string[], casualties: Casualty[]): Promise<void> {
-    const ids = [...handledIds, ...casualties.map((c) => c.id)];
-    if (ids.length === 0) return;
+    this.unacked.push(...handledIds);
+    if (casualties.length === 0) return;
+    const ids = [...this.unacked.splice(0), ...casualties.map((c) => c.id)];
     const at = new Date().toISOString();
     const transaction = this.redis.multi();
     for (const { id, fields, reason, deliveries } of casualties) {
@@ -610,7 +655,12 @@ export class StreamConsumer<S extends StreamName> {
       transaction.xadd(this.deadLetterKey, ...deadLetterArgs(letter));
     }
     transaction.xack(this.key, this.group, ...ids);
-    collectReplies(await execTransaction(transaction), 'XADD/XACK');
+    try {
+      collectReplies(await execTransaction(transaction), 'XADD/XACK');
+    } catch (error) {
+      this.unacked.unshift(...ids.slice(0, ids.length - casualties.length));
+      throw error;
+    }
     if (casualties.length > 0) {
       const messages = casualties.map(({ id, reason }) => ({ id, reason }));
       this.logger.error({ messages }, 'moved messages to the dead letter');
