@@ -113,6 +113,51 @@ export interface QueuedRequest {
   arrival: string;
 }
 
+/** A page of the queue, and the most requests it could have held: a page shorter than that ends the queue. */
+export interface QueuePage {
+  requests: QueuedRequest[];
+  limit: number;
+}
+
+/**
+ * How many requests the first page of the queue holds: `units on hand / 3 + slack`, at most `max`
+ * (whole numbers, they are written into the SQL).
+ */
+export interface QueueHeadSize {
+  max: number;
+  slack: number;
+}
+
+/**
+ * The first page of the queue sized to the stock ({@link QueueHeadSize}), as a statement without
+ * parameters, to go in one round trip with others; {@link queueHeadOf} reads its result. Each row
+ * carries the page's size.
+ */
+export function queueHeadSql({ max, slack }: QueueHeadSize): string {
+  const whole = (n: number) => {
+    if (!Number.isSafeInteger(n)) throw new Error(`a queue page size must be a whole number, got ${n}`);
+    return n;
+  };
+  return `WITH head AS (
+      SELECT least(${whole(max)}, ceil(coalesce(sum(greatest(on_hand, 0)), 0) / 3.0)::int + ${whole(slack)}) AS size FROM stock
+    )
+    SELECT order_id, recipe, ingredients, arrival, head.size AS page_size
+      FROM requests, head
+     WHERE status = 'pending'
+     ORDER BY arrival
+     LIMIT (SELECT size FROM head)`;
+}
+
+/** The page {@link queueHeadSql} read. */
+export function queueHeadOf(result: pg.QueryResult): QueuePage {
+  const rows = result.rows as Array<{ order_id: string; recipe: RecipeName; ingredients: IngredientQuantity[]; arrival: string; page_size: number }>;
+  return {
+    requests: rows.map((row) => ({ orderId: row.order_id, recipe: row.recipe, needs: row.ingredients, arrival: row.arrival })),
+    // No row: the queue is empty, whatever the size.
+    limit: rows[0]?.page_size ?? 1,
+  };
+}
+
 /** Up to `limit` waiting requests in the order they arrived, after queue position `after` if given. */
 export async function loadPendingRequests(
   db: pg.Pool | pg.ClientBase,

@@ -1,16 +1,44 @@
 import type pg from 'pg';
 import { ingredients, type Ingredient, type StockLevel } from '@free-lunch/contracts';
+import { inTransaction } from '@free-lunch/service-kit';
+import { queueHeadOf, queueHeadSql, type QueueHeadSize, type QueuePage } from './requests.js';
+
+/** The stock and the first page of the queue, as one snapshot saw them. */
+export interface StockAndQueueHead {
+  stock: Map<Ingredient, number>;
+  head: QueuePage;
+}
+
+type StockRow = { ingredient: Ingredient; on_hand: number };
+
+const stockOf = (result: pg.QueryResult): Map<Ingredient, number> =>
+  new Map((result.rows as StockRow[]).map((row) => [row.ingredient, row.on_hand]));
 
 /**
- * Locks every stock row, always in ingredient order, and returns what is on hand. Whoever changes
- * stock locks first, so allocators and the purchaser on any replica take turns and never deadlock.
+ * Runs `work` in a transaction that first locks every stock row, always in ingredient order, and
+ * reads the head of the queue: both in the round trip of its BEGIN. Whoever changes stock locks
+ * first, so allocators and the purchaser on any replica take turns and never deadlock, and the queue
+ * read under the lock reflects every dispatch committed before.
  */
-export async function lockStock(client: pg.ClientBase): Promise<Map<Ingredient, number>> {
-  const { rows } = await client.query<{ ingredient: Ingredient; on_hand: number }>({
-    name: 'inventory.lock-stock',
-    text: 'SELECT ingredient, on_hand FROM stock ORDER BY ingredient FOR UPDATE',
-  });
-  return new Map(rows.map((row) => [row.ingredient, row.on_hand]));
+export function withStockLocked<T>(
+  pool: pg.Pool,
+  headSize: QueueHeadSize,
+  work: (client: pg.PoolClient, locked: StockAndQueueHead) => Promise<T>,
+): Promise<T> {
+  return inTransaction(
+    pool,
+    (client, [stock, head]) => work(client, { stock: stockOf(stock!), head: queueHeadOf(head!) }),
+    { opening: `SELECT ingredient, on_hand FROM stock ORDER BY ingredient FOR UPDATE; ${queueHeadSql(headSize)}` },
+  );
+}
+
+/**
+ * The stock and the head of the queue as last committed, without locking anything: one round trip,
+ * and one snapshot (the two statements of a simple query share its implicit transaction).
+ */
+export async function readStockAndQueueHead(pool: pg.Pool, headSize: QueueHeadSize): Promise<StockAndQueueHead> {
+  const [stock, head] = (await pool.query(`SELECT ingredient, on_hand FROM stock; ${queueHeadSql(headSize)}`)) as unknown as pg.QueryResult[];
+  return { stock: stockOf(stock!), head: queueHeadOf(head!) };
 }
 
 /** Adds (or, negative, removes) units per ingredient in one statement. The CHECK keeps it ≥ 0. */

@@ -1,13 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { Ingredient, PurchaseRecord } from '@free-lunch/contracts';
-import { inTransaction } from '@free-lunch/service-kit';
 import { enqueueOutbox, type OutboxRows } from '@free-lunch/streams';
 import { pruneJournal } from '../data/market-journal.js';
 import { pruneRounds, recordPurchaseRounds, type PurchaseAttempt } from '../data/purchases.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
-import { lockStock } from '../data/stock.js';
-import { dispatchWhatFits } from '../use-cases/allocate.js';
+import { withStockLocked } from '../data/stock.js';
+import { dispatchWhatFits, QUEUE_HEAD } from '../use-cases/allocate.js';
 import { purchasesRecorded, stockChanged } from '../use-cases/outbox-messages.js';
 import type { RoundCall } from './market-journal.js';
 import { unitsSold } from './market-round.js';
@@ -57,7 +56,8 @@ export function callsOfRounds(rounds: readonly RoundToRecord[]): number {
  * the waiting requests can now be handed: the stock lock is taken once, and bought units leave for
  * the kitchen at once instead of waiting for an allocation of their own. Rounds recorded before (see
  * {@link recordPurchaseRounds}) are skipped, so a retry after a lost COMMIT answer records nothing
- * twice. Six round trips: begin, the lock, the purchases, the queue, the dispatch, the commit.
+ * twice. Four round trips: begin with the lock and the head of the queue, the purchases, the
+ * dispatch, the commit.
  *
  * The rounds' sales come out of the market journal in the same transaction (and, with
  * `replayOthers`, the sales of purchasers that died before recording theirs): a journaled sale is in
@@ -69,8 +69,8 @@ export async function recordRounds(
   journal: JournalScope,
   rounds: readonly RoundToRecord[],
 ): Promise<RecordedRounds> {
-  return inTransaction(pool, async (client) => {
-    const stock = await lockStock(client);
+  // The first page is sized to the stock before the purchase; the plan reads on if it serves them all.
+  return withStockLocked(pool, QUEUE_HEAD, async (client, { stock, head }) => {
     const purchases = await recordPurchaseRounds(client, {
       purchaser: journal.purchaser,
       replayOthers: journal.replayOthers,
@@ -87,7 +87,7 @@ export async function recordRounds(
     const stockAfter = new Map([...stock].map(([ingredient, units]) => [ingredient, units + (bought.get(ingredient) ?? 0)]));
     events.push(stockChanged('purchase', stockAfter, new Date()));
     // The stock row gets what was bought in the dispatch's own statement, with what leaves.
-    const dispatch = await dispatchWhatFits(client, stockAfter, { units: bought, events });
+    const dispatch = await dispatchWhatFits(client, stockAfter, head, { units: bought, events });
     return { attempts, bought, dispatched: dispatch.unitsOut, queueCutShort: dispatch.cutShort, outbox: dispatch.outbox };
   });
 }

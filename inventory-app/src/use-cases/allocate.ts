@@ -1,11 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { Ingredient } from '@free-lunch/contracts';
-import { inTransaction, Loop } from '@free-lunch/service-kit';
+import { Loop } from '@free-lunch/service-kit';
 import { enqueueOutbox, type OutboxRows, type OutgoingMessage, type PublishCommitted } from '@free-lunch/streams';
-import { dispatchRequests, loadPendingRequests, type QueuedRequest } from '../data/requests.js';
+import { dispatchRequests, loadPendingRequests, type QueueHeadSize, type QueuePage, type QueuedRequest } from '../data/requests.js';
 import { OUTBOX_TABLE } from '../data/schema.js';
-import { adjustStock, lockStock, readStockLevels } from '../data/stock.js';
+import { adjustStock, readStockAndQueueHead, withStockLocked } from '../data/stock.js';
 import { makesAnyDish, planDispatches } from '../domain/dispatch-plan.js';
 import type { InventoryMetrics } from '../metrics.js';
 import { ingredientsDispatched, stockChanged } from './outbox-messages.js';
@@ -23,6 +23,9 @@ const QUEUE_PAGE_MAX = 1_000;
 const QUEUE_PAGE_SLACK = 16;
 /** Never look further back than this many waiting requests in one allocation. */
 const QUEUE_WINDOW = 10_000;
+
+/** How the first page of the queue is sized to the stock. */
+export const QUEUE_HEAD: QueueHeadSize = { max: QUEUE_PAGE_MAX, slack: QUEUE_PAGE_SLACK };
 
 /** Shortest time between the starts of two allocations of one process. */
 const MIN_ALLOCATION_GAP_MS = 20;
@@ -74,18 +77,15 @@ export interface Allocation extends AllocationResult {
  * allocation runs fold into one more run (the allocator's `Loop`).
  */
 export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<AllocationResult> {
-  // Stock first, then the queue: a dispatch committed in between only makes the preview too hopeful.
-  const onHand = await readStockLevels(pool);
+  // The stock and the head of the queue in one snapshot; further pages, if needed, each in their own.
+  const { stock: onHand, head } = await readStockAndQueueHead(pool, QUEUE_HEAD);
   if (!makesAnyDish(onHand)) return { dispatched: 0, waiting: null, outbox: [] };
-  const preview = await planFromQueue(pool, onHand);
+  const preview = await planFromQueue(pool, onHand, head);
   if (preview.dispatches.length === 0) return { dispatched: 0, waiting: preview.waiting, outbox: [] };
 
-  const result = await inTransaction(pool, async (client) => {
-    // Locking first serializes allocators across replicas, and means the queue read next reflects
-    // every dispatch committed before us.
-    const stock = await lockStock(client);
-    return dispatchWhatFits(client, stock);
-  });
+  // Locking first serializes allocators across replicas, and means the queue read with the lock
+  // reflects every dispatch committed before us.
+  const result = await withStockLocked(pool, QUEUE_HEAD, (client, { stock, head }) => dispatchWhatFits(client, stock, head));
 
   for (const [ingredient, units] of result.unitsOut) metrics.unitsDispatched(ingredient, units);
   return { dispatched: result.dispatched, waiting: result.waiting, outbox: result.outbox };
@@ -100,8 +100,9 @@ export interface BoughtMeanwhile {
 }
 
 /**
- * Inside the caller's transaction, which holds the stock lock and passes the stock as it stands:
- * take the oldest waiting requests, decide which can be served, then in one statement take the
+ * Inside the caller's transaction, which holds the stock lock and passes the stock as it stands and
+ * the head of the queue read under the lock ({@link withStockLocked}): take the oldest waiting
+ * requests, decide which can be served, then in one statement take the
  * units out, write them in the ledger, mark those requests dispatched and enqueue
  * `ingredients.dispatched` per order plus one stock snapshot. A purchase round calls it too, with
  * what it bought (`bought`: the stock passed includes it, the stock row not yet), so new stock
@@ -111,9 +112,10 @@ export interface BoughtMeanwhile {
 export async function dispatchWhatFits(
   client: pg.ClientBase,
   stock: ReadonlyMap<Ingredient, number>,
+  head: QueuePage,
   bought: BoughtMeanwhile = { units: new Map(), events: [] },
 ): Promise<Allocation> {
-  const plan = await planFromQueue(client, stock);
+  const plan = await planFromQueue(client, stock, head);
   const { cutShort } = plan;
   if (plan.dispatches.length === 0) {
     await adjustStock(client, bought.units);
@@ -138,21 +140,23 @@ export async function dispatchWhatFits(
 }
 
 /**
- * Reads the queue oldest first, page by page, until the plan cannot serve anyone further back. Under
- * the stock lock the pages are consistent with the stock; on the pool (the preview) each page is its
- * own snapshot, possibly on another connection, which is only good enough to decide whether to lock.
+ * Plans from the head of the queue, then reads on oldest first, page by page, until the plan cannot
+ * serve anyone further back. Under the stock lock the pages are consistent with the stock; on the
+ * pool (the preview) each further page is its own snapshot, possibly on another connection, which
+ * is only good enough to decide whether to lock.
  */
-async function planFromQueue(db: pg.Pool | pg.ClientBase, stock: ReadonlyMap<Ingredient, number>) {
-  const queue: QueuedRequest[] = [];
-  const units = [...stock.values()].reduce((sum, n) => sum + Math.max(0, n), 0);
-  let limit = Math.min(QUEUE_PAGE_MAX, Math.ceil(units / 3) + QUEUE_PAGE_SLACK);
+async function planFromQueue(db: pg.Pool | pg.ClientBase, stock: ReadonlyMap<Ingredient, number>, head: QueuePage) {
+  const queue: QueuedRequest[] = [...head.requests];
+  let { limit } = head;
+  let pageLength = head.requests.length;
   for (;;) {
-    const page = await loadPendingRequests(db, { after: queue.at(-1)?.arrival ?? null, limit });
-    queue.push(...page);
     const plan = planDispatches(stock, queue);
     const cutShort = !plan.exhausted && queue.length >= QUEUE_WINDOW;
-    if (plan.exhausted || page.length < limit || cutShort) return { ...plan, cutShort };
+    if (plan.exhausted || pageLength < limit || cutShort) return { ...plan, cutShort };
     limit = Math.min(QUEUE_PAGE_MAX, limit * 2);
+    const page = await loadPendingRequests(db, { after: queue.at(-1)?.arrival ?? null, limit });
+    queue.push(...page);
+    pageLength = page.length;
   }
 }
 
