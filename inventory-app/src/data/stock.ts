@@ -3,7 +3,7 @@ import { ingredients, type Ingredient, type StockLevel } from '@free-lunch/contr
 import { inTransaction } from '@free-lunch/service-kit';
 import { queueHeadOf, queueHeadSql, type QueueHeadSize, type QueuePage } from './requests.js';
 
-/** The stock and the first page of the queue, as one snapshot saw them. */
+/** The stock and the first page of the queue, read in that order. */
 export interface StockAndQueueHead {
   stock: Map<Ingredient, number>;
   head: QueuePage;
@@ -33,8 +33,8 @@ export function withStockLocked<T>(
 }
 
 /**
- * The stock and the head of the queue as last committed, without locking anything: one round trip,
- * and one snapshot (the two statements of a simple query share its implicit transaction).
+ * The stock and then the head of the queue as last committed, without locking anything, in one
+ * round trip (each statement sees what was committed when it started).
  */
 export async function readStockAndQueueHead(pool: pg.Pool, headSize: QueueHeadSize): Promise<StockAndQueueHead> {
   const [stock, head] = (await pool.query(`SELECT ingredient, on_hand FROM stock; ${queueHeadSql(headSize)}`)) as unknown as pg.QueryResult[];

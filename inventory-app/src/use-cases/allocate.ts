@@ -77,7 +77,7 @@ export interface Allocation extends AllocationResult {
  * allocation runs fold into one more run (the allocator's `Loop`).
  */
 export async function allocateStock({ pool, metrics }: AllocationDeps): Promise<AllocationResult> {
-  // The stock and the head of the queue in one snapshot; further pages, if needed, each in their own.
+  // The stock, then the head of the queue, in one round trip; further pages, if needed, after.
   const { stock: onHand, head } = await readStockAndQueueHead(pool, QUEUE_HEAD);
   if (!makesAnyDish(onHand)) return { dispatched: 0, waiting: null, outbox: [] };
   const preview = await planFromQueue(pool, onHand, head);

@@ -147,8 +147,9 @@ export class StreamConsumer<S extends StreamName> {
   private inHand: string[] = [];
   private inHandTouchedAt = 0;
   /**
-   * Entries handled and not acked yet: their XACK goes out with the next read, in one round trip, or
-   * sooner when something must see the pending list as it is (a reclaim, a stop, a dead letter).
+   * Entries of the last `>` read handled and not acked yet: their XACK goes out right before the next
+   * read, or sooner when something must see the pending list as it is (a reclaim, a stop, a dead
+   * letter). Claimed entries are acked at once.
    */
   private unacked: string[] = [];
 
@@ -306,6 +307,7 @@ export class StreamConsumer<S extends StreamName> {
       await this.createGroup();
       this.groupMissing = false;
       this.ownPendingSuspect = false; // the pending list went with the group
+      this.unacked = [];
     }
     if (this.reDrivePending) {
       await this.options.onGroupLost?.();
@@ -321,7 +323,7 @@ export class StreamConsumer<S extends StreamName> {
     }
     const entries = await this.readNew();
     // A `>` read is always the entry's first delivery to this group.
-    if (entries.length > 0) add(outcome, await this.processBatch(entries, () => 1));
+    if (entries.length > 0) add(outcome, await this.processBatch(entries, () => 1, true));
     return outcome;
   }
 
@@ -355,39 +357,32 @@ export class StreamConsumer<S extends StreamName> {
     // Wake up in time for the next reclaim instead of blocking past it (BLOCK 0 would mean forever).
     const blockMs = Math.max(1, Math.min(this.blockMs, this.nextClaimAt - Date.now()));
     if (this.stopped) return [];
-    // The acks of the last batch go in the same write as the read: one round trip per batch, not two.
+    // The acks of the last batch go out on the same connection right before the read, which does not
+    // wait for their answer: one round trip per batch, not two. Redis answers in order, so they are
+    // settled before the read returns; acks that fail go again with the next read (acking twice is
+    // harmless), and a member killed before they arrive has its last batch handled again.
     const acks = this.unacked.splice(0);
-    const pipeline = reader.pipeline();
-    if (acks.length > 0) pipeline.xack(this.key, this.group, ...acks);
-    pipeline.xreadgroup(
-      'GROUP', this.group, this.consumer,
-      'COUNT', this.batchSize,
-      'BLOCK', blockMs,
-      'STREAMS', this.key, '>',
+    if (acks.length > 0) {
+      reader.xack(this.key, this.group, ...acks).catch((error: unknown) => {
+        this.unacked.unshift(...acks);
+        this.logger.debug({ err: error, count: acks.length }, 'acking handled messages failed; they are acked again');
+      });
+    }
+    const read = abandonable(
+      reader.xreadgroup(
+        'GROUP', this.group, this.consumer,
+        'COUNT', this.batchSize,
+        'BLOCK', blockMs,
+        'STREAMS', this.key, '>',
+      ),
     );
-    const read = abandonable(pipeline.exec());
     this.abandonRead = read.abandon;
-    let replies: Array<[Error | null, unknown]> | null;
     try {
-      replies = await read.result;
-    } catch (error) {
-      // Acking again what was acked is harmless; not acking what was handled would handle it again.
-      this.unacked.unshift(...acks);
-      throw error;
+      const reply = await read.result;
+      return reply?.[0]?.[1] ?? [];
     } finally {
       this.abandonRead = null;
     }
-    // Abandoned (stopping, or the connection dropped): whether the acks arrived is unknown.
-    if (replies === null) {
-      this.unacked.unshift(...acks);
-      return [];
-    }
-    const [ackError] = acks.length > 0 ? replies[0]! : [null];
-    const [readError, reply] = replies.at(-1)!;
-    if (ackError) this.unacked.unshift(...acks);
-    if (readError) throw readError;
-    if (ackError) throw ackError;
-    return (reply as Array<[string, RawEntry[]]> | null)?.[0]?.[1] ?? [];
   }
 
   /** Acks what was handled and not acked yet, now. */
@@ -504,17 +499,18 @@ export class StreamConsumer<S extends StreamName> {
     return counts;
   }
 
-  private async processBatch(entries: RawEntry[], deliveriesOf: (id: string) => number): Promise<BatchOutcome> {
+  /** `ackLater`: the entries come from a `>` read, and their acks may wait for the next one. */
+  private async processBatch(entries: RawEntry[], deliveriesOf: (id: string) => number, ackLater = false): Promise<BatchOutcome> {
     this.inHand = entries.map(([id]) => id);
     this.inHandTouchedAt = Date.now();
     try {
-      return await this.processEntries(entries, deliveriesOf);
+      return await this.processEntries(entries, deliveriesOf, ackLater);
     } finally {
       this.inHand = [];
     }
   }
 
-  private async processEntries(entries: RawEntry[], deliveriesOf: (id: string) => number): Promise<BatchOutcome> {
+  private async processEntries(entries: RawEntry[], deliveriesOf: (id: string) => number, ackLater: boolean): Promise<BatchOutcome> {
     const messages: ConsumedMessage<S>[] = [];
     const malformed: Casualty[] = [];
     const rawFields = new Map<string, string[]>();
@@ -535,7 +531,7 @@ export class StreamConsumer<S extends StreamName> {
       deliveries: message.deliveries,
     });
     // Out of the way before the handler runs: retrying cannot make them readable.
-    if (malformed.length > 0) await this.settle([], malformed);
+    if (malformed.length > 0) await this.settle([], malformed, false);
 
     const casualties: Casualty[] = [];
     const deliverable: ConsumedMessage<S>[] = [];
@@ -553,7 +549,7 @@ export class StreamConsumer<S extends StreamName> {
     for (const { message, error } of failed) {
       if (message.deliveries >= this.maxDeliveries) casualties.push(casualty(message, errorMessage(error)));
     }
-    await this.settle(handled.map((message) => message.id), casualties);
+    await this.settle(handled.map((message) => message.id), casualties, ackLater);
 
     if (handled.length > 0) this.options.metrics?.handled(this.stream, this.group, handled.length);
     if (failed.length > 0) this.options.metrics?.failed(this.stream, this.group, failed.length);
@@ -633,13 +629,17 @@ export class StreamConsumer<S extends StreamName> {
   }
 
   /**
-   * Acks handled messages with the next read; moves casualties to the dead letter and acks them (and
-   * whatever else awaits its ack) now, atomically, in one round trip.
+   * Acks handled messages (with the next read, if `ackLater` and there are no casualties) and moves
+   * casualties to the dead letter, atomically, in one round trip, with whatever else awaits its ack.
    */
-  private async settle(handledIds: string[], casualties: Casualty[]): Promise<void> {
-    this.unacked.push(...handledIds);
-    if (casualties.length === 0) return;
-    const ids = [...this.unacked.splice(0), ...casualties.map((c) => c.id)];
+  private async settle(handledIds: string[], casualties: Casualty[], ackLater: boolean): Promise<void> {
+    if (ackLater && casualties.length === 0) {
+      this.unacked.push(...handledIds);
+      return;
+    }
+    const handled = [...this.unacked.splice(0), ...handledIds];
+    const ids = [...handled, ...casualties.map((c) => c.id)];
+    if (ids.length === 0) return;
     const at = new Date().toISOString();
     const transaction = this.redis.multi();
     for (const { id, fields, reason, deliveries } of casualties) {
@@ -658,7 +658,7 @@ export class StreamConsumer<S extends StreamName> {
     try {
       collectReplies(await execTransaction(transaction), 'XADD/XACK');
     } catch (error) {
-      this.unacked.unshift(...ids.slice(0, ids.length - casualties.length));
+      this.unacked.unshift(...handled);
       throw error;
     }
     if (casualties.length > 0) {

@@ -151,6 +151,36 @@ describe('StreamConsumer recovery: dead members, slow members, PostgreSQL away, 
     await vi.waitFor(async () => expect(await pendingCount(redis, key, group)).toBe(0));
   });
 
+  it('when more entries than a batch were handed to a member whose read was cut, then each is handled once, batch by batch, and none is dead-lettered', async () => {
+    const connectionName = `own-pending-${randomUUID()}`;
+    const own = redisClient({ connectionName });
+    cleanups.push(async () => own.quit());
+    const handled: Placed[] = [];
+    await startConsumer('cut-off', async (messages) => void handled.push(...messages), { redis: own, claimIdleMs: 60_000, batchSize: 2 });
+    await publishOrders(1);
+    await vi.waitFor(() => expect(handled).toHaveLength(1));
+    // Five entries Redis handed this member that never reached it, as in the test above: two and a
+    // half batches of its own pending list to take back.
+    const lost = Array.from({ length: 5 }, () => orderPlaced());
+    const appended = redis.multi();
+    for (const message of lost) appended.xadd(key, '*', ...encodeMessage(stream, message));
+    await appended.xreadgroup('GROUP', group, 'somebody', 'COUNT', 10, 'STREAMS', key, '>').exec();
+    const ids = (await redis.xpending(key, group, '-', '+', 10, 'somebody')) as Array<[string, ...unknown[]]>;
+    await redis.xclaim(key, group, 'cut-off', 0, ...ids.map(([id]) => id), 'JUSTID');
+
+    const id = await vi.waitFor(async () => {
+      const blocked = await blockedConnection(redis, connectionName, 'xreadgroup');
+      expect(blocked).toBeDefined();
+      return blocked!;
+    });
+    await redis.client('KILL', 'ID', id);
+
+    await vi.waitFor(async () => expect(await pendingCount(redis, key, group)).toBe(0), { timeout: 5_000, interval: 50 });
+    await delay(300);
+    expect(handled.slice(1).map((m) => m.message.orderId)).toEqual(lost.map((message) => message.orderId));
+    expect(await redis.xlen(deadLetterKey(keys.prefix, stream))).toBe(0);
+  });
+
   it('when a member stops cleanly, then its liveness key is deleted, and it exists while the member runs', async () => {
     const consumer = await startConsumer('clean', async () => {}, { livenessTtlMs: 2_000 });
     const liveness = memberKey(keys.prefix, stream, group, 'clean');
