@@ -113,6 +113,21 @@ export interface QueuedRequest {
   arrival: string;
 }
 
+/** A waiting request as the queue reads return it. */
+interface QueueRow {
+  order_id: string;
+  recipe: RecipeName;
+  ingredients: IngredientQuantity[];
+  arrival: string;
+}
+
+const toQueuedRequest = (row: QueueRow): QueuedRequest => ({
+  orderId: row.order_id,
+  recipe: row.recipe,
+  needs: row.ingredients,
+  arrival: row.arrival,
+});
+
 /** A page of the queue, and the most requests it could have held: a page shorter than that ends the queue. */
 export interface QueuePage {
   requests: QueuedRequest[];
@@ -150,9 +165,9 @@ export function queueHeadSql({ max, slack }: QueueHeadSize): string {
 
 /** The page {@link queueHeadSql} read. */
 export function queueHeadOf(result: pg.QueryResult): QueuePage {
-  const rows = result.rows as Array<{ order_id: string; recipe: RecipeName; ingredients: IngredientQuantity[]; arrival: string; page_size: number }>;
+  const rows = result.rows as Array<QueueRow & { page_size: number }>;
   return {
-    requests: rows.map((row) => ({ orderId: row.order_id, recipe: row.recipe, needs: row.ingredients, arrival: row.arrival })),
+    requests: rows.map(toQueuedRequest),
     // No row: the queue is empty, whatever the size.
     limit: rows[0]?.page_size ?? 1,
   };
@@ -163,12 +178,7 @@ export async function loadPendingRequests(
   db: pg.Pool | pg.ClientBase,
   { after, limit }: { after: string | null; limit: number },
 ): Promise<QueuedRequest[]> {
-  const { rows } = await db.query<{
-    order_id: string;
-    recipe: RecipeName;
-    ingredients: IngredientQuantity[];
-    arrival: string;
-  }>({
+  const { rows } = await db.query<QueueRow>({
     name: 'inventory.queue-page',
     text: `SELECT order_id, recipe, ingredients, arrival FROM requests
       WHERE status = 'pending' AND arrival > coalesce($1::int8, 0)
@@ -176,7 +186,7 @@ export async function loadPendingRequests(
       LIMIT $2`,
     values: [after, limit],
   });
-  return rows.map((row) => ({ orderId: row.order_id, recipe: row.recipe, needs: row.ingredients, arrival: row.arrival }));
+  return rows.map(toQueuedRequest);
 }
 
 /**
