@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startMarketSimulator } from '@free-lunch/market-simulator';
+import { startMarketSimulator, type MarketOptions } from '@free-lunch/market-simulator';
 import { createTestDatabase, deleteTestKeys, testEnv, testKeyPrefix } from '@free-lunch/service-kit/testing';
 import { FreeLunchClient, freePort, PortTakenError, startServiceProcess, type ServiceName, type ServiceProcess } from '../src/index.js';
 
@@ -22,10 +22,13 @@ export async function processStack(
   cleanups: Array<() => Promise<void>>,
   {
     seed,
+    market: marketOptions = {},
     databaseUrl = (url) => url,
     env: extraEnv = {},
   }: {
     seed: number;
+    /** A slower or stingier market still, for a test whose trouble must land in a longer burst. */
+    market?: Partial<Pick<MarketOptions, 'latencyMs' | 'maxQuantity'>>;
     /** How the services reach their database, given its URL; e.g. through a proxy. */
     databaseUrl?: (url: string) => string;
     env?: Record<string, string>;
@@ -33,7 +36,7 @@ export async function processStack(
 ): Promise<ProcessStack> {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
-  const market = await startMarketSimulator({ port: 0, logLevel: 'warn', latencyMs: 15, zeroRate: 0.5, seed });
+  const market = await startMarketSimulator({ port: 0, logLevel: 'warn', latencyMs: 15, zeroRate: 0.5, ...marketOptions, seed });
   cleanups.push(() => market.close());
   const managerToken = randomBytes(24).toString('hex');
   const keyPrefix = testKeyPrefix();
