@@ -35,7 +35,7 @@ describe('batches of requests looked up by order', () => {
     });
 
     // One or two index entries per request of the batch, and for a dispatch also one per ledger row
-    // (its foreign key to the request); a scan reads thousands.
+    // (its foreign key to the stock); a scan reads thousands.
     const mostRead = { dispatch: 2 * (1 + recipeBook.salad.length) * LOOKUP_BATCH, findDispatched: 3 * LOOKUP_BATCH };
     expect(Object.entries(rowsRead).filter(([lookup, rows]) => rows > mostRead[lookup as keyof typeof mostRead])).toEqual([]);
   });
