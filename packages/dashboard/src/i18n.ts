@@ -22,7 +22,7 @@ const en = {
   tokenLabel: 'Manager token',
   tokenSubmit: 'Open the dashboard',
   tokenWrong: 'That manager token is wrong. Check it and try again.',
-  tokenHint: 'It is the MANAGER_TOKEN of orders-app; pnpm start prints it when it starts.',
+  tokenHint: 'One of the MANAGER_TOKENS of orders-app; pnpm start prints it when it starts.',
   signOut: 'Change token',
 
   connectionConnecting: 'Connecting…',
@@ -126,7 +126,7 @@ const esCO: Messages = {
   tokenLabel: 'Token del gerente',
   tokenSubmit: 'Abrir el tablero',
   tokenWrong: 'Ese token del gerente no es correcto. Revíselo e intente de nuevo.',
-  tokenHint: 'Es el MANAGER_TOKEN de orders-app; pnpm start lo muestra al arrancar.',
+  tokenHint: 'Uno de los MANAGER_TOKENS de orders-app; pnpm start lo muestra al arrancar.',
   signOut: 'Cambiar token',
 
   connectionConnecting: 'Conectando…',

@@ -119,7 +119,7 @@ waitUntilReady(services.map((service) => `http://127.0.0.1:${service.port}/ready
     const lines = [
       '',
       'Free Lunch is running.',
-      `  Dashboard          http://${host}:${services[0]!.port}/`,
+      `  Dashboard          http://${host}:${services[0]!.port}/  (sign in with the token below)`,
       ...services.map(
         (service) => `  ${`${service.name} API docs`.padEnd(18)} http://${host}:${service.port}/documentation`,
       ),
