@@ -6,6 +6,11 @@ export interface ProcessUsage {
   peakRssMb: number;
   /** User + system CPU time used during the sampled window, in seconds. */
   cpuSeconds: number;
+  /**
+   * Times its main thread went to sleep and was woken during the window (voluntary context
+   * switches): each batch, reply or timer that finds it idle is one.
+   */
+  wakeups: number;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat; 100 on every Linux this project runs on. */
@@ -17,8 +22,12 @@ export interface MachineUsage {
   busyCpuSeconds: number;
   /** Of those, by the stack's PostgreSQL backends (connections to its database). */
   postgresCpuSeconds: number;
+  /** Wake-ups of those backends, all together (see {@link ProcessUsage.wakeups}). */
+  postgresWakeups: number;
   /** Of those, by the Redis server (shared with whatever else uses it; null when it is not on this machine). */
   redisCpuSeconds: number | null;
+  /** Wake-ups of the Redis server's main thread (null when it is not on this machine). */
+  redisWakeups: number | null;
   /** Of those, by this process: the load generator. */
   benchCpuSeconds: number;
   /** Wall-clock seconds of the window; × cores is what there was to spend. */
@@ -39,13 +48,15 @@ export class ProcessSampler {
   readonly #peakRssKb = new Map<string, number>();
   readonly #cpuTicksAtStart = new Map<string, number>();
   readonly #cpuTicksLast = new Map<string, number>();
-  /** CPU ticks of each PostgreSQL backend of the run's database: first and last seen. */
-  readonly #backendTicks = new Map<number, { first: number; last: number }>();
+  readonly #wakeupsAtStart = new Map<string, number>();
+  readonly #wakeupsLast = new Map<string, number>();
+  /** CPU ticks and wake-ups of each PostgreSQL backend of the run's database: first and last seen. */
+  readonly #backendTicks = new Map<number, { first: CpuAndWakeups; last: CpuAndWakeups }>();
   #machineAtStart: { busy: number; at: number } | null = null;
   #machineAtStop: { busy: number; at: number } | null = null;
   #redisPid: number | null = null;
-  #redisTicksAtStart: number | null = null;
-  #redisTicksAtStop: number | null = null;
+  #redisAtStart: CpuAndWakeups | null = null;
+  #redisAtStop: CpuAndWakeups | null = null;
   #benchCpuAtStart: NodeJS.CpuUsage | null = null;
   #benchCpu: NodeJS.CpuUsage | null = null;
   #samples = 0;
@@ -67,10 +78,11 @@ export class ProcessSampler {
     this.#machineAtStart = readMachineBusyTicks();
     this.#benchCpuAtStart = process.cpuUsage();
     this.#redisPid = findProcess('redis-server');
-    this.#redisTicksAtStart = this.#redisPid === null ? null : readCpuTicks(this.#redisPid);
+    this.#redisAtStart = this.#redisPid === null ? null : readCpuAndWakeups(this.#redisPid);
     this.scanBackends();
     this.sample();
     for (const [label, ticks] of this.#cpuTicksLast) this.#cpuTicksAtStart.set(label, ticks);
+    for (const [label, wakeups] of this.#wakeupsLast) this.#wakeupsAtStart.set(label, wakeups);
     this.#timer = setInterval(() => this.sample(), this.intervalMs);
     this.#timer.unref();
   }
@@ -83,21 +95,26 @@ export class ProcessSampler {
     this.scanBackends();
     this.#machineAtStop = readMachineBusyTicks();
     this.#benchCpu = process.cpuUsage(this.#benchCpuAtStart ?? undefined);
-    this.#redisTicksAtStop = this.#redisPid === null ? null : readCpuTicks(this.#redisPid);
+    this.#redisAtStop = this.#redisPid === null ? null : readCpuAndWakeups(this.#redisPid);
   }
 
   machine(): MachineUsage {
     const start = this.#machineAtStart;
     const stop = this.#machineAtStop;
     let backendTicks = 0;
-    for (const { first, last } of this.#backendTicks.values()) backendTicks += last - first;
+    let backendWakeups = 0;
+    for (const { first, last } of this.#backendTicks.values()) {
+      backendTicks += last.ticks - first.ticks;
+      backendWakeups += last.wakeups - first.wakeups;
+    }
+    const redisStart = this.#redisAtStart;
+    const redisStop = this.#redisAtStop;
     return {
       busyCpuSeconds: start && stop ? round2((stop.busy - start.busy) / CLOCK_TICKS_PER_SECOND) : 0,
       postgresCpuSeconds: round2(backendTicks / CLOCK_TICKS_PER_SECOND),
-      redisCpuSeconds:
-        this.#redisTicksAtStart !== null && this.#redisTicksAtStop !== null
-          ? round2((this.#redisTicksAtStop - this.#redisTicksAtStart) / CLOCK_TICKS_PER_SECOND)
-          : null,
+      postgresWakeups: backendWakeups,
+      redisCpuSeconds: redisStart && redisStop ? round2((redisStop.ticks - redisStart.ticks) / CLOCK_TICKS_PER_SECOND) : null,
+      redisWakeups: redisStart && redisStop ? redisStop.wakeups - redisStart.wakeups : null,
       benchCpuSeconds: this.#benchCpu ? round2((this.#benchCpu.user + this.#benchCpu.system) / 1e6) : 0,
       seconds: start && stop ? round2((stop.at - start.at) / 1000) : 0,
     };
@@ -110,6 +127,7 @@ export class ProcessSampler {
       usage[label] = {
         peakRssMb: Math.round((this.#peakRssKb.get(label) ?? 0) / 1024),
         cpuSeconds: round2(ticks / CLOCK_TICKS_PER_SECOND),
+        wakeups: (this.#wakeupsLast.get(label) ?? 0) - (this.#wakeupsAtStart.get(label) ?? 0),
       };
     }
     return usage;
@@ -121,8 +139,10 @@ export class ProcessSampler {
     for (const [label, pid] of this.#processes) {
       const rssKb = readRssKb(pid);
       if (rssKb !== null) this.#peakRssKb.set(label, Math.max(this.#peakRssKb.get(label) ?? 0, rssKb));
-      const ticks = readCpuTicks(pid);
-      if (ticks !== null) this.#cpuTicksLast.set(label, ticks);
+      const used = readCpuAndWakeups(pid);
+      if (used === null) continue;
+      this.#cpuTicksLast.set(label, used.ticks);
+      this.#wakeupsLast.set(label, used.wakeups);
     }
   }
 
@@ -148,11 +168,11 @@ export class ProcessSampler {
         // A backend retitles itself "postgres: <cluster>: <user> <database> <client> <state>".
         if (!commandLine.startsWith('postgres:') || !commandLine.includes(` ${this.database} `)) continue;
       }
-      const ticks = readCpuTicks(pid);
-      if (ticks === null) continue;
-      if (known) known.last = ticks;
-      // Ticks a backend spent before the window (connecting, migrations) are not the run's.
-      else this.#backendTicks.set(pid, { first: this.#samples === 0 ? ticks : 0, last: ticks });
+      const used = readCpuAndWakeups(pid);
+      if (used === null) continue;
+      if (known) known.last = used;
+      // What a backend did before the window (connecting, migrations) is not the run's.
+      else this.#backendTicks.set(pid, { first: this.#samples === 0 ? used : { ticks: 0, wakeups: 0 }, last: used });
     }
   }
 }
@@ -204,13 +224,22 @@ export function readRssKb(pid: number): number | null {
   }
 }
 
-/** utime + stime in clock ticks, or null once the process is gone. */
-function readCpuTicks(pid: number): number | null {
+/** A process's CPU so far (utime + stime, in clock ticks) and its main thread's wake-ups so far. */
+interface CpuAndWakeups {
+  ticks: number;
+  wakeups: number;
+}
+
+/** {@link CpuAndWakeups} of a process, or null once it is gone. */
+function readCpuAndWakeups(pid: number): CpuAndWakeups | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces; the fields after it are counted from its ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+    // The process's own status: its main thread's switches (the threads' are under /proc/<pid>/task).
+    const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+    const voluntary = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(status);
+    return { ticks: Number(fields[11]) + Number(fields[12]), wakeups: voluntary ? Number(voluntary[1]) : 0 };
   } catch {
     return null;
   }

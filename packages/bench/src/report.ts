@@ -36,6 +36,7 @@ export function formatSummary(result: BenchResult): string {
     `  CPU per order    ${msPrecise(result.cpuMsPerOrder.stack)} for the stack (services, PostgreSQL, Redis); ` +
       `${msPrecise(result.cpuMsPerOrder.machine)} for the whole machine; ` +
       `${number.format(result.transactionsPerOrder)} PostgreSQL transactions per order`,
+    `  wake-ups/order   ${number.format(result.wakeupsPerOrder.stack)} for the stack (${perProcess(result.wakeupsPerOrder.perProcess)})`,
     `  machine          ${result.machine.cpus} cores, ${busyShare(result)} busy during the run (everything on it, ` +
       `the benchmark's own stack included); load average ${result.machine.loadAverage1m} at the end`,
     ...(result.idle

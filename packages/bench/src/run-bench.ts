@@ -57,6 +57,13 @@ export interface BenchResult {
    */
   cpuMsPerOrder: { stack: number; machine: number; perProcess: Record<string, number> };
   /**
+   * Wake-ups per order placed, over the same window: how often the main thread of each process of
+   * the stack (its PostgreSQL backends together) went to sleep and was woken. On a virtual machine a
+   * wake from a long sleep costs far more CPU than one in the middle of work, so at everyday rates
+   * CPU per order follows this count (docs/performance.md).
+   */
+  wakeupsPerOrder: { stack: number; perProcess: Record<string, number> };
+  /**
    * With `--idle`: the stack left alone for `seconds` (after {@link IDLE_SETTLE_MS}) — the CPU it
    * used, as a percentage of one core: all of it (services, their PostgreSQL backends, the Redis
    * server) and per process.
@@ -257,6 +264,12 @@ function summarize(
     bench: observed.machine.benchCpuSeconds,
   };
   const perOrder = (cpuS: number) => round((1000 * cpuS) / placement.orderIds.length, 2);
+  const wakeups: Record<string, number> = {
+    ...Object.fromEntries(Object.entries(observed.usage).map(([label, usage]) => [label, usage.wakeups])),
+    postgres: observed.machine.postgresWakeups,
+    ...(observed.machine.redisWakeups === null ? {} : { redis: observed.machine.redisWakeups }),
+  };
+  const wakeupsPerOrder = (count: number) => round(count / placement.orderIds.length, 2);
   return {
     mode: load.mode,
     orders: placement.orderIds.length,
@@ -279,6 +292,10 @@ function summarize(
       stack: perOrder(Object.entries(cpuSeconds).reduce((sum, [label, s]) => (inStack(label) ? sum + s : sum), 0)),
       machine: perOrder(observed.machine.busyCpuSeconds),
       perProcess: mapValues(cpuSeconds, perOrder),
+    },
+    wakeupsPerOrder: {
+      stack: wakeupsPerOrder(Object.entries(wakeups).reduce((sum, [label, n]) => (inStack(label) ? sum + n : sum), 0)),
+      perProcess: mapValues(wakeups, wakeupsPerOrder),
     },
     settings: {
       kitchens: settings.kitchens,
