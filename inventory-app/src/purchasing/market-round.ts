@@ -44,6 +44,11 @@ export interface PurchaseRound {
   attempts: RoundCall[];
   /** When nothing could be asked for now: the earliest moment something may be, if anything is short. */
   nextRetryAt: number | null;
+  /**
+   * The calls bought at least what was short (as read at the round's start, less `unrecordedUnits`)
+   * of every ingredient: once the round is recorded nothing is short, unless requests came since.
+   */
+  covered: boolean;
 }
 
 /**
@@ -66,10 +71,12 @@ export async function buyShortfalls(
   }
   const budget = deps.concurrency * CALLS_PER_ROUND_PER_SLOT;
   const plan = planPurchases(shortfall, backoff, budget, Date.now());
-  if (plan.calls.length === 0) return { backoff, attempts: [], nextRetryAt: plan.nextRetryAt };
+  if (plan.calls.length === 0) return { backoff, attempts: [], nextRetryAt: plan.nextRetryAt, covered: shortfall.size === 0 };
 
   const attempts = await callMarket(deps, new RoundCalls(plan.calls, shortfall, budget), Date.now() + ROUND_WINDOW_MS);
-  return { backoff: backoffAfterRound(backoff, attempts, Date.now(), deps.backoff), attempts, nextRetryAt: null };
+  const bought = unitsSold(attempts);
+  const covered = [...shortfall].every(([ingredient, short]) => (bought.get(ingredient) ?? 0) >= short);
+  return { backoff: backoffAfterRound(backoff, attempts, Date.now(), deps.backoff), attempts, nextRetryAt: null, covered };
 }
 
 /** Units per ingredient that these market calls sold. */

@@ -112,6 +112,7 @@ export class Purchaser {
    * before the next round (0: go on at once).
    */
   async #round(): Promise<number> {
+    const heardBefore = this.#leadership.announcementsHeard();
     let round: PurchaseRound;
     try {
       round = await buyShortfalls({ ...this.deps, journal: this.#journal }, this.#backoff, this.#recordings.unrecordedUnits());
@@ -131,7 +132,12 @@ export class Purchaser {
     }
     if (Date.now() - this.#replayedAt >= REPLAY_EVERY_MS) this.#replayDue = true;
     this.#recordings.start(round.attempts);
-    return previousRecorded ? 0 : FAILED_ROUND_PAUSE_MS;
+    if (!previousRecorded) return FAILED_ROUND_PAUSE_MS;
+    // Bought all that was short and no request announced since the shortfall was read: once this
+    // recording commits nothing is short (its dispatches take as much from the needs as from the
+    // stock), so wait for an announcement rather than read the shortfall again, twice, to find that.
+    const quiet = round.covered && heardBefore !== null && this.#leadership.announcementsHeard() === heardBefore;
+    return quiet ? IDLE_RECHECK_MS : 0;
   }
 
   /**
