@@ -47,10 +47,7 @@ export interface StreamConsumerOptions<S extends StreamName> {
    * rather than one per producer commit. The wait is in proportion to the batch just handled, the
    * whole of it from {@link LINGER_FULL_BATCH} messages on: a busy stream gathers large batches,
    * while a quiet one, whose few messages gain little from company, keeps its latency. The first
-   * message after a quiet spell is read at once. A batch smaller than {@link LINGER_FULL_BATCH}
-   * whose read waited longer than its share for messages is not followed by a wait at all: its
-   * messages come further apart than the wait, which would gather nothing and cost a wake-up.
-   * Default 0 (read again at once).
+   * message after a quiet spell is read at once. Default 0 (read again at once).
    */
   lingerMs?: number;
   /**
@@ -155,8 +152,6 @@ export class StreamConsumer<S extends StreamName> {
    * letter). Claimed entries are acked at once.
    */
   private unacked: string[] = [];
-  /** How long the last read of new messages waited for its answer, in ms. */
-  private lastReadMs = 0;
 
   constructor(private readonly options: StreamConsumerOptions<S>) {
     this.redis = options.redis;
@@ -276,8 +271,7 @@ export class StreamConsumer<S extends StreamName> {
         const outcome = await this.step();
         outages = 0;
         if (this.lingerMs > 0 && outcome.handled > 0 && outcome.handled < this.batchSize) {
-          const lingerMs = (this.lingerMs * Math.min(outcome.handled, LINGER_FULL_BATCH)) / LINGER_FULL_BATCH;
-          if (outcome.handled >= LINGER_FULL_BATCH || this.lastReadMs <= lingerMs) await sleep(lingerMs, this.stopping.signal);
+          await sleep((this.lingerMs * Math.min(outcome.handled, LINGER_FULL_BATCH)) / LINGER_FULL_BATCH, this.stopping.signal);
         }
         // A batch where everything failed is usually the database being down: slow down rather
         // than burn through the backlog's deliveries.
@@ -383,10 +377,8 @@ export class StreamConsumer<S extends StreamName> {
       ),
     );
     this.abandonRead = read.abandon;
-    const sentAt = performance.now();
     try {
       const reply = await read.result;
-      this.lastReadMs = performance.now() - sentAt;
       return reply?.[0]?.[1] ?? [];
     } finally {
       this.abandonRead = null;

@@ -146,28 +146,6 @@ describe('StreamConsumer', () => {
     expect(handledAt.get(second!)! - publishedAt).toBeLessThan(1_000);
   });
 
-  it('when a small batch comes after a wait longer than its linger, then the consumer reads again at once', async () => {
-    const handledAt = new Map<string, number>();
-    // A batch of one would linger a hundredth of this: 1 s.
-    await startConsumer(
-      async (messages) => {
-        for (const { message } of messages) handledAt.set(message.orderId, Date.now());
-      },
-      { lingerMs: 100_000, blockMs: 10_000, claimIntervalMs: 60_000 },
-    );
-    // The consumer's read waits longer than that 1 s for the first message.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const [first] = await publishOrders(1);
-    await vi.waitFor(() => expect(handledAt.has(first!)).toBe(true), { timeout: 5_000 });
-
-    const publishedAt = Date.now();
-    const [second] = await publishOrders(1);
-
-    // Lingering would have held it back for the rest of that second.
-    await vi.waitFor(() => expect(handledAt.has(second!)).toBe(true), { timeout: 5_000 });
-    expect(handledAt.get(second!)! - publishedAt).toBeLessThan(700);
-  });
-
   it('when a batch of messages is published while the consumer waits, then it wakes once and handles them as one batch', async () => {
     const batches: string[][] = [];
     // One long blocked read, so the batch lands while the consumer waits (stop() cuts it short).
