@@ -54,6 +54,7 @@ describe('a purchase round planned while the last one is still being recorded', 
     try {
       const covered = await buyShortfalls(deps, new Map(), new Map([['cheese', 1], ['tomato', 4]]));
       expect(covered.attempts).toEqual([]);
+      expect(covered.covered).toBe(true);
 
       const partly = await buyShortfalls(deps, new Map(), new Map([['cheese', 1], ['tomato', 1]]));
       // A sale is at least one unit, so the round starts with as many calls as units still short
@@ -62,6 +63,8 @@ describe('a purchase round planned while the last one is still being recorded', 
       expect(Object.keys(calls)).toEqual(['tomato']);
       expect(calls.tomato).toBeGreaterThanOrEqual(3);
       expect(calls.tomato).toBeLessThanOrEqual(3 + EMPTY_ANSWERS_PER_ROUND);
+      // A market that sold nothing left the tomatoes short: the purchaser must look again.
+      expect(partly.covered).toBe(false);
     } finally {
       await market.close();
     }

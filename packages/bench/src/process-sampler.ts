@@ -51,7 +51,7 @@ export class ProcessSampler {
   readonly #wakeupsAtStart = new Map<string, number>();
   readonly #wakeupsLast = new Map<string, number>();
   /** CPU ticks and wake-ups of each PostgreSQL backend of the run's database: first and last seen. */
-  readonly #backendTicks = new Map<number, { first: CpuAndWakeups; last: CpuAndWakeups }>();
+  readonly #backends = new Map<number, { first: CpuAndWakeups; last: CpuAndWakeups }>();
   #machineAtStart: { busy: number; at: number } | null = null;
   #machineAtStop: { busy: number; at: number } | null = null;
   #redisPid: number | null = null;
@@ -103,7 +103,7 @@ export class ProcessSampler {
     const stop = this.#machineAtStop;
     let backendTicks = 0;
     let backendWakeups = 0;
-    for (const { first, last } of this.#backendTicks.values()) {
+    for (const { first, last } of this.#backends.values()) {
       backendTicks += last.ticks - first.ticks;
       backendWakeups += last.wakeups - first.wakeups;
     }
@@ -157,7 +157,7 @@ export class ProcessSampler {
     for (const entry of entries) {
       if (!/^\d+$/.test(entry)) continue;
       const pid = Number(entry);
-      const known = this.#backendTicks.get(pid);
+      const known = this.#backends.get(pid);
       if (!known) {
         let commandLine: string;
         try {
@@ -172,7 +172,7 @@ export class ProcessSampler {
       if (used === null) continue;
       if (known) known.last = used;
       // What a backend did before the window (connecting, migrations) is not the run's.
-      else this.#backendTicks.set(pid, { first: this.#samples === 0 ? used : { ticks: 0, wakeups: 0 }, last: used });
+      else this.#backends.set(pid, { first: this.#samples === 0 ? used : { ticks: 0, wakeups: 0 }, last: used });
     }
   }
 }

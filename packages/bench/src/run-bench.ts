@@ -289,12 +289,12 @@ function summarize(
     machineCpu: observed.machine,
     transactionsPerOrder: round(observed.transactions / placement.orderIds.length, 2),
     cpuMsPerOrder: {
-      stack: perOrder(Object.entries(cpuSeconds).reduce((sum, [label, s]) => (inStack(label) ? sum + s : sum), 0)),
+      stack: perOrder(stackTotal(cpuSeconds)),
       machine: perOrder(observed.machine.busyCpuSeconds),
       perProcess: mapValues(cpuSeconds, perOrder),
     },
     wakeupsPerOrder: {
-      stack: wakeupsPerOrder(Object.entries(wakeups).reduce((sum, [label, n]) => (inStack(label) ? sum + n : sum), 0)),
+      stack: wakeupsPerOrder(stackTotal(wakeups)),
       perProcess: mapValues(wakeups, wakeupsPerOrder),
     },
     settings: {
@@ -322,13 +322,14 @@ function idleUsage(sampler: ProcessSampler, seconds: number): NonNullable<BenchR
     ...(machine.redisCpuSeconds === null ? {} : { redis: machine.redisCpuSeconds }),
   };
   const percent = (cpuS: number) => round((100 * cpuS) / seconds, 2);
-  const stack = Object.entries(cpuSeconds).reduce((sum, [label, s]) => (inStack(label) ? sum + s : sum), 0);
+  const stack = stackTotal(cpuSeconds);
   return { seconds, percentOfOneCore: { stack: percent(stack), perProcess: mapValues(cpuSeconds, percent) } };
 }
 
 /** The processes whose CPU is the stack's cost of an order: not the market simulator, not the load generator. */
-function inStack(label: string): boolean {
-  return label !== 'market' && label !== 'bench';
+/** The sum over the stack's processes (the services, PostgreSQL, Redis): not the market simulator, not the load generator. */
+function stackTotal(perProcess: Record<string, number>): number {
+  return Object.entries(perProcess).reduce((sum, [label, value]) => (label === 'market' || label === 'bench' ? sum : sum + value), 0);
 }
 
 function mapValues<T extends object>(object: T, map: (value: number) => number): T {
