@@ -113,6 +113,18 @@ describe('kitPlugin errors', () => {
     expect(response.json()).toMatchObject({ error: 'unsupported_content_type', message: expect.stringContaining('application/json') });
   });
 
+  it('when the body is plain text, then 400 says to send JSON', async () => {
+    ({ app } = await buildTinyApp());
+    const response = await app.inject({
+      method: 'POST',
+      url: '/dishes',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      payload: '{"name":"soup","portions":1}',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: 'unsupported_content_type', message: expect.stringContaining('application/json') });
+  });
+
   it('when the route does not exist, then 404 not_found JSON', async () => {
     ({ app } = await buildTinyApp());
     const response = await app.inject({ method: 'GET', url: '/nowhere?x=1' });

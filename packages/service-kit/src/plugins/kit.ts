@@ -26,6 +26,9 @@ export const kitPlugin = fp<KitOptions>(
     const { service, description, version, readinessChecks = {}, readinessTimeoutMs = 2000 } = options;
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
+    // Bodies are JSON only: a text/plain body would otherwise reach validation as a string and come
+    // back as "expected object, received string" instead of "send JSON".
+    app.removeContentTypeParser('text/plain');
     await app.register(errorHandlerPlugin);
     await app.register(swaggerPlugin, { service, description, version });
     await app.register(metricsPlugin, { service });
