@@ -101,26 +101,12 @@ describe('kitPlugin errors', () => {
     expect(response.json()).toMatchObject({ error: 'missing_body' });
   });
 
-  it('when the body is not JSON, then 400 says to send JSON', async () => {
+  it.each([
+    ['a form', 'application/x-www-form-urlencoded', 'name=soup&portions=1'],
+    ['plain text', 'text/plain; charset=utf-8', '{"name":"soup","portions":1}'],
+  ])('when the body is %s, not JSON, then 400 says to send JSON', async (_kind, contentType, payload) => {
     ({ app } = await buildTinyApp());
-    const response = await app.inject({
-      method: 'POST',
-      url: '/dishes',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'name=soup&portions=1',
-    });
-    expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error: 'unsupported_content_type', message: expect.stringContaining('application/json') });
-  });
-
-  it('when the body is plain text, then 400 says to send JSON', async () => {
-    ({ app } = await buildTinyApp());
-    const response = await app.inject({
-      method: 'POST',
-      url: '/dishes',
-      headers: { 'content-type': 'text/plain; charset=utf-8' },
-      payload: '{"name":"soup","portions":1}',
-    });
+    const response = await app.inject({ method: 'POST', url: '/dishes', headers: { 'content-type': contentType }, payload });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ error: 'unsupported_content_type', message: expect.stringContaining('application/json') });
   });
