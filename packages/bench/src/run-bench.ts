@@ -59,8 +59,9 @@ export interface BenchResult {
   /**
    * Wake-ups per order placed, over the same window: how often the main thread of each process of
    * the stack (its PostgreSQL backends together) went to sleep and was woken. On a virtual machine a
-   * wake from a long sleep costs far more CPU than one in the middle of work, so at everyday rates
-   * CPU per order follows this count (docs/performance.md).
+   * process woken from a long sleep with new work costs far more CPU than one in the middle of work
+   * (one woken after waiting on the disk costs little), so at everyday rates CPU per order follows
+   * the count of the first kind (docs/performance.md).
    */
   wakeupsPerOrder: { stack: number; perProcess: Record<string, number> };
   /**
@@ -326,7 +327,6 @@ function idleUsage(sampler: ProcessSampler, seconds: number): NonNullable<BenchR
   return { seconds, percentOfOneCore: { stack: percent(stack), perProcess: mapValues(cpuSeconds, percent) } };
 }
 
-/** The processes whose CPU is the stack's cost of an order: not the market simulator, not the load generator. */
 /** The sum over the stack's processes (the services, PostgreSQL, Redis): not the market simulator, not the load generator. */
 function stackTotal(perProcess: Record<string, number>): number {
   return Object.entries(perProcess).reduce((sum, [label, value]) => (label === 'market' || label === 'bench' ? sum : sum + value), 0);
